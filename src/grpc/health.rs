@@ -1,0 +1,59 @@
+//! `grpc.health.v1.Health` that follows the process lifecycle, and server
+//! reflection, so grpcurl, grpc_health_probe and Kubernetes gRPC probes work
+//! unmodified.
+
+use tonic_health::pb::health_server::{Health, HealthServer};
+use tonic_health::server::HealthReporter;
+use tonic_health::ServingStatus;
+use tonic_reflection::server::v1::{ServerReflection, ServerReflectionServer};
+
+use super::pb;
+use super::pb::session_service_server::SessionServiceServer;
+use super::SessionService;
+use crate::lifecycle::{Lifecycle, Phase};
+
+/// The health service, reporting NOT_SERVING while starting or draining and
+/// SERVING in between, both for the whole server ("") and for
+/// `sessiond.v1.SessionService`.
+pub fn health_service(lifecycle: &Lifecycle) -> HealthServer<impl Health> {
+    let (reporter, service) = tonic_health::server::health_reporter();
+    let mut phases = lifecycle.subscribe();
+    tokio::spawn(async move {
+        loop {
+            let status = match *phases.borrow_and_update() {
+                Phase::Serving => ServingStatus::Serving,
+                Phase::Starting | Phase::Draining => ServingStatus::NotServing,
+            };
+            report(&reporter, status).await;
+            if phases.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+    service
+}
+
+async fn report(reporter: &HealthReporter, status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    match status {
+        ServingStatus::Serving => {
+            reporter
+                .set_serving::<SessionServiceServer<SessionService>>()
+                .await
+        }
+        _ => {
+            reporter
+                .set_not_serving::<SessionServiceServer<SessionService>>()
+                .await
+        }
+    }
+}
+
+/// Server reflection (v1) listing the session and health services.
+pub fn reflection_service(
+) -> Result<ServerReflectionServer<impl ServerReflection>, tonic_reflection::server::Error> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+}

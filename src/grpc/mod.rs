@@ -1,0 +1,20 @@
+//! The gRPC transport: `sessiond.v1.SessionService` over the store.
+//! Proto types stop here; they are converted to and from the domain in
+//! [`convert`], and domain errors become `Status` in [`status`].
+
+mod convert;
+mod health;
+mod service;
+mod status;
+
+pub use health::{health_service, reflection_service};
+pub use service::SessionService;
+
+/// Code generated from `proto/sessiond/v1/sessiond.proto`.
+pub mod pb {
+    tonic::include_proto!("sessiond.v1");
+
+    /// Descriptors of the service, for server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        tonic::include_file_descriptor_set!("sessiond_descriptor");
+}

@@ -1,0 +1,68 @@
+//! The domain's one error type; transports map it to their status codes.
+
+use std::time::Duration;
+
+/// A resource a client can grow, and therefore a limit on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Bytes of one JSON value.
+    ValueBytes,
+    /// Bytes of all keys and values of one session.
+    SessionBytes,
+    /// Keys in one session.
+    Keys,
+    /// Sessions in the store.
+    Sessions,
+}
+
+impl Limit {
+    /// The setting that raises this limit, so the message says what to change.
+    pub fn setting(self) -> &'static str {
+        match self {
+            Limit::ValueBytes => "max-value-bytes",
+            Limit::SessionBytes => "max-session-bytes",
+            Limit::Keys => "max-keys",
+            Limit::Sessions => "max-sessions",
+        }
+    }
+}
+
+/// Everything that can go wrong with a session operation.
+///
+/// Messages are for developers: they say what was wrong and what the bound
+/// is, and never contain a session id or a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    #[error("malformed session id: expected 32 characters of [a-z0-9]")]
+    InvalidId,
+    #[error("invalid key: {0}")]
+    InvalidKey(String),
+    #[error("value of key {key:?} is not valid JSON: {reason}")]
+    InvalidJson { key: String, reason: String },
+    #[error("idle timeout {requested:?} is outside the configured bounds [{min:?}, {max:?}]")]
+    IdleTimeoutOutOfBounds {
+        requested: Duration,
+        min: Duration,
+        max: Duration,
+    },
+    #[error("session not found (unknown or expired)")]
+    NotFound,
+    #[error("version mismatch: expected {expected}, session is at {actual}")]
+    VersionMismatch { expected: u64, actual: u64 },
+    #[error("{what} exceeds the limit of {max} ({})", .limit.setting())]
+    LimitExceeded {
+        limit: Limit,
+        what: String,
+        max: usize,
+    },
+}
+
+impl SessionError {
+    pub(crate) fn limit(limit: Limit, what: impl Into<String>, max: usize) -> Self {
+        SessionError::LimitExceeded {
+            limit,
+            what: what.into(),
+            max,
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Session ids: what a client holds, and the digest the store keys by.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use rand::Rng;
+use sha2::{Digest as _, Sha256};
+
+use super::SessionError;
+
+/// Length of a session id in characters (Django's format).
+pub const ID_LEN: usize = 32;
+
+const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+
+/// A well-formed session id: 32 characters of `[a-z0-9]` (~165 bits).
+///
+/// Only [`SessionId::generate`] makes new ones, from rand's OS-seeded
+/// CSPRNG; [`SessionId::parse`] checks the shape of one a client sent back.
+/// A parsed id that the server never issued is simply not found (strict
+/// mode). `Debug` and `Display` never print the id itself, so it cannot leak
+/// into a log by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionId(String);
+
+impl SessionId {
+    /// A fresh id from the thread-local CSPRNG (ChaCha, seeded from the OS).
+    pub fn generate() -> Self {
+        let mut rng = rand::rng();
+        let id = (0..ID_LEN)
+            .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+            .collect();
+        SessionId(id)
+    }
+
+    /// Checks the shape of a client-supplied id.
+    pub fn parse(raw: &str) -> Result<Self, SessionError> {
+        let well_formed = raw.len() == ID_LEN
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if well_formed {
+            Ok(SessionId(raw.to_owned()))
+        } else {
+            Err(SessionError::InvalidId)
+        }
+    }
+
+    /// The id itself, for the one place it must leave: the client.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The SHA-256 digest the store keys this session by.
+    pub fn digest(&self) -> Digest {
+        Digest(Sha256::digest(self.0.as_bytes()).into())
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({})", self.digest().short())
+    }
+}
+
+/// SHA-256 of a session id: how the store names a session.
+///
+/// The map holds digests, not ids, so a memory dump or a snapshot does not
+/// hold usable tokens. Digests of server-generated ids are uniformly
+/// distributed, which is what lets [`DigestHasher`] skip real hashing.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Digest(pub [u8; 32]);
+
+impl Digest {
+    /// A short hex prefix: enough to follow one session through logs, far too
+    /// little to find or forge its id.
+    pub fn short(&self) -> String {
+        self.0[..4].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest({})", self.short())
+    }
+}
+
+impl Hash for Digest {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(word));
+    }
+}
+
+/// A hasher that passes the digest's first 64 bits through.
+///
+/// Safe against hash flooding because only server-generated ids are ever
+/// inserted: a client can look up any digest it likes, but cannot choose
+/// where a stored session lands.
+#[derive(Default, Clone, Copy)]
+pub struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only reached if something other than a Digest is hashed; fold the
+        // bytes in so the hasher stays correct, if not fast.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// `BuildHasher` for maps keyed by [`Digest`].
+pub type BuildDigestHasher = std::hash::BuildHasherDefault<DigestHasher>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_have_the_django_shape_and_differ() {
+        let a = SessionId::generate();
+        let b = SessionId::generate();
+        assert_eq!(a.expose().len(), ID_LEN);
+        assert!(SessionId::parse(a.expose()).is_ok());
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn malformed_ids_are_rejected() {
+        for bad in [
+            "",
+            "short",
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345",
+            "abcdefghijklmnopqrstuvwxyz01234-",
+            "abcdefghijklmnopqrstuvwxyz0123456",
+            "abcdefghijklmnopqrstuvwxyz01234é",
+        ] {
+            assert!(SessionId::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn debug_output_never_contains_the_id() {
+        let id = SessionId::generate();
+        assert!(!format!("{id:?}").contains(id.expose()));
+    }
+
+    #[test]
+    fn every_alphabet_character_appears() {
+        let mut seen = [false; 36];
+        for _ in 0..200 {
+            for b in SessionId::generate().expose().bytes() {
+                let i = ALPHABET.iter().position(|&c| c == b).unwrap();
+                seen[i] = true;
+            }
+        }
+        assert!(seen.iter().all(|&s| s));
+    }
+}

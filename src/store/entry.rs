@@ -1,0 +1,52 @@
+//! One stored session.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::clock::Millis;
+
+/// A session as the store holds it: its data and its clocks, but not its
+/// id (the map is keyed by the id's digest).
+#[derive(Debug)]
+pub(crate) struct Entry {
+    /// key -> JSON text, stored exactly as it was sent. A std `HashMap` with
+    /// its randomly keyed hasher, because keys are chosen by clients.
+    pub data: HashMap<String, String>,
+    /// Grows with every change of data or id; enables compare-and-set.
+    pub version: u64,
+    pub created_ms: Millis,
+    pub idle_ms: u64,
+    /// `created + absolute timeout`, or `Millis::MAX` when there is no cap.
+    pub absolute_deadline_ms: Millis,
+    /// `last activity + idle timeout`. Atomic so that a read can slide it
+    /// under the map's shared guard: no exclusive lock on the hot path.
+    pub idle_deadline_ms: AtomicU64,
+    /// The deadline this session is filed under in the expiry index. Never
+    /// later than the real deadline, so the index never misses an expiry;
+    /// changed only under the map's exclusive guard.
+    pub indexed_ms: Millis,
+    /// Bytes of keys and values, counted against the session size limit.
+    pub bytes: usize,
+}
+
+impl Entry {
+    /// When the session expires if untouched.
+    pub fn deadline(&self) -> Millis {
+        self.idle_deadline_ms
+            .load(Ordering::Relaxed)
+            .min(self.absolute_deadline_ms)
+    }
+
+    /// Whether the session still exists at `now`: gone the instant its
+    /// deadline passes, reclaimed or not.
+    pub fn is_live(&self, now: Millis) -> bool {
+        now < self.deadline()
+    }
+
+    /// Activity: pushes the idle deadline to `now + idle timeout`. Never
+    /// moves it back, so concurrent slides commute.
+    pub fn slide(&self, now: Millis) {
+        self.idle_deadline_ms
+            .fetch_max(now.saturating_add(self.idle_ms), Ordering::Relaxed);
+    }
+}

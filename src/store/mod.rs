@@ -1,0 +1,478 @@
+//! The session store: a sharded concurrent map (dashmap) keyed by id digest,
+//! with an expiry index and a background reaper. No I/O, no tonic, no hyper.
+//!
+//! `Store` is a cheap `Clone` handle; every transport holds one.
+
+mod entry;
+mod expiry;
+mod reaper;
+mod stats;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::mapref::entry::Entry as MapEntry;
+use dashmap::DashMap;
+use tokio::sync::Notify;
+
+use crate::clock::{Clock, Millis};
+use crate::session::{
+    entry_bytes, validate_key, validate_value, BuildDigestHasher, Digest, Limit, Limits,
+    SessionError, SessionId, Timeouts,
+};
+use entry::Entry;
+use expiry::ExpiryIndex;
+
+pub use reaper::{spawn_reaper, Purge, ReaperHandle};
+pub use stats::StoreStats;
+
+/// Shards of the map and of the expiry index. More shards than cores keeps
+/// two requests from meeting on one lock; 64 costs a few KiB.
+const SHARDS: usize = 64;
+
+/// What a caller learns about a session besides its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub id: SessionId,
+    pub version: u64,
+    pub created_ms: Millis,
+    /// The earlier of the idle and absolute deadlines.
+    pub expires_ms: Millis,
+    pub idle_timeout: Duration,
+}
+
+/// A Set request: every upsert and removal applies, or none does.
+#[derive(Debug, Clone, Default)]
+pub struct Update {
+    /// key -> JSON text.
+    pub upsert: HashMap<String, String>,
+    /// Keys to delete; absent ones are ignored.
+    pub remove: Vec<String>,
+    /// Compare-and-set: refuse unless the session is at this version.
+    pub expected_version: Option<u64>,
+}
+
+/// Handle on the shared store.
+#[derive(Clone)]
+pub struct Store {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    sessions: DashMap<Digest, Entry, BuildDigestHasher>,
+    expiry: ExpiryIndex,
+    clock: Clock,
+    limits: Limits,
+    timeouts: Timeouts,
+    /// Sessions in the map, live or expired-but-unreclaimed. Kept apart from
+    /// `DashMap::len`, which would lock every shard.
+    count: AtomicUsize,
+    /// Bytes of keys and values held, for the bytes-held figure.
+    data_bytes: AtomicUsize,
+    stats: stats::Counters,
+    /// Wakes the reaper when a deadline earlier than the one it sleeps
+    /// towards is filed.
+    reaper_wake: Notify,
+    /// The deadline the reaper sleeps towards: `Millis::MAX` for none, 0
+    /// while it is awake (or not started) and will scan the index anyway.
+    reaper_next: AtomicU64,
+}
+
+impl Store {
+    pub fn new(limits: Limits, timeouts: Timeouts, clock: Clock) -> Self {
+        Store {
+            shared: Arc::new(Shared {
+                sessions: DashMap::with_capacity_and_hasher_and_shard_amount(
+                    0,
+                    BuildDigestHasher::default(),
+                    SHARDS,
+                ),
+                expiry: ExpiryIndex::new(SHARDS),
+                clock,
+                limits,
+                timeouts,
+                count: AtomicUsize::new(0),
+                data_bytes: AtomicUsize::new(0),
+                stats: stats::Counters::default(),
+                reaper_wake: Notify::new(),
+                reaper_next: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.shared.clock
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    pub fn timeouts(&self) -> &Timeouts {
+        &self.shared.timeouts
+    }
+
+    /// A new session holding `data`, under a fresh server-generated id.
+    pub fn create(
+        &self,
+        data: HashMap<String, String>,
+        idle_timeout: Option<Duration>,
+    ) -> Result<SessionInfo, SessionError> {
+        let s = &*self.shared;
+        let idle = self.checked_idle(idle_timeout)?;
+        for (key, value) in &data {
+            validate_key(key, &s.limits)?;
+            validate_value(key, value, &s.limits)?;
+        }
+        if data.len() > s.limits.max_keys {
+            return Err(SessionError::limit(
+                Limit::Keys,
+                format!("{} keys", data.len()),
+                s.limits.max_keys,
+            ));
+        }
+        let bytes: usize = data.iter().map(|(k, v)| entry_bytes(k, v)).sum();
+        self.check_session_bytes(bytes)?;
+        self.reserve_slot()?;
+
+        let now = s.clock.now_ms();
+        let absolute = s
+            .timeouts
+            .absolute
+            .map_or(Millis::MAX, |a| now.saturating_add(a.as_millis() as Millis));
+        let idle_ms = idle.as_millis() as u64;
+        let mut entry = Entry {
+            data,
+            version: 1,
+            created_ms: now,
+            idle_ms,
+            absolute_deadline_ms: absolute,
+            idle_deadline_ms: AtomicU64::new(now.saturating_add(idle_ms)),
+            indexed_ms: 0,
+            bytes,
+        };
+        entry.indexed_ms = entry.deadline();
+        let deadline = entry.indexed_ms;
+
+        // A collision of 165-bit random ids will not happen, but an
+        // overwrite would hand one user another's session, so check anyway.
+        let (id, digest) = loop {
+            let id = SessionId::generate();
+            let digest = id.digest();
+            match s.sessions.entry(digest) {
+                MapEntry::Occupied(_) => continue,
+                MapEntry::Vacant(v) => {
+                    v.insert(entry);
+                    break (id, digest);
+                }
+            }
+        };
+        self.file_deadline(deadline, digest);
+        s.data_bytes.fetch_add(bytes, Ordering::Relaxed);
+        s.stats.created.fetch_add(1, Ordering::Relaxed);
+        Ok(SessionInfo {
+            id,
+            version: 1,
+            created_ms: now,
+            expires_ms: deadline,
+            idle_timeout: idle,
+        })
+    }
+
+    /// Reads the named keys (all when `keys` is empty). Slides the idle
+    /// deadline unless `touch` is false, under the map's shared guard only.
+    pub fn get(
+        &self,
+        id: &SessionId,
+        keys: &[String],
+        touch: bool,
+    ) -> Result<(SessionInfo, HashMap<String, String>), SessionError> {
+        let s = &*self.shared;
+        for key in keys {
+            validate_key(key, &s.limits)?;
+        }
+        let now = s.clock.now_ms();
+        let entry = s
+            .sessions
+            .get(&id.digest())
+            .filter(|e| e.is_live(now))
+            .ok_or(SessionError::NotFound)?;
+        if touch {
+            entry.slide(now);
+        }
+        let data = if keys.is_empty() {
+            entry.data.clone()
+        } else {
+            keys.iter()
+                .filter_map(|k| entry.data.get_key_value(k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        Ok((info(id.clone(), &entry), data))
+    }
+
+    /// Applies every upsert and removal of `update` atomically, or nothing.
+    pub fn set(&self, id: &SessionId, update: Update) -> Result<SessionInfo, SessionError> {
+        let s = &*self.shared;
+        for (key, value) in &update.upsert {
+            validate_key(key, &s.limits)?;
+            validate_value(key, value, &s.limits)?;
+        }
+        for key in &update.remove {
+            validate_key(key, &s.limits)?;
+            if update.upsert.contains_key(key) {
+                return Err(SessionError::InvalidKey(format!(
+                    "key {key:?} is both upserted and removed in one request"
+                )));
+            }
+        }
+        let now = s.clock.now_ms();
+        let mut entry = s
+            .sessions
+            .get_mut(&id.digest())
+            .filter(|e| e.is_live(now))
+            .ok_or(SessionError::NotFound)?;
+        if let Some(expected) = update.expected_version {
+            if expected != entry.version {
+                return Err(SessionError::VersionMismatch {
+                    expected,
+                    actual: entry.version,
+                });
+            }
+        }
+
+        // Work out the result first, so a limit refuses the whole request.
+        let mut bytes = entry.bytes;
+        let mut keys = entry.data.len();
+        let mut changed = !update.upsert.is_empty();
+        for key in &update.remove {
+            if let Some(old) = entry.data.get(key) {
+                bytes -= entry_bytes(key, old);
+                keys -= 1;
+                changed = true;
+            }
+        }
+        for (key, value) in &update.upsert {
+            match entry.data.get(key) {
+                Some(old) => bytes -= entry_bytes(key, old),
+                None => keys += 1,
+            }
+            bytes += entry_bytes(key, value);
+        }
+        if keys > s.limits.max_keys {
+            return Err(SessionError::limit(
+                Limit::Keys,
+                format!("{keys} keys"),
+                s.limits.max_keys,
+            ));
+        }
+        self.check_session_bytes(bytes)?;
+
+        for key in &update.remove {
+            entry.data.remove(key);
+        }
+        entry.data.extend(update.upsert);
+        if changed {
+            entry.version += 1;
+        }
+        let before = std::mem::replace(&mut entry.bytes, bytes);
+        entry.slide(now);
+        let out = info(id.clone(), &entry);
+        drop(entry);
+        if bytes >= before {
+            s.data_bytes.fetch_add(bytes - before, Ordering::Relaxed);
+        } else {
+            s.data_bytes.fetch_sub(before - bytes, Ordering::Relaxed);
+        }
+        Ok(out)
+    }
+
+    /// Deletes the session. Idempotent: `false` when there was no live one.
+    pub fn flush(&self, id: &SessionId) -> bool {
+        let s = &*self.shared;
+        let now = s.clock.now_ms();
+        let Some((digest, entry)) = s.sessions.remove(&id.digest()) else {
+            return false;
+        };
+        let live = entry.is_live(now);
+        self.forget(digest, &entry);
+        if live {
+            s.stats.flushed.fetch_add(1, Ordering::Relaxed);
+        } else {
+            s.stats.expired.fetch_add(1, Ordering::Relaxed);
+        }
+        live
+    }
+
+    /// Django's `cycle_key`: the same data under a new id; the old id is gone
+    /// at once. Counts as activity; the absolute deadline stays where it was.
+    pub fn rotate(&self, id: &SessionId) -> Result<SessionInfo, SessionError> {
+        let s = &*self.shared;
+        let now = s.clock.now_ms();
+        let old_digest = id.digest();
+        let mut entry = match s.sessions.remove_if(&old_digest, |_, e| e.is_live(now)) {
+            Some((_, entry)) => entry,
+            None => return Err(SessionError::NotFound),
+        };
+        s.expiry.remove(entry.indexed_ms, old_digest);
+        entry.version += 1;
+        entry.slide(now);
+        entry.indexed_ms = entry.deadline();
+        let deadline = entry.indexed_ms;
+        let (digest, out) = loop {
+            let new_id = SessionId::generate();
+            let digest = new_id.digest();
+            match s.sessions.entry(digest) {
+                MapEntry::Occupied(_) => continue,
+                MapEntry::Vacant(v) => {
+                    let out = info(new_id, &entry);
+                    v.insert(entry);
+                    break (digest, out);
+                }
+            }
+        };
+        self.file_deadline(deadline, digest);
+        s.stats.rotated.fetch_add(1, Ordering::Relaxed);
+        Ok(out)
+    }
+
+    /// Slides the idle deadline; with `idle_timeout`, first changes the
+    /// session's idle timeout (Django's `set_expiry`), which may shorten it.
+    pub fn touch(
+        &self,
+        id: &SessionId,
+        idle_timeout: Option<Duration>,
+    ) -> Result<SessionInfo, SessionError> {
+        let s = &*self.shared;
+        let now = s.clock.now_ms();
+        let digest = id.digest();
+        let Some(idle) = idle_timeout else {
+            let entry = s
+                .sessions
+                .get(&digest)
+                .filter(|e| e.is_live(now))
+                .ok_or(SessionError::NotFound)?;
+            entry.slide(now);
+            return Ok(info(id.clone(), &entry));
+        };
+        let idle = self.checked_idle(Some(idle))?;
+        let mut entry = s
+            .sessions
+            .get_mut(&digest)
+            .filter(|e| e.is_live(now))
+            .ok_or(SessionError::NotFound)?;
+        entry.idle_ms = idle.as_millis() as u64;
+        entry
+            .idle_deadline_ms
+            .store(now.saturating_add(entry.idle_ms), Ordering::Relaxed);
+        let deadline = entry.deadline();
+        let refile = (deadline < entry.indexed_ms).then(|| {
+            let old = std::mem::replace(&mut entry.indexed_ms, deadline);
+            (old, deadline)
+        });
+        let out = info(id.clone(), &entry);
+        drop(entry);
+        if let Some((old, new)) = refile {
+            s.expiry.remove(old, digest);
+            self.file_deadline(new, digest);
+        }
+        Ok(out)
+    }
+
+    /// Sessions held, including expired ones not yet reclaimed.
+    pub fn len(&self) -> usize {
+        self.shared.count.load(Ordering::Relaxed)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Counters and gauges for metrics.
+    pub fn stats(&self) -> StoreStats {
+        self.shared
+            .stats
+            .snapshot(self.len(), self.shared.data_bytes.load(Ordering::Relaxed))
+    }
+
+    fn checked_idle(&self, requested: Option<Duration>) -> Result<Duration, SessionError> {
+        let t = &self.shared.timeouts;
+        match requested {
+            None => Ok(t.default_idle),
+            Some(d) if d >= t.min_idle && d <= t.max_idle => Ok(d),
+            Some(d) => Err(SessionError::IdleTimeoutOutOfBounds {
+                requested: d,
+                min: t.min_idle,
+                max: t.max_idle,
+            }),
+        }
+    }
+
+    fn check_session_bytes(&self, bytes: usize) -> Result<(), SessionError> {
+        let max = self.shared.limits.max_session_bytes;
+        if bytes > max {
+            return Err(SessionError::limit(
+                Limit::SessionBytes,
+                format!("session of {bytes} bytes"),
+                max,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts one more session against `max_sessions`. When the store is
+    /// full, expired sessions the reaper has not reached yet are reclaimed
+    /// first, so they never keep a live user out.
+    fn reserve_slot(&self) -> Result<(), SessionError> {
+        let s = &*self.shared;
+        let max = s.limits.max_sessions;
+        let try_reserve = || {
+            s.count
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                    (n < max).then_some(n + 1)
+                })
+                .is_ok()
+        };
+        if try_reserve() {
+            return Ok(());
+        }
+        while self.purge_expired().more {}
+        if try_reserve() {
+            return Ok(());
+        }
+        Err(SessionError::limit(Limit::Sessions, "the store", max))
+    }
+
+    /// Files `digest` in the expiry index and wakes the reaper if this is now
+    /// the earliest deadline it knows of.
+    fn file_deadline(&self, at: Millis, digest: Digest) {
+        let s = &*self.shared;
+        s.expiry.insert(at, digest);
+        if at < s.reaper_next.load(Ordering::SeqCst) {
+            s.reaper_wake.notify_one();
+        }
+    }
+
+    /// Bookkeeping for an entry just taken out of the map.
+    fn forget(&self, digest: Digest, entry: &Entry) {
+        let s = &*self.shared;
+        s.expiry.remove(entry.indexed_ms, digest);
+        s.count.fetch_sub(1, Ordering::AcqRel);
+        s.data_bytes.fetch_sub(entry.bytes, Ordering::Relaxed);
+    }
+}
+
+fn info(id: SessionId, entry: &Entry) -> SessionInfo {
+    SessionInfo {
+        id,
+        version: entry.version,
+        created_ms: entry.created_ms,
+        expires_ms: entry.deadline(),
+        idle_timeout: Duration::from_millis(entry.idle_ms),
+    }
+}
+
+#[cfg(test)]
+mod tests;

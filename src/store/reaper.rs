@@ -1,0 +1,122 @@
+//! Reclamation: takes expired sessions out of memory in the background.
+//!
+//! Expired sessions are already invisible (every access checks the
+//! deadline); this only frees their memory. It visits index entries whose
+//! filed deadline has passed, nothing else, in bounded batches per lock.
+
+use std::sync::atomic::Ordering;
+
+use dashmap::mapref::entry::Entry as MapEntry;
+use tokio::task::JoinHandle;
+
+use super::Store;
+use crate::clock::Millis;
+
+/// Index entries taken per lock acquisition of an index shard.
+const BATCH: usize = 128;
+/// Index entries visited per `purge_expired` call, after which the reaper
+/// yields to the runtime so a mass expiry cannot starve request handlers.
+const VISITS_PER_CALL: usize = 4096;
+
+/// What one `purge_expired` call did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purge {
+    /// Index entries looked at.
+    pub visited: usize,
+    /// Sessions removed from memory.
+    pub reclaimed: usize,
+    /// Whether due entries may remain (the call stopped at its bound).
+    pub more: bool,
+}
+
+impl Store {
+    /// Reclaims sessions whose deadline has passed; visits at most
+    /// `VISITS_PER_CALL` index entries.
+    pub fn purge_expired(&self) -> Purge {
+        let s = &*self.shared;
+        let now = s.clock.now_ms();
+        let mut purge = Purge::default();
+        let mut due = Vec::with_capacity(BATCH);
+        let mut refile = Vec::new();
+        for shard in 0..s.expiry.shard_count() {
+            loop {
+                due.clear();
+                s.expiry.pop_due(shard, now, BATCH, &mut due);
+                for &(at, digest) in &due {
+                    purge.visited += 1;
+                    let MapEntry::Occupied(mut slot) = s.sessions.entry(digest) else {
+                        continue; // flushed or rotated since it was filed
+                    };
+                    if slot.get().indexed_ms != at {
+                        continue; // a stale duplicate: filed again since
+                    }
+                    let deadline = slot.get().deadline();
+                    if deadline <= now {
+                        let entry = slot.remove();
+                        s.count.fetch_sub(1, Ordering::AcqRel);
+                        s.data_bytes.fetch_sub(entry.bytes, Ordering::Relaxed);
+                        s.stats.expired.fetch_add(1, Ordering::Relaxed);
+                        purge.reclaimed += 1;
+                    } else {
+                        // Activity slid it; file it again under its real
+                        // deadline once the map guard is gone.
+                        slot.get_mut().indexed_ms = deadline;
+                        refile.push((deadline, digest));
+                    }
+                }
+                for (at, digest) in refile.drain(..) {
+                    s.expiry.insert(at, digest);
+                }
+                if purge.visited >= VISITS_PER_CALL {
+                    purge.more = true;
+                    return purge;
+                }
+                if due.len() < BATCH {
+                    break;
+                }
+            }
+        }
+        purge
+    }
+
+    /// Reclaims in a loop, sleeping until the earliest filed deadline or
+    /// until an earlier one is filed. Runs until its task is aborted.
+    async fn reap(self) {
+        let s = &*self.shared;
+        loop {
+            if self.purge_expired().more {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            // Publish what we sleep towards before looking again, so a
+            // deadline filed in between either is seen here or notifies.
+            let next = s.expiry.earliest().unwrap_or(Millis::MAX);
+            s.reaper_next.store(next, Ordering::SeqCst);
+            if s.expiry.earliest().unwrap_or(Millis::MAX) < next {
+                continue;
+            }
+            let wake = s.reaper_wake.notified();
+            tokio::select! {
+                _ = s.clock.sleep_until(next), if next != Millis::MAX => {}
+                _ = wake => {}
+            }
+            // Awake: the next scan sees whatever is filed meanwhile.
+            s.reaper_next.store(0, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Starts the background reaper; it stops when the handle is dropped.
+pub fn spawn_reaper(store: &Store) -> ReaperHandle {
+    ReaperHandle(tokio::spawn(store.clone().reap()))
+}
+
+/// Owns the reaper task (mini-redis's drop guard): dropping it stops the
+/// task, so a dropped server leaves nothing running.
+pub struct ReaperHandle(JoinHandle<()>);
+
+impl Drop for ReaperHandle {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

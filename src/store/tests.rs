@@ -1,0 +1,421 @@
+//! Unit tests of the store on a manual clock.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::*;
+
+const IDLE: Duration = Duration::from_secs(600);
+const T0: Millis = 1_700_000_000_000;
+
+fn store_with(limits: Limits, absolute: Option<Duration>) -> Store {
+    let timeouts = Timeouts {
+        default_idle: IDLE,
+        min_idle: Duration::from_secs(1),
+        max_idle: Duration::from_secs(30 * 24 * 3600),
+        absolute,
+    };
+    Store::new(limits, timeouts, Clock::manual(T0))
+}
+
+fn store() -> Store {
+    store_with(Limits::default(), None)
+}
+
+fn data(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn upsert(pairs: &[(&str, &str)]) -> Update {
+    Update {
+        upsert: data(pairs),
+        ..Update::default()
+    }
+}
+
+#[test]
+fn a_created_session_reads_back_exactly_as_stored() {
+    let store = store();
+    let info = store
+        .create(
+            data(&[("username", "\"yuan\""), ("cart", "{\"items\": [1, 2]}")]),
+            None,
+        )
+        .unwrap();
+    assert_eq!(info.version, 1);
+    assert_eq!(info.created_ms, T0);
+    assert_eq!(info.expires_ms, T0 + IDLE.as_millis() as u64);
+
+    let (got, values) = store.get(&info.id, &[], true).unwrap();
+    assert_eq!(got.version, 1);
+    assert_eq!(values["cart"], "{\"items\": [1, 2]}");
+    assert_eq!(values.len(), 2);
+
+    let (_, one) = store
+        .get(&info.id, &["username".into(), "absent".into()], true)
+        .unwrap();
+    assert_eq!(one, data(&[("username", "\"yuan\"")]));
+}
+
+#[test]
+fn an_expired_session_is_not_found_before_it_is_reclaimed() {
+    let store = store();
+    let id = store.create(data(&[]), None).unwrap().id;
+    store.clock().advance(IDLE);
+    assert_eq!(store.get(&id, &[], true), Err(SessionError::NotFound));
+    assert_eq!(
+        store.set(&id, upsert(&[("a", "1")])),
+        Err(SessionError::NotFound)
+    );
+    assert_eq!(store.touch(&id, None), Err(SessionError::NotFound));
+    assert_eq!(store.rotate(&id), Err(SessionError::NotFound));
+    assert_eq!(store.len(), 1, "not reclaimed yet, but invisible");
+    assert!(!store.flush(&id), "an expired session did not exist");
+    assert_eq!(store.len(), 0);
+}
+
+#[test]
+fn reads_slide_the_idle_deadline_unless_asked_not_to() {
+    let store = store();
+    let id = store.create(data(&[]), None).unwrap().id;
+    store.clock().advance(Duration::from_secs(500));
+    let (info, _) = store.get(&id, &[], false).unwrap();
+    assert_eq!(info.expires_ms, T0 + 600_000, "no_touch does not slide");
+    let (info, _) = store.get(&id, &[], true).unwrap();
+    assert_eq!(info.expires_ms, T0 + 1_100_000);
+    store.clock().advance(Duration::from_secs(500));
+    assert!(
+        store.get(&id, &[], true).is_ok(),
+        "alive thanks to the slide"
+    );
+}
+
+#[test]
+fn the_absolute_timeout_caps_sliding() {
+    let store = store_with(Limits::default(), Some(Duration::from_secs(900)));
+    let id = store.create(data(&[]), None).unwrap().id;
+    for _ in 0..3 {
+        store.clock().advance(Duration::from_secs(299));
+        store.touch(&id, None).unwrap();
+    }
+    let (info, _) = store.get(&id, &[], true).unwrap();
+    assert_eq!(info.expires_ms, T0 + 900_000);
+    store.clock().advance(Duration::from_secs(3));
+    assert_eq!(store.get(&id, &[], true), Err(SessionError::NotFound));
+}
+
+#[test]
+fn a_set_that_crosses_a_limit_changes_nothing() {
+    let limits = Limits {
+        max_keys: 3,
+        max_session_bytes: 40,
+        ..Limits::default()
+    };
+    let store = store_with(limits, None);
+    let id = store
+        .create(data(&[("a", "1"), ("b", "2")]), None)
+        .unwrap()
+        .id;
+
+    let too_many = upsert(&[("c", "3"), ("d", "4")]);
+    let err = store.set(&id, too_many).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SessionError::LimitExceeded {
+                limit: Limit::Keys,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    let too_big = Update {
+        upsert: data(&[("c", "\"0123456789012345678901234567890123456789\"")]),
+        remove: vec!["a".into()],
+        expected_version: None,
+    };
+    let err = store.set(&id, too_big).unwrap_err();
+    assert!(matches!(
+        err,
+        SessionError::LimitExceeded {
+            limit: Limit::SessionBytes,
+            ..
+        }
+    ));
+
+    let bad_json = upsert(&[("c", "3"), ("d", "nope")]);
+    assert!(matches!(
+        store.set(&id, bad_json),
+        Err(SessionError::InvalidJson { .. })
+    ));
+
+    let (info, values) = store.get(&id, &[], true).unwrap();
+    assert_eq!(values, data(&[("a", "1"), ("b", "2")]));
+    assert_eq!(info.version, 1);
+    assert_eq!(store.stats().data_bytes, 4);
+}
+
+#[test]
+fn replacing_and_removing_keys_keeps_the_size_accounting_exact() {
+    let limits = Limits {
+        max_keys: 2,
+        ..Limits::default()
+    };
+    let store = store_with(limits, None);
+    let id = store
+        .create(data(&[("a", "1"), ("b", "2")]), None)
+        .unwrap()
+        .id;
+    // At the key limit, overwriting and swapping keys still fits.
+    let swap = Update {
+        upsert: data(&[("a", "11"), ("c", "3")]),
+        remove: vec!["b".into(), "zz".into()],
+        expected_version: None,
+    };
+    let info = store.set(&id, swap).unwrap();
+    assert_eq!(info.version, 2);
+    assert_eq!(
+        store.get(&id, &[], true).unwrap().1,
+        data(&[("a", "11"), ("c", "3")])
+    );
+    assert_eq!(store.stats().data_bytes, "a11c3".len());
+}
+
+#[test]
+fn compare_and_set_refuses_a_stale_version() {
+    let store = store();
+    let id = store.create(data(&[]), None).unwrap().id;
+    let mut first = upsert(&[("n", "1")]);
+    first.expected_version = Some(1);
+    assert_eq!(store.set(&id, first).unwrap().version, 2);
+    let mut stale = upsert(&[("n", "2")]);
+    stale.expected_version = Some(1);
+    assert_eq!(
+        store.set(&id, stale),
+        Err(SessionError::VersionMismatch {
+            expected: 1,
+            actual: 2
+        })
+    );
+    assert_eq!(store.get(&id, &[], true).unwrap().1["n"], "1");
+}
+
+#[test]
+fn a_key_both_upserted_and_removed_is_refused() {
+    let store = store();
+    let id = store.create(data(&[]), None).unwrap().id;
+    let both = Update {
+        upsert: data(&[("k", "1")]),
+        remove: vec!["k".into()],
+        expected_version: None,
+    };
+    assert!(matches!(
+        store.set(&id, both),
+        Err(SessionError::InvalidKey(_))
+    ));
+}
+
+#[test]
+fn rotate_moves_the_data_to_a_new_id_and_kills_the_old_one() {
+    let store = store_with(Limits::default(), Some(Duration::from_secs(3600)));
+    let old = store.create(data(&[("user", "\"yuan\"")]), None).unwrap();
+    store.clock().advance(Duration::from_secs(60));
+    let new = store.rotate(&old.id).unwrap();
+    assert_ne!(new.id, old.id);
+    assert_eq!(new.version, 2);
+    assert_eq!(
+        new.created_ms, old.created_ms,
+        "the absolute cap still counts from creation"
+    );
+    assert_eq!(store.get(&old.id, &[], true), Err(SessionError::NotFound));
+    assert_eq!(store.get(&new.id, &[], true).unwrap().1["user"], "\"yuan\"");
+    assert!(!store.flush(&old.id));
+    assert_eq!(store.len(), 1);
+    assert_eq!(store.stats().rotated, 1);
+}
+
+#[test]
+fn flush_is_idempotent() {
+    let store = store();
+    let id = store.create(data(&[("a", "1")]), None).unwrap().id;
+    assert!(store.flush(&id));
+    assert!(!store.flush(&id));
+    assert_eq!(store.get(&id, &[], true), Err(SessionError::NotFound));
+    assert_eq!(store.stats().flushed, 1);
+    assert_eq!(store.stats().data_bytes, 0);
+    assert_eq!(store.shared.expiry.len(), 0, "no index entry left behind");
+}
+
+#[test]
+fn touch_can_shorten_the_idle_timeout_and_the_reaper_honours_it() {
+    let store = store();
+    let id = store.create(data(&[]), None).unwrap().id;
+    let info = store.touch(&id, Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(info.expires_ms, T0 + 5_000);
+    assert_eq!(info.idle_timeout, Duration::from_secs(5));
+    store.clock().advance(Duration::from_secs(5));
+    let purge = store.purge_expired();
+    assert_eq!(purge.reclaimed, 1);
+    assert_eq!(store.len(), 0);
+}
+
+#[test]
+fn idle_timeouts_outside_the_bounds_are_refused() {
+    let store = store();
+    let too_long = Duration::from_secs(31 * 24 * 3600);
+    assert!(matches!(
+        store.create(data(&[]), Some(too_long)),
+        Err(SessionError::IdleTimeoutOutOfBounds { .. })
+    ));
+    let id = store.create(data(&[]), None).unwrap().id;
+    assert!(matches!(
+        store.touch(&id, Some(Duration::from_millis(10))),
+        Err(SessionError::IdleTimeoutOutOfBounds { .. })
+    ));
+}
+
+#[test]
+fn reclamation_visits_only_what_expired() {
+    let store = store();
+    for _ in 0..10_000 {
+        store
+            .create(data(&[]), Some(Duration::from_secs(3600)))
+            .unwrap();
+    }
+    let short: Vec<_> = (0..100)
+        .map(|_| {
+            store
+                .create(data(&[("a", "1")]), Some(Duration::from_secs(60)))
+                .unwrap()
+                .id
+        })
+        .collect();
+    // Half the short sessions are read halfway through: they must survive.
+    store.clock().advance(Duration::from_secs(30));
+    for id in &short[..50] {
+        store.get(id, &[], true).unwrap();
+    }
+    store.clock().advance(Duration::from_secs(30));
+
+    let purge = store.purge_expired();
+    println!(
+        "entries visited by the sweep: {} (10,100 live sessions)",
+        purge.visited
+    );
+    assert_eq!(purge.visited, 100, "only the sessions filed as due");
+    assert_eq!(purge.reclaimed, 50);
+    assert!(!purge.more);
+    assert_eq!(store.len(), 10_050);
+
+    // Nothing is due now: a second sweep visits nothing.
+    assert_eq!(store.purge_expired().visited, 0);
+    // The re-filed sessions are reclaimed at their real deadline.
+    store.clock().advance(Duration::from_secs(30));
+    let purge = store.purge_expired();
+    assert_eq!((purge.visited, purge.reclaimed), (50, 50));
+    assert_eq!(store.len(), 10_000);
+}
+
+#[test]
+fn a_mass_expiry_is_reclaimed_in_bounded_steps() {
+    let store = store();
+    for _ in 0..10_000 {
+        store.create(data(&[]), None).unwrap();
+    }
+    store.clock().advance(IDLE);
+    let mut calls = 0;
+    loop {
+        let purge = store.purge_expired();
+        assert!(
+            purge.visited <= 4096 + 128,
+            "one call visited {}",
+            purge.visited
+        );
+        calls += 1;
+        if !purge.more {
+            break;
+        }
+    }
+    assert!(calls >= 3);
+    assert_eq!(store.len(), 0);
+    assert_eq!(store.stats().expired, 10_000);
+    assert_eq!(store.shared.expiry.len(), 0);
+}
+
+#[test]
+fn a_full_store_reclaims_expired_sessions_before_refusing() {
+    let limits = Limits {
+        max_sessions: 3,
+        ..Limits::default()
+    };
+    let store = store_with(limits, None);
+    for _ in 0..3 {
+        store
+            .create(data(&[]), Some(Duration::from_secs(10)))
+            .unwrap();
+    }
+    let err = store.create(data(&[]), None).unwrap_err();
+    assert!(matches!(
+        err,
+        SessionError::LimitExceeded {
+            limit: Limit::Sessions,
+            ..
+        }
+    ));
+    assert!(err.to_string().contains("max-sessions"));
+    store.clock().advance(Duration::from_secs(10));
+    store.create(data(&[]), None).unwrap();
+    assert_eq!(store.len(), 1);
+}
+
+#[tokio::test]
+async fn the_background_reaper_wakes_for_an_earlier_deadline() {
+    let store = store();
+    let _reaper = spawn_reaper(&store);
+    store
+        .create(data(&[]), Some(Duration::from_secs(3600)))
+        .unwrap();
+    // Let the reaper go to sleep towards the one-hour deadline.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    store
+        .create(data(&[]), Some(Duration::from_secs(5)))
+        .unwrap();
+    store.clock().advance(Duration::from_secs(5));
+    for _ in 0..1000 {
+        if store.len() == 1 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        store.len(),
+        1,
+        "the 5 s session was reclaimed, the 1 h one kept"
+    );
+}
+
+#[test]
+fn concurrent_sets_of_different_keys_lose_nothing() {
+    let store = store();
+    let id = store.create(data(&[]), None).unwrap().id;
+    std::thread::scope(|scope| {
+        for t in 0..8 {
+            let (store, id) = (&store, &id);
+            scope.spawn(move || {
+                for i in 0..100 {
+                    let key = format!("t{t}-k{i}");
+                    store.set(id, upsert(&[(&key, &i.to_string())])).unwrap();
+                }
+            });
+        }
+    });
+    let (info, values) = store.get(&id, &[], true).unwrap();
+    assert_eq!(values.len(), 8 * 100);
+    assert_eq!(info.version, 1 + 8 * 100);
+}
