@@ -15,8 +15,11 @@ use crate::session::Digest;
 /// later. The reaper re-files such sessions when it meets them, so the work
 /// per sweep is proportional to the sessions whose filed deadline passed.
 pub(crate) struct ExpiryIndex {
-    shards: Box<[Mutex<BTreeSet<(Millis, Digest)>>]>,
+    shards: Box<[Mutex<Filed>]>,
 }
+
+/// One shard: (filed deadline, digest), earliest first.
+type Filed = BTreeSet<(Millis, Digest)>;
 
 impl ExpiryIndex {
     pub fn new(shards: usize) -> Self {
@@ -31,7 +34,7 @@ impl ExpiryIndex {
         self.shards.len()
     }
 
-    fn shard(&self, digest: &Digest) -> &Mutex<BTreeSet<(Millis, Digest)>> {
+    fn shard(&self, digest: &Digest) -> &Mutex<Filed> {
         // Bytes 8.. are independent of the bytes the map's hasher uses.
         let n = u16::from_le_bytes([digest.0[8], digest.0[9]]) as usize;
         &self.shards[n % self.shards.len()]
@@ -67,7 +70,8 @@ impl ExpiryIndex {
             .min()
     }
 
-    /// Entries in the index, for tests and metrics.
+    /// Entries in the index, for tests.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).len()).sum()
     }

@@ -1,0 +1,83 @@
+//! One way to start a real sessiond for a test: `spawn_app()`.
+#![allow(dead_code)] // each test binary uses its own part of this helper
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sessiond::app::Application;
+use sessiond::clock::{Clock, Millis};
+use sessiond::config::Config;
+use sessiond::grpc::pb::session_service_client::SessionServiceClient;
+use sessiond::lifecycle::Lifecycle;
+use sessiond::store::Store;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+/// Where simulated time starts: 2023-11-14T22:13:20Z.
+pub const T0: Millis = 1_700_000_000_000;
+
+/// A running server on 127.0.0.1:0, on a manual clock, with a connected
+/// gRPC client.
+pub struct TestApp {
+    pub grpc_addr: SocketAddr,
+    pub client: SessionServiceClient<Channel>,
+    pub clock: Clock,
+    pub store: Store,
+    pub lifecycle: Lifecycle,
+    stop: Option<oneshot::Sender<()>>,
+    server: JoinHandle<io::Result<()>>,
+}
+
+/// Defaults for tests: every listener on an ephemeral loopback port.
+pub fn test_config() -> Config {
+    let mut config = Config::defaults();
+    config.grpc_addr = "127.0.0.1:0".parse().unwrap();
+    config.shutdown_grace = Duration::from_secs(5);
+    config
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server whose configuration `configure` adjusts.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = test_config();
+    configure(&mut config);
+    config.validate().expect("test configuration is valid");
+    let clock = Clock::manual(T0);
+    let app = Application::build_with_clock(config, clock.clone())
+        .await
+        .expect("server binds");
+    let grpc_addr = app.grpc_addr();
+    let store = app.store();
+    let lifecycle = app.lifecycle();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let client = SessionServiceClient::connect(format!("http://{grpc_addr}"))
+        .await
+        .expect("client connects");
+    TestApp {
+        grpc_addr,
+        client,
+        clock,
+        store,
+        lifecycle,
+        stop: Some(stop),
+        server,
+    }
+}
+
+impl TestApp {
+    /// Signals shutdown and waits for the server to finish draining.
+    pub async fn stop(mut self) -> io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.server).await.expect("server task did not panic")
+    }
+}
