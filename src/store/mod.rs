@@ -214,8 +214,11 @@ impl Store {
     }
 
     /// Applies every upsert and removal of `update` atomically, or nothing.
-    pub fn set(&self, id: &SessionId, update: Update) -> Result<SessionInfo, SessionError> {
+    pub fn set(&self, id: &SessionId, mut update: Update) -> Result<SessionInfo, SessionError> {
         let s = &*self.shared;
+        // A key named twice is removed once (and counted once below).
+        update.remove.sort_unstable();
+        update.remove.dedup();
         for (key, value) in &update.upsert {
             validate_key(key, &s.limits)?;
             validate_value(key, value, &s.limits)?;
