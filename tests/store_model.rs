@@ -179,7 +179,7 @@ impl World {
                     } else {
                         Ok(idle)
                     }
-                    .map_err(|limit| limit_error(limit))
+                    .map_err(limit_error)
                 });
                 match (real, expected) {
                     (Ok(info), Ok(idle)) => {
