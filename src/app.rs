@@ -14,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::grpc::{health_service, reflection_service, SessionService};
 use crate::lifecycle::Lifecycle;
+use crate::persist::Persistence;
 use crate::store::{spawn_reaper, Store};
 
 /// A bound, not yet running sessiond. Tests build it on port 0 and ask for
@@ -72,6 +73,23 @@ impl Application {
             grpc_listener,
             grpc_addr,
         } = self;
+        // Recover before serving: until then the listeners only queue
+        // connections and readiness stays false.
+        let persistence = match config.persistence() {
+            Some(persist) => {
+                let store = store.clone();
+                let opened =
+                    tokio::task::spawn_blocking(move || Persistence::open(&store, persist))
+                        .await
+                        .map_err(io::Error::other)?
+                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                Some(opened)
+            }
+            None => None,
+        };
+        let _snapshots = persistence
+            .clone()
+            .map(|p| AbortOnDrop(tokio::spawn(p.run_snapshots())));
         let _reaper = spawn_reaper(&store);
 
         let reflection = reflection_service().map_err(io::Error::other)?;
@@ -104,6 +122,11 @@ impl Application {
                 grpc.abort();
             }
         }
+        if let Some(persistence) = persistence {
+            tokio::task::spawn_blocking(move || persistence.close())
+                .await
+                .map_err(io::Error::other)??;
+        }
         tracing::info!("sessiond stopped");
         Ok(())
     }
@@ -116,6 +139,15 @@ async fn bind(addr: SocketAddr, what: &str) -> io::Result<TcpListener> {
             format!("cannot bind the {what} listener to {addr}: {e}"),
         )
     })
+}
+
+/// Aborts a background task when dropped, so no task outlives the server.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn wait_for(mut stopped: watch::Receiver<bool>) {

@@ -2,10 +2,12 @@
 //! and its bounds, all shown by `sessiond --help`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::persist::{FsyncPolicy, PersistConfig};
 use crate::session::{Limits, Timeouts};
 
 /// Log output format.
@@ -66,6 +68,29 @@ pub struct Config {
     #[arg(long, env = "SESSIOND_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
+    /// Directory for the journal and snapshots. Unset: purely in memory,
+    /// and a restart forgets every session.
+    #[arg(long, env = "SESSIOND_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// When the journal is fsynced: `always` (before each reply), `everysec`
+    /// or `no` (left to the OS). Used with --data-dir.
+    #[arg(long, env = "SESSIOND_FSYNC", value_enum, default_value_t = FsyncPolicy::Everysec)]
+    pub fsync: FsyncPolicy,
+
+    /// Snapshot at least this often while sessions change (with --data-dir).
+    #[arg(long, env = "SESSIOND_SNAPSHOT_INTERVAL", default_value = "15m", value_parser = parse_duration)]
+    pub snapshot_interval: Duration,
+
+    /// Snapshot early once the journal grows past this many bytes.
+    #[arg(long, env = "SESSIOND_SNAPSHOT_LOG_BYTES", default_value_t = 64 << 20)]
+    pub snapshot_log_bytes: u64,
+
+    /// At start-up, cut a damaged journal or snapshot at the damage and go
+    /// on, instead of refusing to start. What follows the damage is lost.
+    #[arg(long, env = "SESSIOND_ACCEPT_DATA_LOSS")]
+    pub accept_data_loss: bool,
+
     /// Log format.
     #[arg(long, env = "SESSIOND_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -125,6 +150,9 @@ impl Config {
                 "--absolute-timeout must be more than 0 (leave it unset for no cap)".into(),
             );
         }
+        if self.snapshot_interval.is_zero() {
+            return Err("--snapshot-interval must be more than 0".into());
+        }
         if self.max_value_bytes > self.max_session_bytes {
             return Err("--max-value-bytes must not exceed --max-session-bytes".into());
         }
@@ -139,6 +167,17 @@ impl Config {
             max_keys: self.max_keys,
             max_sessions: self.max_sessions,
         }
+    }
+
+    /// Persistence settings, when `--data-dir` is set.
+    pub fn persistence(&self) -> Option<PersistConfig> {
+        self.data_dir.as_ref().map(|dir| PersistConfig {
+            dir: dir.clone(),
+            fsync: self.fsync,
+            snapshot_interval: self.snapshot_interval,
+            snapshot_log_bytes: self.snapshot_log_bytes,
+            accept_data_loss: self.accept_data_loss,
+        })
     }
 
     pub fn timeouts(&self) -> Timeouts {

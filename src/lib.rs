@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod grpc;
 pub mod lifecycle;
+pub mod persist;
 pub mod session;
 pub mod store;
 pub mod telemetry;

@@ -285,7 +285,7 @@ impl World {
             Op::Flush { s } => {
                 let Some(id) = self.pick(s) else { return };
                 let live = self.live(&id).is_some();
-                assert_eq!(self.store.flush(&id), live);
+                assert_eq!(self.store.flush(&id).unwrap(), live);
                 self.model.remove(id.expose());
             }
             Op::Rotate { s } => {

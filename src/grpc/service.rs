@@ -33,7 +33,8 @@ impl SessionService {
             .max_encoding_message_size(limit)
     }
 
-    /// Runs `op` inside the request's span, after the shutdown check.
+    /// Runs `op` inside the request's span, after the shutdown check; a
+    /// change is acknowledged only once it is as durable as `--fsync` says.
     /// Session ids appear in the span only as a short digest prefix.
     async fn call<T>(
         &self,
@@ -41,6 +42,7 @@ impl SessionService {
         id: Option<&SessionId>,
         op: impl FnOnce(&Store) -> Result<T, Status>,
     ) -> Result<Response<T>, Status> {
+        let changes = rpc != "Get";
         let session = id.map(|id| id.digest().short()).unwrap_or_default();
         let span = tracing::info_span!("grpc", rpc, session = %session);
         async {
@@ -49,7 +51,12 @@ impl SessionService {
                     "sessiond is shutting down; retry on another instance",
                 ));
             }
-            let result = op(&self.store);
+            let mut result = op(&self.store);
+            if changes && result.is_ok() {
+                if let Err(e) = self.store.durable().await {
+                    result = Err(e.into());
+                }
+            }
             match &result {
                 Ok(_) => tracing::debug!("ok"),
                 Err(status) => tracing::debug!(code = ?status.code(), "refused"),
@@ -121,7 +128,7 @@ impl pb::session_service_server::SessionService for SessionService {
         let id = SessionId::parse(&request.get_ref().id)?;
         self.call("Flush", Some(&id), |store| {
             Ok(pb::FlushResponse {
-                existed: store.flush(&id),
+                existed: store.flush(&id)?,
             })
         })
         .await

@@ -49,6 +49,8 @@ pub enum SessionError {
     NotFound,
     #[error("version mismatch: expected {expected}, session is at {actual}")]
     VersionMismatch { expected: u64, actual: u64 },
+    #[error("{0}")]
+    Unavailable(&'static str),
     #[error("{what} exceeds the limit of {max} ({})", .limit.setting())]
     LimitExceeded {
         limit: Limit,

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::clock::Millis;
+use crate::persist::codec::StateRef;
 
 /// A session as the store holds it: its data and its clocks, but not its
 /// id (the map is keyed by the id's digest).
@@ -27,6 +28,13 @@ pub(crate) struct Entry {
     pub indexed_ms: Millis,
     /// Bytes of keys and values, counted against the session size limit.
     pub bytes: usize,
+    /// The journal position of the last change to this session. Replay
+    /// skips a record at or below it: the state already includes it.
+    pub lsn: AtomicU64,
+    /// The idle deadline the journal last recorded. Reads slide the deadline
+    /// in memory and journal it only when it has moved well past this, so a
+    /// read never waits for the disk and the journal does not grow per read.
+    pub persisted_deadline_ms: AtomicU64,
 }
 
 impl Entry {
@@ -41,6 +49,18 @@ impl Entry {
     /// deadline passes, reclaimed or not.
     pub fn is_live(&self, now: Millis) -> bool {
         now < self.deadline()
+    }
+
+    /// The state as the journal and snapshots encode it.
+    pub fn state(&self) -> StateRef<'_> {
+        StateRef {
+            data: &self.data,
+            version: self.version,
+            created_ms: self.created_ms,
+            idle_ms: self.idle_ms,
+            absolute_deadline_ms: self.absolute_deadline_ms,
+            idle_deadline_ms: self.idle_deadline_ms.load(Ordering::Relaxed),
+        }
     }
 
     /// Activity: pushes the idle deadline to `now + idle timeout`. Never

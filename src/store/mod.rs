@@ -3,6 +3,7 @@
 //!
 //! `Store` is a cheap `Clone` handle; every transport holds one.
 
+mod durable;
 mod entry;
 mod expiry;
 mod reaper;
@@ -72,6 +73,9 @@ struct Shared {
     /// Bytes of keys and values held, for the bytes-held figure.
     data_bytes: AtomicUsize,
     stats: stats::Counters,
+    /// Set once persistence is on and recovery has finished; changes are
+    /// journaled from then on.
+    journal: std::sync::OnceLock<crate::persist::Journal>,
     /// Wakes the reaper when a deadline earlier than the one it sleeps
     /// towards is filed.
     reaper_wake: Notify,
@@ -96,6 +100,7 @@ impl Store {
                 count: AtomicUsize::new(0),
                 data_bytes: AtomicUsize::new(0),
                 stats: stats::Counters::default(),
+                journal: std::sync::OnceLock::new(),
                 reaper_wake: Notify::new(),
                 reaper_next: AtomicU64::new(0),
             }),
@@ -121,6 +126,7 @@ impl Store {
         idle_timeout: Option<Duration>,
     ) -> Result<SessionInfo, SessionError> {
         let s = &*self.shared;
+        self.check_writable()?;
         let idle = self.checked_idle(idle_timeout)?;
         for (key, value) in &data {
             validate_key(key, &s.limits)?;
@@ -152,6 +158,8 @@ impl Store {
             idle_deadline_ms: AtomicU64::new(now.saturating_add(idle_ms)),
             indexed_ms: 0,
             bytes,
+            lsn: AtomicU64::new(0),
+            persisted_deadline_ms: AtomicU64::new(now.saturating_add(idle_ms)),
         };
         entry.indexed_ms = entry.deadline();
         let deadline = entry.indexed_ms;
@@ -164,7 +172,8 @@ impl Store {
             match s.sessions.entry(digest) {
                 MapEntry::Occupied(_) => continue,
                 MapEntry::Vacant(v) => {
-                    v.insert(entry);
+                    let stored = v.insert(entry);
+                    self.journal_put(&digest, &stored);
                     break (id, digest);
                 }
             }
@@ -194,13 +203,15 @@ impl Store {
             validate_key(key, &s.limits)?;
         }
         let now = s.clock.now_ms();
+        let digest = id.digest();
         let entry = s
             .sessions
-            .get(&id.digest())
+            .get(&digest)
             .filter(|e| e.is_live(now))
             .ok_or(SessionError::NotFound)?;
         if touch {
             entry.slide(now);
+            self.journal_slide(&digest, &entry);
         }
         let data = if keys.is_empty() {
             entry.data.clone()
@@ -216,6 +227,7 @@ impl Store {
     /// Applies every upsert and removal of `update` atomically, or nothing.
     pub fn set(&self, id: &SessionId, mut update: Update) -> Result<SessionInfo, SessionError> {
         let s = &*self.shared;
+        self.check_writable()?;
         // A key named twice is removed once (and counted once below).
         update.remove.sort_unstable();
         update.remove.dedup();
@@ -232,9 +244,10 @@ impl Store {
             }
         }
         let now = s.clock.now_ms();
+        let digest = id.digest();
         let mut entry = s
             .sessions
-            .get_mut(&id.digest())
+            .get_mut(&digest)
             .filter(|e| e.is_live(now))
             .ok_or(SessionError::NotFound)?;
         if let Some(expected) = update.expected_version {
@@ -276,12 +289,13 @@ impl Store {
         for key in &update.remove {
             entry.data.remove(key);
         }
-        entry.data.extend(update.upsert);
         if changed {
             entry.version += 1;
         }
-        let before = std::mem::replace(&mut entry.bytes, bytes);
         entry.slide(now);
+        self.journal_update(&digest, &mut entry, &update);
+        entry.data.extend(update.upsert);
+        let before = std::mem::replace(&mut entry.bytes, bytes);
         let out = info(id.clone(), &entry);
         drop(entry);
         if bytes >= before {
@@ -293,12 +307,15 @@ impl Store {
     }
 
     /// Deletes the session. Idempotent: `false` when there was no live one.
-    pub fn flush(&self, id: &SessionId) -> bool {
+    pub fn flush(&self, id: &SessionId) -> Result<bool, SessionError> {
         let s = &*self.shared;
+        // A logout that could not be journaled would come back at restart.
+        self.check_writable()?;
         let now = s.clock.now_ms();
         let Some((digest, entry)) = s.sessions.remove(&id.digest()) else {
-            return false;
+            return Ok(false);
         };
+        self.journal_delete(&digest);
         let live = entry.is_live(now);
         self.forget(digest, &entry);
         if live {
@@ -306,13 +323,14 @@ impl Store {
         } else {
             s.stats.expired.fetch_add(1, Ordering::Relaxed);
         }
-        live
+        Ok(live)
     }
 
     /// Django's `cycle_key`: the same data under a new id; the old id is gone
     /// at once. Counts as activity; the absolute deadline stays where it was.
     pub fn rotate(&self, id: &SessionId) -> Result<SessionInfo, SessionError> {
         let s = &*self.shared;
+        self.check_writable()?;
         let now = s.clock.now_ms();
         let old_digest = id.digest();
         let mut entry = match s.sessions.remove_if(&old_digest, |_, e| e.is_live(now)) {
@@ -331,7 +349,8 @@ impl Store {
                 MapEntry::Occupied(_) => continue,
                 MapEntry::Vacant(v) => {
                     let out = info(new_id, &entry);
-                    v.insert(entry);
+                    let stored = v.insert(entry);
+                    self.journal_rotate(&old_digest, &digest, &stored);
                     break (digest, out);
                 }
             }
@@ -358,8 +377,10 @@ impl Store {
                 .filter(|e| e.is_live(now))
                 .ok_or(SessionError::NotFound)?;
             entry.slide(now);
+            self.journal_slide(&digest, &entry);
             return Ok(info(id.clone(), &entry));
         };
+        self.check_writable()?;
         let idle = self.checked_idle(Some(idle))?;
         let mut entry = s
             .sessions
@@ -370,6 +391,7 @@ impl Store {
         entry
             .idle_deadline_ms
             .store(now.saturating_add(entry.idle_ms), Ordering::Relaxed);
+        self.journal_deadline(&digest, &entry);
         let deadline = entry.deadline();
         let refile = (deadline < entry.indexed_ms).then(|| {
             let old = std::mem::replace(&mut entry.indexed_ms, deadline);

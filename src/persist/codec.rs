@@ -1,0 +1,572 @@
+//! The on-disk encoding shared by the journal and snapshots.
+//!
+//! Both files are sequences of frames: `len: u32 | crc32(len): u32 |
+//! crc32(payload): u32 | payload`. The length has its own checksum so that a
+//! damaged length is reported as damage rather than mistaken for a torn
+//! tail (which is cut). A payload starts with a kind byte. Integers are little-endian,
+//! strings are `len: u32 | UTF-8 bytes`. Sessions are named by their id's
+//! digest, so no file ever holds a usable session token.
+
+use std::collections::HashMap;
+
+use crate::clock::Millis;
+use crate::session::Digest;
+
+/// Bytes before a frame's payload.
+pub const FRAME_HEADER: usize = 12;
+/// A frame longer than this is corrupt: no session can be near it.
+pub const MAX_FRAME: usize = 256 << 20;
+
+const MAGIC: &[u8; 8] = b"SESSIOND";
+const FORMAT: u32 = 1;
+
+mod kind {
+    pub const LOG_HEADER: u8 = 1;
+    pub const PUT: u8 = 2;
+    pub const UPDATE: u8 = 3;
+    pub const DEADLINE: u8 = 4;
+    pub const DELETE: u8 = 5;
+    pub const ROTATE: u8 = 6;
+    pub const SNAPSHOT_HEADER: u8 = 10;
+    pub const SNAPSHOT_END: u8 = 11;
+}
+
+/// A session's whole state, as a snapshot or a Create/Rotate record holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    pub data: HashMap<String, String>,
+    pub version: u64,
+    pub created_ms: Millis,
+    pub idle_ms: u64,
+    pub absolute_deadline_ms: Millis,
+    pub idle_deadline_ms: Millis,
+}
+
+/// A borrowed [`State`], so the store can encode under its guard without
+/// copying the data first.
+pub struct StateRef<'a> {
+    pub data: &'a HashMap<String, String>,
+    pub version: u64,
+    pub created_ms: Millis,
+    pub idle_ms: u64,
+    pub absolute_deadline_ms: Millis,
+    pub idle_deadline_ms: Millis,
+}
+
+/// One decoded frame. `lsn` orders the changes of one session: replay skips
+/// a change the state already includes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    LogHeader {
+        seq: u64,
+    },
+    Put {
+        lsn: u64,
+        digest: Digest,
+        state: State,
+    },
+    Update {
+        lsn: u64,
+        digest: Digest,
+        version: u64,
+        idle_deadline_ms: Millis,
+        upsert: Vec<(String, String)>,
+        remove: Vec<String>,
+    },
+    Deadline {
+        lsn: u64,
+        digest: Digest,
+        idle_ms: u64,
+        idle_deadline_ms: Millis,
+    },
+    Delete {
+        lsn: u64,
+        digest: Digest,
+    },
+    Rotate {
+        lsn: u64,
+        old: Digest,
+        new: Digest,
+        state: State,
+    },
+    SnapshotHeader {
+        log_seq: u64,
+        written_ms: Millis,
+    },
+    SnapshotEnd {
+        count: u64,
+    },
+}
+
+/// Appends a whole frame to `out`: reserves the header, lets `payload`
+/// write, then fills in length and checksum.
+pub fn frame(out: &mut Vec<u8>, payload: impl FnOnce(&mut Vec<u8>)) {
+    let start = out.len();
+    out.extend_from_slice(&[0; FRAME_HEADER]);
+    payload(out);
+    let body = &out[start + FRAME_HEADER..];
+    let crc = crc32fast::hash(body);
+    let len = (body.len() as u32).to_le_bytes();
+    out[start..start + 4].copy_from_slice(&len);
+    out[start + 4..start + 8].copy_from_slice(&crc32fast::hash(&len).to_le_bytes());
+    out[start + 8..start + 12].copy_from_slice(&crc.to_le_bytes());
+}
+
+fn u32_(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn u64_(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn str_(out: &mut Vec<u8>, s: &str) {
+    u32_(out, s.len() as u32);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn state_(out: &mut Vec<u8>, s: &StateRef<'_>) {
+    u64_(out, s.version);
+    u64_(out, s.created_ms);
+    u64_(out, s.idle_ms);
+    u64_(out, s.absolute_deadline_ms);
+    u64_(out, s.idle_deadline_ms);
+    u32_(out, s.data.len() as u32);
+    for (k, v) in s.data {
+        str_(out, k);
+        str_(out, v);
+    }
+}
+
+pub fn log_header(out: &mut Vec<u8>, seq: u64) {
+    out.push(kind::LOG_HEADER);
+    out.extend_from_slice(MAGIC);
+    u32_(out, FORMAT);
+    u64_(out, seq);
+}
+
+pub fn put(out: &mut Vec<u8>, lsn: u64, digest: &Digest, state: &StateRef<'_>) {
+    out.push(kind::PUT);
+    u64_(out, lsn);
+    out.extend_from_slice(&digest.0);
+    state_(out, state);
+}
+
+pub fn update<'a>(
+    out: &mut Vec<u8>,
+    lsn: u64,
+    digest: &Digest,
+    version: u64,
+    idle_deadline_ms: Millis,
+    upsert: impl ExactSizeIterator<Item = (&'a String, &'a String)>,
+    remove: &[String],
+) {
+    out.push(kind::UPDATE);
+    u64_(out, lsn);
+    out.extend_from_slice(&digest.0);
+    u64_(out, version);
+    u64_(out, idle_deadline_ms);
+    u32_(out, upsert.len() as u32);
+    for (k, v) in upsert {
+        str_(out, k);
+        str_(out, v);
+    }
+    u32_(out, remove.len() as u32);
+    for k in remove {
+        str_(out, k);
+    }
+}
+
+pub fn deadline(
+    out: &mut Vec<u8>,
+    lsn: u64,
+    digest: &Digest,
+    idle_ms: u64,
+    idle_deadline_ms: Millis,
+) {
+    out.push(kind::DEADLINE);
+    u64_(out, lsn);
+    out.extend_from_slice(&digest.0);
+    u64_(out, idle_ms);
+    u64_(out, idle_deadline_ms);
+}
+
+pub fn delete(out: &mut Vec<u8>, lsn: u64, digest: &Digest) {
+    out.push(kind::DELETE);
+    u64_(out, lsn);
+    out.extend_from_slice(&digest.0);
+}
+
+pub fn rotate(out: &mut Vec<u8>, lsn: u64, old: &Digest, new: &Digest, state: &StateRef<'_>) {
+    out.push(kind::ROTATE);
+    u64_(out, lsn);
+    out.extend_from_slice(&old.0);
+    out.extend_from_slice(&new.0);
+    state_(out, state);
+}
+
+pub fn snapshot_header(out: &mut Vec<u8>, log_seq: u64, written_ms: Millis) {
+    out.push(kind::SNAPSHOT_HEADER);
+    out.extend_from_slice(MAGIC);
+    u32_(out, FORMAT);
+    u64_(out, log_seq);
+    u64_(out, written_ms);
+}
+
+pub fn snapshot_end(out: &mut Vec<u8>, count: u64) {
+    out.push(kind::SNAPSHOT_END);
+    u64_(out, count);
+}
+
+/// Why a payload could not be decoded.
+pub type DecodeError = &'static str;
+
+/// Decodes one payload (checksum already verified).
+pub fn decode(payload: &[u8]) -> Result<Record, DecodeError> {
+    let mut r = Reader(payload);
+    let record = match r.u8()? {
+        kind::LOG_HEADER => {
+            r.magic()?;
+            Record::LogHeader { seq: r.u64()? }
+        }
+        kind::PUT => Record::Put {
+            lsn: r.u64()?,
+            digest: r.digest()?,
+            state: r.state()?,
+        },
+        kind::UPDATE => {
+            let (lsn, digest, version, idle_deadline_ms) =
+                (r.u64()?, r.digest()?, r.u64()?, r.u64()?);
+            let n = r.count()?;
+            let upsert = (0..n)
+                .map(|_| Ok::<_, DecodeError>((r.string()?, r.string()?)))
+                .collect::<Result<_, _>>()?;
+            let n = r.count()?;
+            let remove = (0..n).map(|_| r.string()).collect::<Result<_, _>>()?;
+            Record::Update {
+                lsn,
+                digest,
+                version,
+                idle_deadline_ms,
+                upsert,
+                remove,
+            }
+        }
+        kind::DEADLINE => Record::Deadline {
+            lsn: r.u64()?,
+            digest: r.digest()?,
+            idle_ms: r.u64()?,
+            idle_deadline_ms: r.u64()?,
+        },
+        kind::DELETE => Record::Delete {
+            lsn: r.u64()?,
+            digest: r.digest()?,
+        },
+        kind::ROTATE => Record::Rotate {
+            lsn: r.u64()?,
+            old: r.digest()?,
+            new: r.digest()?,
+            state: r.state()?,
+        },
+        kind::SNAPSHOT_HEADER => {
+            r.magic()?;
+            Record::SnapshotHeader {
+                log_seq: r.u64()?,
+                written_ms: r.u64()?,
+            }
+        }
+        kind::SNAPSHOT_END => Record::SnapshotEnd { count: r.u64()? },
+        _ => return Err("unknown record kind"),
+    };
+    if !r.0.is_empty() {
+        return Err("trailing bytes after the record");
+    }
+    Ok(record)
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
+        if self.0.len() < n {
+            return Err("record ends early");
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32, DecodeError> {
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
+    }
+    fn u64(&mut self) -> Result<u64, DecodeError> {
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
+    }
+    /// A count of items, each at least 4 bytes long: bounded by what is left,
+    /// so a damaged count cannot make us allocate wildly.
+    fn count(&mut self) -> Result<usize, DecodeError> {
+        let n = self.u32()? as usize;
+        if n > self.0.len() / 4 {
+            return Err("item count exceeds the record");
+        }
+        Ok(n)
+    }
+    fn string(&mut self) -> Result<String, DecodeError> {
+        let n = self.u32()? as usize;
+        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| "string is not UTF-8")
+    }
+    fn digest(&mut self) -> Result<Digest, DecodeError> {
+        Ok(Digest(self.take(32)?.try_into().expect("32 bytes")))
+    }
+    fn magic(&mut self) -> Result<(), DecodeError> {
+        if self.take(8)? != MAGIC {
+            return Err("not a sessiond file");
+        }
+        if self.u32()? != FORMAT {
+            return Err("unsupported format version");
+        }
+        Ok(())
+    }
+    fn state(&mut self) -> Result<State, DecodeError> {
+        let (version, created_ms, idle_ms, absolute_deadline_ms, idle_deadline_ms) = (
+            self.u64()?,
+            self.u64()?,
+            self.u64()?,
+            self.u64()?,
+            self.u64()?,
+        );
+        let n = self.count()?;
+        let mut data = HashMap::with_capacity(n);
+        for _ in 0..n {
+            data.insert(self.string()?, self.string()?);
+        }
+        Ok(State {
+            data,
+            version,
+            created_ms,
+            idle_ms,
+            absolute_deadline_ms,
+            idle_deadline_ms,
+        })
+    }
+}
+
+/// What reading the next frame of a file found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// A whole frame with a good checksum; its payload is in the buffer.
+    Frame,
+    /// Clean end of the file.
+    End,
+    /// The file ends inside a frame, or in zeros a crash left behind: a torn
+    /// tail, to be cut.
+    Torn,
+    /// A frame whose checksum or length is wrong: damage.
+    Corrupt(&'static str),
+}
+
+/// Reads the next frame from `r`, which has `remaining` bytes left, into
+/// `payload`. Returns how many bytes it consumed with what it found; on
+/// `Torn` and `Corrupt` the reader is left somewhere inside the bad frame.
+pub fn read_frame<R: std::io::Read>(
+    r: &mut R,
+    remaining: u64,
+    payload: &mut Vec<u8>,
+) -> std::io::Result<(Next, u64)> {
+    if remaining == 0 {
+        return Ok((Next::End, 0));
+    }
+    if remaining < FRAME_HEADER as u64 {
+        return Ok((Next::Torn, 0));
+    }
+    let mut header = [0u8; FRAME_HEADER];
+    r.read_exact(&mut header)?;
+    let word = |i: usize| u32::from_le_bytes(header[i..i + 4].try_into().expect("4 bytes"));
+    let (len, len_crc, crc) = (word(0) as usize, word(4), word(8));
+    if len == 0 && len_crc == 0 {
+        // Zeros to the end are a crash's preallocated tail; anything else
+        // after a zero length is damage.
+        let mut rest = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(&mut *r, remaining - FRAME_HEADER as u64),
+            &mut rest,
+        )?;
+        let zeros = header.iter().chain(&rest).all(|&b| b == 0);
+        return Ok((
+            if zeros {
+                Next::Torn
+            } else {
+                Next::Corrupt("zero frame length")
+            },
+            0,
+        ));
+    }
+    if crc32fast::hash(&header[..4]) != len_crc {
+        return Ok((Next::Corrupt("frame length checksum mismatch"), 0));
+    }
+    if len == 0 || len > MAX_FRAME {
+        return Ok((Next::Corrupt("impossible frame length"), 0));
+    }
+    if (FRAME_HEADER + len) as u64 > remaining {
+        return Ok((Next::Torn, 0));
+    }
+    payload.clear();
+    payload.resize(len, 0);
+    r.read_exact(payload)?;
+    if crc32fast::hash(payload) != crc {
+        return Ok((Next::Corrupt("checksum mismatch"), 0));
+    }
+    Ok((Next::Frame, (FRAME_HEADER + len) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> State {
+        State {
+            data: [("user".to_string(), "\"yuan\"".to_string())].into(),
+            version: 3,
+            created_ms: 10,
+            idle_ms: 20,
+            absolute_deadline_ms: u64::MAX,
+            idle_deadline_ms: 30,
+        }
+    }
+
+    fn state_ref(s: &State) -> StateRef<'_> {
+        StateRef {
+            data: &s.data,
+            version: s.version,
+            created_ms: s.created_ms,
+            idle_ms: s.idle_ms,
+            absolute_deadline_ms: s.absolute_deadline_ms,
+            idle_deadline_ms: s.idle_deadline_ms,
+        }
+    }
+
+    fn next_frame(bytes: &[u8]) -> (Next, Vec<u8>) {
+        let mut payload = Vec::new();
+        let (next, _) = read_frame(
+            &mut std::io::Cursor::new(bytes),
+            bytes.len() as u64,
+            &mut payload,
+        )
+        .unwrap();
+        (next, payload)
+    }
+
+    fn roundtrip(write: impl FnOnce(&mut Vec<u8>)) -> Record {
+        let mut out = Vec::new();
+        frame(&mut out, write);
+        match next_frame(&out) {
+            (Next::Frame, p) => decode(&p).unwrap(),
+            (other, _) => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_record_kind_round_trips() {
+        let d = Digest([7; 32]);
+        let s = state();
+        assert_eq!(
+            roundtrip(|o| log_header(o, 9)),
+            Record::LogHeader { seq: 9 }
+        );
+        assert_eq!(
+            roundtrip(|o| put(o, 5, &d, &state_ref(&s))),
+            Record::Put {
+                lsn: 5,
+                digest: d,
+                state: s.clone()
+            }
+        );
+        let upsert: HashMap<String, String> = [("a".to_string(), "1".to_string())].into();
+        assert_eq!(
+            roundtrip(|o| update(o, 6, &d, 4, 99, upsert.iter(), &["b".to_string()])),
+            Record::Update {
+                lsn: 6,
+                digest: d,
+                version: 4,
+                idle_deadline_ms: 99,
+                upsert: vec![("a".into(), "1".into())],
+                remove: vec!["b".into()],
+            }
+        );
+        assert_eq!(
+            roundtrip(|o| deadline(o, 7, &d, 1000, 2000)),
+            Record::Deadline {
+                lsn: 7,
+                digest: d,
+                idle_ms: 1000,
+                idle_deadline_ms: 2000
+            }
+        );
+        assert_eq!(
+            roundtrip(|o| delete(o, 8, &d)),
+            Record::Delete { lsn: 8, digest: d }
+        );
+        let n = Digest([9; 32]);
+        assert_eq!(
+            roundtrip(|o| rotate(o, 9, &d, &n, &state_ref(&s))),
+            Record::Rotate {
+                lsn: 9,
+                old: d,
+                new: n,
+                state: s.clone()
+            }
+        );
+        assert_eq!(
+            roundtrip(|o| snapshot_header(o, 3, 4)),
+            Record::SnapshotHeader {
+                log_seq: 3,
+                written_ms: 4
+            }
+        );
+        assert_eq!(
+            roundtrip(|o| snapshot_end(o, 12)),
+            Record::SnapshotEnd { count: 12 }
+        );
+    }
+
+    #[test]
+    fn a_cut_frame_is_torn_and_a_flipped_byte_is_corrupt() {
+        let mut out = Vec::new();
+        frame(&mut out, |o| delete(o, 1, &Digest([1; 32])));
+        for cut in 1..out.len() {
+            assert_eq!(next_frame(&out[..cut]).0, Next::Torn, "cut at {cut}");
+        }
+        for i in 0..out.len() {
+            let mut bad = out.clone();
+            bad[i] ^= 0x40;
+            assert!(
+                matches!(next_frame(&bad).0, Next::Corrupt(_)),
+                "flip at {i}"
+            );
+        }
+        assert_eq!(
+            next_frame(&[0; 64]).0,
+            Next::Torn,
+            "zeros a crash left behind"
+        );
+        let mut zero_then_data = vec![0u8; 20];
+        zero_then_data[16] = 1;
+        assert!(matches!(next_frame(&zero_then_data).0, Next::Corrupt(_)));
+    }
+
+    #[test]
+    fn damaged_counts_do_not_allocate_or_panic() {
+        let mut payload = vec![kind::UPDATE];
+        payload.extend_from_slice(&[0; 8 + 32 + 8 + 8]);
+        payload.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decode(&payload).is_err());
+        assert!(decode(&[]).is_err());
+        assert!(decode(&[200]).is_err());
+    }
+}

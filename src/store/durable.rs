@@ -1,0 +1,280 @@
+//! The store's side of persistence: journaling each change under the
+//! session's guard, replaying records at start-up, and copying sessions out
+//! for snapshots. The files themselves are `crate::persist`'s business.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use dashmap::mapref::entry::Entry as MapEntry;
+
+use super::entry::Entry;
+use super::{Store, Update};
+use crate::clock::Millis;
+use crate::persist::codec::{self, Record, State};
+use crate::persist::{FsyncPolicy, Journal};
+use crate::session::{entry_bytes, Digest, SessionError};
+
+/// How far a read may slide the deadline past the journaled one before the
+/// new deadline is journaled: 1/64 of the idle timeout, between 1 s and 1 h.
+/// A crash can therefore make a session expire at most this much early,
+/// never late.
+fn slide_granularity(idle_ms: u64) -> u64 {
+    (idle_ms / 64).clamp(1_000, 3_600_000)
+}
+
+impl Store {
+    /// Starts journaling every change. Called once, after recovery.
+    pub(crate) fn attach_journal(&self, journal: Journal) {
+        let _ = self.shared.journal.set(journal);
+    }
+
+    fn journal(&self) -> Option<&Journal> {
+        self.shared.journal.get()
+    }
+
+    /// Waits until the changes made so far are as durable as `--fsync`
+    /// promises before acknowledging them: with `always`, until fsynced
+    /// (batched across requests); otherwise at once.
+    pub async fn durable(&self) -> Result<(), SessionError> {
+        match self.journal() {
+            Some(j) if j.policy() == FsyncPolicy::Always => {
+                if j.wait_synced().await {
+                    Ok(())
+                } else {
+                    Err(journal_failed())
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub(super) fn check_writable(&self) -> Result<(), SessionError> {
+        match self.journal() {
+            Some(j) if j.has_failed() => Err(journal_failed()),
+            _ => Ok(()),
+        }
+    }
+
+    pub(super) fn journal_put(&self, digest: &Digest, entry: &Entry) {
+        if let Some(j) = self.journal() {
+            let lsn = j.append(|lsn, out| codec::put(out, lsn, digest, &entry.state()));
+            entry.lsn.store(lsn, Ordering::Relaxed);
+        }
+    }
+
+    /// Journals a Set; called after version and deadline moved, before the
+    /// upserts are moved into the entry.
+    pub(super) fn journal_update(&self, digest: &Digest, entry: &mut Entry, update: &Update) {
+        if let Some(j) = self.journal() {
+            let deadline = entry.idle_deadline_ms.load(Ordering::Relaxed);
+            let lsn = j.append(|lsn, out| {
+                codec::update(
+                    out,
+                    lsn,
+                    digest,
+                    entry.version,
+                    deadline,
+                    update.upsert.iter(),
+                    &update.remove,
+                )
+            });
+            entry.lsn.store(lsn, Ordering::Relaxed);
+            entry
+                .persisted_deadline_ms
+                .store(deadline, Ordering::Relaxed);
+        }
+    }
+
+    /// Journals an exact deadline change (Touch with a new idle timeout).
+    pub(super) fn journal_deadline(&self, digest: &Digest, entry: &Entry) {
+        if let Some(j) = self.journal() {
+            let deadline = entry.idle_deadline_ms.load(Ordering::Relaxed);
+            let lsn =
+                j.append(|lsn, out| codec::deadline(out, lsn, digest, entry.idle_ms, deadline));
+            entry.lsn.store(lsn, Ordering::Relaxed);
+            entry
+                .persisted_deadline_ms
+                .store(deadline, Ordering::Relaxed);
+        }
+    }
+
+    /// Journals a slide by a read, coarsely: only when the deadline moved a
+    /// granule past the journaled one. Runs under the shared guard, so it is
+    /// all atomics; of concurrent readers one wins, and the lsn keeps replay
+    /// in order whatever order their records land in.
+    pub(super) fn journal_slide(&self, digest: &Digest, entry: &Entry) {
+        let Some(j) = self.journal() else { return };
+        let deadline = entry.idle_deadline_ms.load(Ordering::Relaxed);
+        let persisted = entry.persisted_deadline_ms.load(Ordering::Relaxed);
+        if deadline < persisted.saturating_add(slide_granularity(entry.idle_ms)) {
+            return;
+        }
+        if entry
+            .persisted_deadline_ms
+            .compare_exchange(persisted, deadline, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+        {
+            let lsn =
+                j.append(|lsn, out| codec::deadline(out, lsn, digest, entry.idle_ms, deadline));
+            entry.lsn.fetch_max(lsn, Ordering::Relaxed);
+        }
+    }
+
+    pub(super) fn journal_delete(&self, digest: &Digest) {
+        if let Some(j) = self.journal() {
+            j.append(|lsn, out| codec::delete(out, lsn, digest));
+        }
+    }
+
+    pub(super) fn journal_rotate(&self, old: &Digest, new: &Digest, entry: &Entry) {
+        if let Some(j) = self.journal() {
+            let lsn = j.append(|lsn, out| codec::rotate(out, lsn, old, new, &entry.state()));
+            entry.lsn.store(lsn, Ordering::Relaxed);
+        }
+    }
+
+    /// Applies one recovered record. Each session keeps the lsn of the last
+    /// change it includes, so a record the snapshot already reflects is
+    /// skipped, and the order records of different sessions landed in does
+    /// not matter. Only called before serving, with no journal attached.
+    pub(crate) fn restore(&self, record: Record) {
+        let s = &*self.shared;
+        match record {
+            Record::Put { lsn, digest, state } => self.restore_put(lsn, digest, state),
+            Record::Update {
+                lsn,
+                digest,
+                version,
+                idle_deadline_ms,
+                upsert,
+                remove,
+            } => {
+                if let Some(mut e) = s.sessions.get_mut(&digest) {
+                    if e.lsn.load(Ordering::Relaxed) < lsn {
+                        for key in &remove {
+                            e.data.remove(key);
+                        }
+                        e.data.extend(upsert);
+                        e.bytes = e.data.iter().map(|(k, v)| entry_bytes(k, v)).sum();
+                        e.version = version;
+                        e.idle_deadline_ms
+                            .store(idle_deadline_ms, Ordering::Relaxed);
+                        e.lsn.store(lsn, Ordering::Relaxed);
+                    }
+                }
+            }
+            Record::Deadline {
+                lsn,
+                digest,
+                idle_ms,
+                idle_deadline_ms,
+            } => {
+                if let Some(mut e) = s.sessions.get_mut(&digest) {
+                    if e.lsn.load(Ordering::Relaxed) < lsn {
+                        e.idle_ms = idle_ms;
+                        e.idle_deadline_ms
+                            .store(idle_deadline_ms, Ordering::Relaxed);
+                        e.lsn.store(lsn, Ordering::Relaxed);
+                    }
+                }
+            }
+            Record::Delete { lsn, digest } => {
+                s.sessions
+                    .remove_if(&digest, |_, e| e.lsn.load(Ordering::Relaxed) < lsn);
+            }
+            Record::Rotate {
+                lsn,
+                old,
+                new,
+                state,
+            } => {
+                s.sessions
+                    .remove_if(&old, |_, e| e.lsn.load(Ordering::Relaxed) < lsn);
+                self.restore_put(lsn, new, state);
+            }
+            Record::LogHeader { .. }
+            | Record::SnapshotHeader { .. }
+            | Record::SnapshotEnd { .. } => {}
+        }
+    }
+
+    fn restore_put(&self, lsn: u64, digest: Digest, state: State) {
+        let fresh = || Entry {
+            bytes: state.data.iter().map(|(k, v)| entry_bytes(k, v)).sum(),
+            data: state.data.clone(),
+            version: state.version,
+            created_ms: state.created_ms,
+            idle_ms: state.idle_ms,
+            absolute_deadline_ms: state.absolute_deadline_ms,
+            idle_deadline_ms: AtomicU64::new(state.idle_deadline_ms),
+            indexed_ms: 0,
+            lsn: AtomicU64::new(lsn),
+            persisted_deadline_ms: AtomicU64::new(state.idle_deadline_ms),
+        };
+        match self.shared.sessions.entry(digest) {
+            MapEntry::Occupied(mut o) => {
+                if o.get().lsn.load(Ordering::Relaxed) < lsn {
+                    o.insert(fresh());
+                }
+            }
+            MapEntry::Vacant(v) => {
+                v.insert(fresh());
+            }
+        }
+    }
+
+    /// Ends recovery: drops what expired while the server was down, files
+    /// every other session in the expiry index, and recounts. Returns the
+    /// sessions kept.
+    pub(crate) fn finish_restore(&self) -> usize {
+        let s = &*self.shared;
+        let now = s.clock.now_ms();
+        s.sessions.retain(|_, e| e.is_live(now));
+        let mut count = 0;
+        let mut bytes = 0;
+        for mut e in s.sessions.iter_mut() {
+            let deadline = e.deadline();
+            e.indexed_ms = deadline;
+            e.persisted_deadline_ms.store(
+                e.idle_deadline_ms.load(Ordering::Relaxed),
+                Ordering::Relaxed,
+            );
+            s.expiry.insert(deadline, *e.key());
+            count += 1;
+            bytes += e.bytes;
+        }
+        s.count.store(count, Ordering::Release);
+        s.data_bytes.store(bytes, Ordering::Relaxed);
+        count
+    }
+
+    /// Digests of the sessions held now; each shard is locked only while its
+    /// keys are copied.
+    pub(crate) fn digests(&self) -> Vec<Digest> {
+        let mut out = Vec::with_capacity(self.len());
+        out.extend(self.shared.sessions.iter().map(|e| *e.key()));
+        out
+    }
+
+    /// Appends a snapshot frame for one live session to `out`, under that
+    /// session's shared guard only. `false` if it is gone or expired.
+    pub(crate) fn encode_snapshot_entry(
+        &self,
+        digest: &Digest,
+        now: Millis,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let Some(e) = self.shared.sessions.get(digest) else {
+            return false;
+        };
+        if !e.is_live(now) {
+            return false;
+        }
+        let lsn = e.lsn.load(Ordering::Relaxed);
+        codec::frame(out, |buf| codec::put(buf, lsn, digest, &e.state()));
+        true
+    }
+}
+
+fn journal_failed() -> SessionError {
+    SessionError::Unavailable("the journal cannot be written; changes are refused until sessiond is restarted with a working --data-dir")
+}

@@ -1,0 +1,424 @@
+//! Durability: sessions survive restarts and crashes; damage is cut or
+//! reported, never silently dropped.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sessiond::clock::{Clock, Millis};
+use sessiond::persist::codec::{self, Next};
+use sessiond::persist::{FsyncPolicy, PersistConfig, Persistence, RecoverError};
+use sessiond::session::{Limits, SessionError, SessionId, Timeouts};
+use sessiond::store::{SessionInfo, Store, Update};
+
+const T0: Millis = 1_700_000_000_000;
+
+/// id -> (version, data), as a writer believes it.
+type Model = BTreeMap<String, (u64, BTreeMap<String, String>)>;
+
+fn config(dir: &Path, accept_data_loss: bool) -> PersistConfig {
+    PersistConfig {
+        dir: dir.to_path_buf(),
+        fsync: FsyncPolicy::Everysec,
+        snapshot_interval: Duration::from_secs(3600),
+        snapshot_log_bytes: u64::MAX,
+        accept_data_loss,
+    }
+}
+
+fn store(clock: &Clock) -> Store {
+    let limits = Limits {
+        max_sessions: 100_000,
+        ..Limits::default()
+    };
+    Store::new(limits, Timeouts::default(), clock.clone())
+}
+
+fn open(clock: &Clock, dir: &Path) -> (Store, Arc<Persistence>) {
+    let store = store(clock);
+    let persistence = Persistence::open(&store, config(dir, false)).expect("recovers");
+    (store, persistence)
+}
+
+fn data(pairs: &[(&str, String)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+/// What a session looks like from outside, without touching it.
+fn read(
+    store: &Store,
+    id: &SessionId,
+) -> Result<(SessionInfo, HashMap<String, String>), SessionError> {
+    store.get(id, &[], false)
+}
+
+#[test]
+fn ten_thousand_sessions_survive_a_graceful_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::manual(T0);
+    let (store, persistence) = open(&clock, dir.path());
+    let mut live = Vec::new();
+    let mut short = Vec::new();
+    for i in 0..10_000u32 {
+        let idle = (i % 10 == 0).then(|| Duration::from_secs(60));
+        let info = store
+            .create(
+                data(&[("user", format!("\"u{i}\"")), ("n", i.to_string())]),
+                idle,
+            )
+            .unwrap();
+        if i % 3 == 0 {
+            let update = Update {
+                upsert: data(&[("cart", format!("[{i}]"))]),
+                remove: vec!["n".into()],
+                expected_version: None,
+            };
+            store.set(&info.id, update).unwrap();
+        }
+        if idle.is_some() {
+            short.push(info.id);
+        } else {
+            live.push(info.id);
+        }
+    }
+    // Some sessions rotate, some are flushed, some change idle timeouts.
+    let rotated: Vec<_> = live
+        .drain(..100)
+        .map(|id| store.rotate(&id).unwrap().id)
+        .collect();
+    live.extend(rotated);
+    let flushed: Vec<_> = live.drain(..50).collect();
+    for id in &flushed {
+        assert!(store.flush(id).unwrap());
+    }
+    for id in &live[..100] {
+        store.touch(id, Some(Duration::from_secs(7200))).unwrap();
+    }
+    clock.advance(Duration::from_secs(30));
+    for id in &live[100..200] {
+        store.get(id, &[], true).unwrap();
+    }
+    let before: Vec<_> = live
+        .iter()
+        .map(|id| (id.clone(), read(&store, id).unwrap()))
+        .collect();
+    persistence.close().unwrap();
+    drop(store);
+
+    clock.advance(Duration::from_secs(31)); // the 60 s sessions expire while down
+    let (store, persistence) = open(&clock, dir.path());
+    assert_eq!(
+        store.len(),
+        live.len(),
+        "exactly the live sessions came back"
+    );
+    for (id, expected) in &before {
+        assert_eq!(
+            &read(&store, id).unwrap(),
+            expected,
+            "identical data, version, deadlines"
+        );
+    }
+    for id in short.iter().chain(&flushed) {
+        assert_eq!(read(&store, id).unwrap_err(), SessionError::NotFound);
+    }
+    assert!(persistence.recovered().records >= live.len() as u64);
+}
+
+#[test]
+fn the_journal_alone_restores_every_change_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::manual(T0);
+    let (store, persistence) = open(&clock, dir.path());
+    let a = store.create(data(&[("x", "1".into())]), None).unwrap().id;
+    let b = store.create(data(&[]), None).unwrap().id;
+    store
+        .set(
+            &a,
+            Update {
+                upsert: data(&[("y", "2".into())]),
+                ..Update::default()
+            },
+        )
+        .unwrap();
+    let b2 = store.rotate(&b).unwrap().id;
+    let before = (read(&store, &a).unwrap(), read(&store, &b2).unwrap());
+    // No snapshot: the process "dies", its journal writer flushing on the way.
+    drop(persistence);
+    drop(store);
+
+    let (store, _p) = open(&clock, dir.path());
+    assert_eq!(
+        (read(&store, &a).unwrap(), read(&store, &b2).unwrap()),
+        before
+    );
+    assert_eq!(
+        read(&store, &b).unwrap_err(),
+        SessionError::NotFound,
+        "rotated id stays dead"
+    );
+}
+
+/// Builds a journal with `n` sessions created one record each, without a
+/// snapshot, and returns the journal file and the byte offsets of its frames.
+fn journal_with_records(
+    dir: &Path,
+    clock: &Clock,
+    n: usize,
+) -> (std::path::PathBuf, Vec<u64>, Vec<SessionId>) {
+    let (store, persistence) = open(clock, dir);
+    let ids: Vec<_> = (0..n)
+        .map(|i| {
+            store
+                .create(data(&[("i", i.to_string())]), None)
+                .unwrap()
+                .id
+        })
+        .collect();
+    drop(persistence);
+    let mut logs: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    logs.sort();
+    let log = logs.pop().unwrap();
+    let bytes = std::fs::read(&log).unwrap();
+    let mut offsets = Vec::new();
+    let mut cursor = std::io::Cursor::new(&bytes);
+    let mut offset = 0u64;
+    let mut payload = Vec::new();
+    loop {
+        let (next, used) =
+            codec::read_frame(&mut cursor, bytes.len() as u64 - offset, &mut payload).unwrap();
+        if next != Next::Frame {
+            assert_eq!(next, Next::End);
+            break;
+        }
+        offsets.push(offset);
+        offset += used;
+    }
+    offsets.push(offset);
+    (log, offsets, ids)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+    }
+}
+
+#[test]
+fn a_journal_cut_at_every_byte_of_its_last_record_recovers_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::manual(T0);
+    let (log, offsets, ids) = journal_with_records(dir.path(), &clock, 5);
+    // Frames: the header, then one per session.
+    assert_eq!(offsets.len(), 1 + 5 + 1);
+    let (last_start, end) = (offsets[5], offsets[6]);
+    for cut in last_start..end {
+        let copy = tempfile::tempdir().unwrap();
+        copy_dir(dir.path(), copy.path());
+        let copied_log = copy.path().join(log.file_name().unwrap());
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&copied_log)
+            .unwrap()
+            .set_len(cut)
+            .unwrap();
+
+        let (store, _p) = open(&clock, copy.path());
+        assert_eq!(store.len(), 4, "cut at {cut}");
+        for id in &ids[..4] {
+            assert!(read(&store, id).is_ok());
+        }
+        assert_eq!(read(&store, &ids[4]).unwrap_err(), SessionError::NotFound);
+        assert_eq!(
+            std::fs::metadata(&copied_log).unwrap().len(),
+            last_start,
+            "the torn tail was cut"
+        );
+    }
+}
+
+#[test]
+fn a_flipped_byte_in_the_middle_is_reported_with_file_and_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::manual(T0);
+    let (log, offsets, ids) = journal_with_records(dir.path(), &clock, 5);
+    let damaged_record = offsets[3];
+    let mut bytes = std::fs::read(&log).unwrap();
+    bytes[damaged_record as usize + 20] ^= 0x01;
+    std::fs::write(&log, &bytes).unwrap();
+
+    let err = Persistence::open(&store(&clock), config(dir.path(), false))
+        .err()
+        .expect("damage is not ignored");
+    match &err {
+        RecoverError::Corrupt { path, offset, .. } => {
+            assert_eq!(path, &log);
+            assert_eq!(*offset, damaged_record);
+        }
+        other => panic!("{other:?}"),
+    }
+    let message = err.to_string();
+    assert!(
+        message.contains("--accept-data-loss") && message.contains(&damaged_record.to_string()),
+        "{message}"
+    );
+
+    // With the flag, what precedes the damage is kept and the rest cut.
+    let store = store(&clock);
+    Persistence::open(&store, config(dir.path(), true)).unwrap();
+    assert_eq!(store.len(), 2);
+    assert!(read(&store, &ids[1]).is_ok());
+    assert_eq!(read(&store, &ids[2]).unwrap_err(), SessionError::NotFound);
+}
+
+#[test]
+fn a_damaged_snapshot_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::manual(T0);
+    let (store, persistence) = open(&clock, dir.path());
+    for i in 0..50 {
+        store.create(data(&[("i", i.to_string())]), None).unwrap();
+    }
+    persistence.close().unwrap();
+    let snapshot = dir.path().join("snapshot.bin");
+    let mut bytes = std::fs::read(&snapshot).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&snapshot, &bytes).unwrap();
+    let err = Persistence::open(&self::store(&clock), config(dir.path(), false))
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("snapshot.bin"), "{err}");
+}
+
+#[test]
+fn a_snapshot_taken_while_writes_continue_equals_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::manual(T0);
+    let (store, persistence) = open(&clock, dir.path());
+    // Each writer keeps a model of its own sessions.
+    let writing = std::sync::atomic::AtomicUsize::new(3);
+    let mut snapshots = 0;
+    let models: Vec<Model> = std::thread::scope(|scope| {
+        let snapshotter = scope.spawn(|| {
+            let mut n = 0;
+            while writing.load(std::sync::atomic::Ordering::Acquire) > 0 {
+                persistence.snapshot().unwrap();
+                n += 1;
+            }
+            n
+        });
+        let writers: Vec<_> = (0..3)
+            .map(|w| {
+                let store = store.clone();
+                let writing = &writing;
+                scope.spawn(move || {
+                    let mut model: Model = BTreeMap::new();
+                    let mut ids = Vec::new();
+                    for i in 0..3000u32 {
+                        match i % 7 {
+                            0..=2 => {
+                                let info =
+                                    store.create(data(&[("w", w.to_string())]), None).unwrap();
+                                model.insert(
+                                    info.id.expose().to_string(),
+                                    (1, [("w".to_string(), w.to_string())].into()),
+                                );
+                                ids.push(info.id);
+                            }
+                            3 | 4 if !ids.is_empty() => {
+                                let id = &ids[i as usize % ids.len()];
+                                let key = format!("k{}", i % 5);
+                                let info = store
+                                    .set(
+                                        id,
+                                        Update {
+                                            upsert: data(&[(&key, i.to_string())]),
+                                            ..Update::default()
+                                        },
+                                    )
+                                    .unwrap();
+                                let m = model.get_mut(id.expose()).unwrap();
+                                m.0 = info.version;
+                                m.1.insert(key, i.to_string());
+                            }
+                            5 if !ids.is_empty() => {
+                                let id = ids.swap_remove(i as usize % ids.len());
+                                let new = store.rotate(&id).unwrap();
+                                let mut m = model.remove(id.expose()).unwrap();
+                                m.0 = new.version;
+                                model.insert(new.id.expose().to_string(), m);
+                                ids.push(new.id);
+                            }
+                            6 if !ids.is_empty() => {
+                                let id = ids.swap_remove(i as usize % ids.len());
+                                assert!(store.flush(&id).unwrap());
+                                model.remove(id.expose());
+                            }
+                            _ => {}
+                        }
+                    }
+                    writing.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+                    model
+                })
+            })
+            .collect();
+        snapshots = snapshotter.join().unwrap();
+        writers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    assert!(snapshots >= 1);
+    // Changes after the last snapshot live only in the journal.
+    let mut models = models;
+    for (id, (version, values)) in models[0].iter_mut().take(20) {
+        let info = store
+            .set(
+                &SessionId::parse(id).unwrap(),
+                Update {
+                    upsert: data(&[("late", "true".into())]),
+                    ..Update::default()
+                },
+            )
+            .unwrap();
+        *version = info.version;
+        values.insert("late".into(), "true".into());
+    }
+    drop(persistence); // a crash after the last change: snapshot + journal must hold everything
+    drop(store);
+
+    let (store, _p) = open(&clock, dir.path());
+    let expected: Model = models.into_iter().flatten().collect();
+    assert_eq!(store.len(), expected.len());
+    for (id, (version, values)) in expected {
+        let (info, got) = read(&store, &SessionId::parse(&id).unwrap()).unwrap();
+        assert_eq!(info.version, version);
+        assert_eq!(got.into_iter().collect::<BTreeMap<_, _>>(), values);
+    }
+}
+
+#[tokio::test]
+async fn fsync_always_acknowledges_only_what_is_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::manual(T0);
+    let store = store(&clock);
+    let mut cfg = config(dir.path(), false);
+    cfg.fsync = FsyncPolicy::Always;
+    let persistence = Persistence::open(&store, cfg).unwrap();
+    let id = store.create(data(&[]), None).unwrap().id;
+    store.durable().await.unwrap();
+    // Read the journal as another process would, without closing anything.
+    let recovered = self::store(&clock);
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(dir.path(), copy.path());
+    Persistence::open(&recovered, config(copy.path(), false)).unwrap();
+    assert!(read(&recovered, &id).is_ok());
+    drop(persistence);
+}
