@@ -22,6 +22,8 @@ pub const T0: Millis = 1_700_000_000_000;
 /// gRPC client.
 pub struct TestApp {
     pub grpc_addr: SocketAddr,
+    /// The admin listener: /healthz, /readyz, /metrics.
+    pub admin_addr: SocketAddr,
     pub client: SessionServiceClient<Channel>,
     pub clock: Clock,
     pub store: Store,
@@ -34,6 +36,8 @@ pub struct TestApp {
 pub fn test_config() -> Config {
     let mut config = Config::defaults();
     config.grpc_addr = "127.0.0.1:0".parse().unwrap();
+    config.admin_addr = "127.0.0.1:0".parse().unwrap();
+    config.drain_delay = Duration::ZERO;
     config.shutdown_grace = Duration::from_secs(5);
     config
 }
@@ -52,6 +56,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .expect("server binds");
     let grpc_addr = app.grpc_addr();
+    let admin_addr = app.admin_addr();
     let store = app.store();
     let lifecycle = app.lifecycle();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -63,6 +68,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         .expect("client connects");
     TestApp {
         grpc_addr,
+        admin_addr,
         client,
         clock,
         store,
@@ -73,6 +79,14 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 impl TestApp {
+    /// Asks for shutdown without waiting for it, to look at the server while
+    /// it drains.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
     /// Signals shutdown and waits for the server to finish draining.
     pub async fn stop(mut self) -> io::Result<()> {
         if let Some(stop) = self.stop.take() {
