@@ -33,6 +33,13 @@ async fn serve(config: Config) -> ExitCode {
         return ExitCode::from(2);
     }
     telemetry::init(config.log_format);
+    let shutdown = match shutdown_signal() {
+        Ok(shutdown) => shutdown,
+        Err(e) => {
+            eprintln!("sessiond: error: cannot listen for SIGTERM/SIGINT: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(e) => {
@@ -40,7 +47,7 @@ async fn serve(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match app.run_until_stopped(shutdown_signal()).await {
+    match app.run_until_stopped(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "sessiond failed");
