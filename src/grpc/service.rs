@@ -185,3 +185,58 @@ impl pb::session_service_server::SessionService for SessionService {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::session::{Limits, Timeouts};
+    use pb::session_service_server::SessionService as _;
+
+    fn service() -> (SessionService, Lifecycle, Metrics) {
+        let store = Store::new(Limits::default(), Timeouts::default(), Clock::manual(0));
+        let (lifecycle, metrics) = (Lifecycle::default(), Metrics::new());
+        let service = SessionService::new(store, lifecycle.clone(), metrics.clone());
+        (service, lifecycle, metrics)
+    }
+
+    fn create() -> Request<pb::CreateRequest> {
+        Request::new(pb::CreateRequest {
+            data: Default::default(),
+            idle_timeout: None,
+        })
+    }
+
+    #[tokio::test]
+    async fn requests_are_served_during_the_drain_delay_and_refused_once_stopping() {
+        let (service, lifecycle, metrics) = service();
+        lifecycle.set_serving();
+        lifecycle.start_draining();
+        assert!(service.create(create()).await.is_ok());
+
+        lifecycle.stop_accepting();
+        let refused = service.create(create()).await.unwrap_err();
+        assert_eq!(refused.code(), Code::Unavailable);
+        assert!(refused.message().contains("shutting down"));
+
+        let text = metrics.render(Default::default(), 1);
+        for series in [
+            r#"sessiond_requests_total{api="grpc",method="Create",outcome="OK"} 1"#,
+            r#"sessiond_requests_total{api="grpc",method="Create",outcome="UNAVAILABLE"} 1"#,
+        ] {
+            assert!(text.lines().any(|l| l == series), "{series} in {text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_malformed_request_is_counted_with_its_status() {
+        let (service, _, metrics) = service();
+        let request = Request::new(pb::FlushRequest { id: "short".into() });
+        let refused = service.flush(request).await.unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument);
+        let text = metrics.render(Default::default(), 1);
+        let series =
+            r#"sessiond_requests_total{api="grpc",method="Flush",outcome="INVALID_ARGUMENT"} 1"#;
+        assert!(text.lines().any(|l| l == series), "{text}");
+    }
+}
