@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::persist::{FsyncPolicy, PersistConfig};
 use crate::session::{Limits, Timeouts};
@@ -26,6 +27,27 @@ pub struct Config {
     /// Address of the gRPC API.
     #[arg(long, env = "SESSIOND_GRPC_ADDR", default_value = "127.0.0.1:50051")]
     pub grpc_addr: SocketAddr,
+
+    /// Address of the admin listener: /healthz, /readyz and /metrics. Keep it
+    /// off the public network. `sessiond healthcheck` probes it too.
+    #[arg(
+        long,
+        env = "SESSIOND_ADMIN_ADDR",
+        default_value = "127.0.0.1:9090",
+        global = true
+    )]
+    pub admin_addr: SocketAddr,
+
+    /// Serve gRPC server reflection (for grpcurl and similar tools).
+    #[arg(
+        long,
+        env = "SESSIOND_GRPC_REFLECTION",
+        default_value_t = true,
+        action = ArgAction::Set,
+        value_parser = BoolishValueParser::new(),
+        value_name = "BOOL"
+    )]
+    pub grpc_reflection: bool,
 
     /// Default idle timeout: activity slides the deadline this far ahead.
     #[arg(long, env = "SESSIOND_IDLE_TIMEOUT", default_value = "14d", value_parser = parse_duration)]
@@ -64,7 +86,14 @@ pub struct Config {
     #[arg(long, env = "SESSIOND_MAX_KEY_BYTES", default_value_t = Limits::default().max_key_bytes)]
     pub max_key_bytes: usize,
 
-    /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
+    /// After SIGTERM/SIGINT, how long readiness reports "draining" while
+    /// requests are still served, so load balancers stop sending before the
+    /// listeners close.
+    #[arg(long, env = "SESSIOND_DRAIN_DELAY", default_value = "5s", value_parser = parse_duration)]
+    pub drain_delay: Duration,
+
+    /// How long in-flight requests may take to finish once the listeners
+    /// close (after the drain delay).
     #[arg(long, env = "SESSIOND_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
@@ -96,7 +125,7 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (use e.g. 90s, 30m, 14d)"))
 }
 
@@ -198,6 +227,9 @@ mod tests {
     fn defaults_match_the_design() {
         let c = Config::defaults();
         assert_eq!(c.grpc_addr.to_string(), "127.0.0.1:50051");
+        assert_eq!(c.admin_addr.to_string(), "127.0.0.1:9090");
+        assert_eq!(c.drain_delay, Duration::from_secs(5));
+        assert!(c.grpc_reflection);
         assert_eq!(c.idle_timeout, Duration::from_secs(14 * 24 * 3600));
         assert_eq!(c.absolute_timeout, None);
         assert_eq!(c.max_key_bytes, 256);
@@ -218,6 +250,16 @@ mod tests {
     }
 
     #[test]
+    fn reflection_can_be_turned_off() {
+        for off in ["false", "no", "0", "off"] {
+            let c = Config::parse_from_args(["sessiond", "--grpc-reflection", off]).unwrap();
+            assert!(!c.grpc_reflection, "{off}");
+        }
+        let c = Config::parse_from_args(["sessiond", "--grpc-reflection=true"]).unwrap();
+        assert!(c.grpc_reflection);
+    }
+
+    #[test]
     fn bad_settings_are_refused_with_the_flag_named() {
         for (args, flag) in [
             (vec!["--idle-timeout", "0s"], "--idle-timeout"),
@@ -228,6 +270,9 @@ mod tests {
                 "--max-value-bytes",
             ),
             (vec!["--grpc-addr", "nowhere"], "grpc-addr"),
+            (vec!["--admin-addr", "nowhere"], "admin-addr"),
+            (vec!["--drain-delay", "later"], "drain-delay"),
+            (vec!["--grpc-reflection", "maybe"], "grpc-reflection"),
         ] {
             let err = Config::parse_from_args(std::iter::once("sessiond").chain(args)).unwrap_err();
             assert!(err.contains(flag), "{err}");

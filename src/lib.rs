@@ -4,15 +4,24 @@
 //! - [`store`]: the sharded in-memory map with TTL eviction.
 //! - [`clock`]: the one source of time, simulated in tests.
 //! - [`grpc`]: the tonic `SessionService` over the store.
+//! - [`admin`]: the admin listener — health, readiness, Prometheus metrics.
+//! - [`metrics`]: request, store and process metrics, lock-free to record.
+//! - [`lifecycle`]: starting, serving, draining, stopping.
 //! - [`config`]: every setting, as a flag and a `SESSIOND_*` variable.
+//! - [`cli`]: the command line: serve, or `healthcheck`.
+//! - [`healthcheck`]: probes a running server's readiness.
 //! - [`app`]: binds listeners, wires the parts, shuts down gracefully.
 //! - [`telemetry`]: tracing subscriber setup.
 
+pub mod admin;
 pub mod app;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod grpc;
+pub mod healthcheck;
 pub mod lifecycle;
+pub mod metrics;
 pub mod persist;
 pub mod session;
 pub mod store;

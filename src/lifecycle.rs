@@ -1,5 +1,5 @@
-//! Where the process is in its life: starting, serving, or draining.
-//! Transports and probes read it; `app` moves it.
+//! Where the process is in its life: starting, serving, draining, or
+//! stopping. Transports and probes read it; `app` moves it.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
@@ -14,8 +14,25 @@ pub enum Phase {
     Starting = 0,
     /// Ready for traffic.
     Serving = 1,
-    /// Shutting down: new requests are refused, in-flight ones finish.
+    /// A stop was asked for: readiness and health say no, so load balancers
+    /// stop sending, but requests that still arrive are served normally
+    /// (for `--drain-delay`).
     Draining = 2,
+    /// Listeners are closing: new requests are refused with `UNAVAILABLE`,
+    /// in-flight ones finish within the grace period.
+    Stopping = 3,
+}
+
+impl Phase {
+    /// A word for logs and the readiness endpoint.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Starting => "starting",
+            Phase::Serving => "serving",
+            Phase::Draining => "draining",
+            Phase::Stopping => "stopping",
+        }
+    }
 }
 
 /// A cheap `Clone` handle on the shared phase.
@@ -43,43 +60,86 @@ impl Lifecycle {
         match self.0.phase.load(Ordering::Acquire) {
             0 => Phase::Starting,
             1 => Phase::Serving,
-            _ => Phase::Draining,
+            2 => Phase::Draining,
+            _ => Phase::Stopping,
         }
     }
 
+    /// Whether probes should send traffic here: only while serving.
     pub fn is_ready(&self) -> bool {
         self.phase() == Phase::Serving
     }
 
-    pub fn is_draining(&self) -> bool {
-        self.phase() == Phase::Draining
+    /// Whether new requests are refused: only once listeners are closing,
+    /// never during the drain delay.
+    pub fn is_stopping(&self) -> bool {
+        self.phase() == Phase::Stopping
     }
 
     /// Starting -> Serving. Has no effect once draining.
     pub fn set_serving(&self) {
-        if self
-            .0
-            .phase
-            .compare_exchange(
-                Phase::Starting as u8,
-                Phase::Serving as u8,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .is_ok()
-        {
-            self.0.changes.send_replace(Phase::Serving);
+        self.advance_from(Phase::Starting, Phase::Serving);
+    }
+
+    /// Starting or Serving -> Draining: readiness goes false.
+    pub fn start_draining(&self) {
+        if !self.advance_from(Phase::Starting, Phase::Draining) {
+            self.advance_from(Phase::Serving, Phase::Draining);
         }
     }
 
-    /// Any phase -> Draining.
-    pub fn start_draining(&self) {
-        self.0.phase.store(Phase::Draining as u8, Ordering::Release);
-        self.0.changes.send_replace(Phase::Draining);
+    /// Any phase -> Stopping: new requests are refused.
+    pub fn stop_accepting(&self) {
+        self.0.phase.store(Phase::Stopping as u8, Ordering::Release);
+        self.0.changes.send_replace(Phase::Stopping);
     }
 
     /// A receiver that sees every later phase change.
     pub fn subscribe(&self) -> watch::Receiver<Phase> {
         self.0.changes.subscribe()
+    }
+
+    fn advance_from(&self, from: Phase, to: Phase) -> bool {
+        let moved = self
+            .0
+            .phase
+            .compare_exchange(from as u8, to as u8, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if moved {
+            self.0.changes.send_replace(to);
+        }
+        moved
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_only_move_forward() {
+        let lifecycle = Lifecycle::default();
+        assert_eq!(lifecycle.phase(), Phase::Starting);
+        assert!(!lifecycle.is_ready());
+        lifecycle.set_serving();
+        assert!(lifecycle.is_ready());
+        lifecycle.start_draining();
+        assert_eq!(lifecycle.phase(), Phase::Draining);
+        assert!(!lifecycle.is_ready() && !lifecycle.is_stopping());
+        lifecycle.set_serving();
+        assert_eq!(lifecycle.phase(), Phase::Draining);
+        lifecycle.stop_accepting();
+        assert!(lifecycle.is_stopping());
+        lifecycle.start_draining();
+        assert_eq!(lifecycle.phase(), Phase::Stopping);
+    }
+
+    #[test]
+    fn subscribers_see_the_latest_phase() {
+        let lifecycle = Lifecycle::default();
+        let phases = lifecycle.subscribe();
+        lifecycle.set_serving();
+        lifecycle.start_draining();
+        assert_eq!(*phases.borrow(), Phase::Draining);
     }
 }

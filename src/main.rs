@@ -1,22 +1,45 @@
-//! The `sessiond` binary: parse the configuration, start telemetry, run the
-//! application until SIGTERM or SIGINT.
+//! The `sessiond` binary: parse the command line, then either run the
+//! server until SIGTERM or SIGINT, or probe a running one (`healthcheck`).
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use sessiond::app::{shutdown_signal, Application};
+use sessiond::cli::{Cli, Command};
 use sessiond::config::Config;
-use sessiond::telemetry;
+use sessiond::{healthcheck, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     // clap prints --help and --version, and exits 2 on a malformed flag.
-    let config = Config::parse();
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve(cli.config).await,
+        Some(Command::Healthcheck { timeout }) => {
+            match healthcheck::check(cli.config.admin_addr, timeout).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("sessiond healthcheck: {message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
     if let Err(message) = config.validate() {
         eprintln!("sessiond: error: {message}");
         return ExitCode::from(2);
     }
     telemetry::init(config.log_format);
+    let shutdown = match shutdown_signal() {
+        Ok(shutdown) => shutdown,
+        Err(e) => {
+            eprintln!("sessiond: error: cannot listen for SIGTERM/SIGINT: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(e) => {
@@ -24,7 +47,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match app.run_until_stopped(shutdown_signal()).await {
+    match app.run_until_stopped(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "sessiond failed");

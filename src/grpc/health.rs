@@ -22,7 +22,7 @@ pub fn health_service(lifecycle: &Lifecycle) -> HealthServer<impl Health> {
         loop {
             let status = match *phases.borrow_and_update() {
                 Phase::Serving => ServingStatus::Serving,
-                Phase::Starting | Phase::Draining => ServingStatus::NotServing,
+                Phase::Starting | Phase::Draining | Phase::Stopping => ServingStatus::NotServing,
             };
             report(&reporter, status).await;
             if phases.changed().await.is_err() {

@@ -467,6 +467,7 @@ impl Store {
         if try_reserve() {
             return Ok(());
         }
+        s.stats.refused.fetch_add(1, Ordering::Relaxed);
         Err(SessionError::limit(Limit::Sessions, "the store", max))
     }
 

@@ -10,6 +10,7 @@ pub(crate) struct Counters {
     pub expired: AtomicU64,
     pub flushed: AtomicU64,
     pub rotated: AtomicU64,
+    pub refused: AtomicU64,
 }
 
 impl Counters {
@@ -21,6 +22,7 @@ impl Counters {
             expired: self.expired.load(Ordering::Relaxed),
             flushed: self.flushed.load(Ordering::Relaxed),
             rotated: self.rotated.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
         }
     }
 }
@@ -40,4 +42,8 @@ pub struct StoreStats {
     pub flushed: u64,
     /// Sessions given a new id by Rotate.
     pub rotated: u64,
+    /// Creations refused because the store held `max_sessions`. sessiond
+    /// never evicts a live session to make room; this is what it does
+    /// instead.
+    pub refused: u64,
 }

@@ -370,9 +370,11 @@ fn a_full_store_reclaims_expired_sessions_before_refusing() {
         }
     ));
     assert!(err.to_string().contains("max-sessions"));
+    assert_eq!(store.stats().refused, 1);
     store.clock().advance(Duration::from_secs(10));
     store.create(data(&[]), None).unwrap();
     assert_eq!(store.len(), 1);
+    assert_eq!(store.stats().refused, 1);
 }
 
 #[tokio::test]

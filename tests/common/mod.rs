@@ -22,6 +22,8 @@ pub const T0: Millis = 1_700_000_000_000;
 /// gRPC client.
 pub struct TestApp {
     pub grpc_addr: SocketAddr,
+    /// The admin listener: /healthz, /readyz, /metrics.
+    pub admin_addr: SocketAddr,
     pub client: SessionServiceClient<Channel>,
     pub clock: Clock,
     pub store: Store,
@@ -34,6 +36,8 @@ pub struct TestApp {
 pub fn test_config() -> Config {
     let mut config = Config::defaults();
     config.grpc_addr = "127.0.0.1:0".parse().unwrap();
+    config.admin_addr = "127.0.0.1:0".parse().unwrap();
+    config.drain_delay = Duration::ZERO;
     config.shutdown_grace = Duration::from_secs(5);
     config
 }
@@ -52,6 +56,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .expect("server binds");
     let grpc_addr = app.grpc_addr();
+    let admin_addr = app.admin_addr();
     let store = app.store();
     let lifecycle = app.lifecycle();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -63,6 +68,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         .expect("client connects");
     TestApp {
         grpc_addr,
+        admin_addr,
         client,
         clock,
         store,
@@ -73,6 +79,14 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 impl TestApp {
+    /// Asks for shutdown without waiting for it, to look at the server while
+    /// it drains.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
     /// Signals shutdown and waits for the server to finish draining.
     pub async fn stop(mut self) -> io::Result<()> {
         if let Some(stop) = self.stop.take() {
@@ -80,4 +94,71 @@ impl TestApp {
         }
         (&mut self.server).await.expect("server task did not panic")
     }
+}
+
+/// What an HTTP/1.1 GET got back.
+pub struct HttpResponse {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: String,
+}
+
+/// One HTTP/1.1 GET of `path` on `addr`, on a fresh connection, bounded to
+/// a few seconds.
+pub async fn http_get(addr: SocketAddr, path: &str) -> io::Result<HttpResponse> {
+    use http_body_util::{BodyExt, Empty};
+    use hyper::body::Bytes;
+    use hyper_util::rt::TokioIo;
+
+    let exchange = async {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(io::Error::other)?;
+        tokio::spawn(connection);
+        let request = hyper::Request::get(path)
+            .header(hyper::header::HOST, addr.to_string())
+            .body(Empty::<Bytes>::new())
+            .map_err(io::Error::other)?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(io::Error::other)?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(hyper::header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or_default().to_string());
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(io::Error::other)?
+            .to_bytes();
+        Ok(HttpResponse {
+            status,
+            content_type,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    };
+    tokio::time::timeout(Duration::from_secs(5), exchange)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no HTTP answer within 5s"))?
+}
+
+/// Polls `condition` every 10 ms for up to 5 s of real time; true if it
+/// held. For state that changes on another task (phase watchers).
+pub async fn eventually<F, Fut>(mut condition: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while tokio::time::Instant::now() < deadline {
+        if condition().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
 }
