@@ -12,6 +12,7 @@ use tonic::transport::Server;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::gateway::{self, Gateway};
 use crate::grpc::{health_service, reflection_service, SessionService};
 use crate::lifecycle::Lifecycle;
 use crate::store::{spawn_reaper, Store};
@@ -24,6 +25,8 @@ pub struct Application {
     lifecycle: Lifecycle,
     grpc_listener: TcpListener,
     grpc_addr: SocketAddr,
+    http_listener: TcpListener,
+    http_addr: SocketAddr,
 }
 
 impl Application {
@@ -37,18 +40,27 @@ impl Application {
         let store = Store::new(config.limits(), config.timeouts(), clock);
         let grpc_listener = bind(config.grpc_addr, "gRPC").await?;
         let grpc_addr = grpc_listener.local_addr()?;
+        let http_listener = bind(config.http_addr, "HTTP").await?;
+        let http_addr = http_listener.local_addr()?;
         Ok(Application {
             config,
             store,
             lifecycle: Lifecycle::default(),
             grpc_listener,
             grpc_addr,
+            http_listener,
+            http_addr,
         })
     }
 
     /// The address the gRPC listener actually got.
     pub fn grpc_addr(&self) -> SocketAddr {
         self.grpc_addr
+    }
+
+    /// The address the HTTP gateway listener actually got.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
     }
 
     /// A handle on the store this application serves.
@@ -62,8 +74,9 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then: readiness and health go
-    /// false, listeners stop accepting, new requests get `UNAVAILABLE`, and
-    /// in-flight requests get `--shutdown-grace` to finish.
+    /// false, listeners stop accepting, new requests get `UNAVAILABLE`
+    /// (gRPC) or 503 (HTTP), and in-flight requests of both get
+    /// `--shutdown-grace`, together, to finish.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
         let Application {
             config,
@@ -71,6 +84,8 @@ impl Application {
             lifecycle,
             grpc_listener,
             grpc_addr,
+            http_listener,
+            http_addr,
         } = self;
         let _reaper = spawn_reaper(&store);
 
@@ -81,27 +96,46 @@ impl Application {
             .add_service(health_service(&lifecycle))
             .add_service(reflection)
             .add_service(SessionService::new(store.clone(), lifecycle.clone()).into_server())
-            .serve_with_incoming_shutdown(incoming, wait_for(stopped));
+            .serve_with_incoming_shutdown(incoming, wait_for(stopped.clone()));
         let mut grpc = tokio::spawn(grpc);
+        let gateway = Gateway::new(store.clone(), lifecycle.clone(), &config);
+        let mut http = tokio::spawn(gateway::serve(http_listener, gateway, wait_for(stopped)));
 
         lifecycle.set_serving();
-        tracing::info!(%grpc_addr, "sessiond serving");
+        tracing::info!(%grpc_addr, %http_addr, "sessiond serving");
 
         tokio::select! {
             () = shutdown => {}
             ended = &mut grpc => {
+                http.abort();
                 return ended.map_err(io::Error::other)?.map_err(io::Error::other);
+            }
+            ended = &mut http => {
+                grpc.abort();
+                return ended.map_err(io::Error::other)?;
             }
         }
 
         tracing::info!(grace = ?config.shutdown_grace, "shutting down: draining in-flight requests");
         lifecycle.start_draining();
         let _ = stop.send(true);
-        match tokio::time::timeout(config.shutdown_grace, &mut grpc).await {
-            Ok(ended) => ended.map_err(io::Error::other)?.map_err(io::Error::other)?,
+        let drained = tokio::time::timeout(config.shutdown_grace, async {
+            let grpc_ended = (&mut grpc).await;
+            let http_ended = (&mut http).await;
+            (grpc_ended, http_ended)
+        })
+        .await;
+        match drained {
+            Ok((grpc_ended, http_ended)) => {
+                grpc_ended
+                    .map_err(io::Error::other)?
+                    .map_err(io::Error::other)?;
+                http_ended.map_err(io::Error::other)??;
+            }
             Err(_) => {
                 tracing::warn!("grace period over; closing the connections still open");
                 grpc.abort();
+                http.abort();
             }
         }
         tracing::info!("sessiond stopped");

@@ -22,6 +22,8 @@ pub const T0: Millis = 1_700_000_000_000;
 /// gRPC client.
 pub struct TestApp {
     pub grpc_addr: SocketAddr,
+    /// The HTTP gateway.
+    pub http_addr: SocketAddr,
     pub client: SessionServiceClient<Channel>,
     pub clock: Clock,
     pub store: Store,
@@ -34,6 +36,7 @@ pub struct TestApp {
 pub fn test_config() -> Config {
     let mut config = Config::defaults();
     config.grpc_addr = "127.0.0.1:0".parse().unwrap();
+    config.http_addr = "127.0.0.1:0".parse().unwrap();
     config.shutdown_grace = Duration::from_secs(5);
     config
 }
@@ -52,6 +55,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .expect("server binds");
     let grpc_addr = app.grpc_addr();
+    let http_addr = app.http_addr();
     let store = app.store();
     let lifecycle = app.lifecycle();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -63,6 +67,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         .expect("client connects");
     TestApp {
         grpc_addr,
+        http_addr,
         client,
         clock,
         store,
