@@ -26,6 +26,8 @@ pub enum ApiError {
     ForbiddenOrigin,
     #[error("the request body is larger than {max} bytes (max-body-bytes)")]
     BodyTooLarge { max: usize },
+    #[error("the request's headers are larger than {max} bytes (max-header-bytes)")]
+    HeadersTooLarge { max: usize },
     #[error("the request body did not arrive in time")]
     BodyTimeout,
     #[error("{0}")]
@@ -65,6 +67,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::ForbiddenOrigin => StatusCode::FORBIDDEN,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::InvalidBody(_) | ApiError::InvalidHeader(_) => StatusCode::BAD_REQUEST,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
@@ -96,6 +99,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::ForbiddenOrigin => "forbidden_origin",
             ApiError::BodyTooLarge { .. } => "body_too_large",
+            ApiError::HeadersTooLarge { .. } => "headers_too_large",
             ApiError::BodyTimeout => "request_timeout",
             ApiError::InvalidBody(_) => "invalid_body",
             ApiError::InvalidHeader(_) => "invalid_header",
@@ -183,6 +187,7 @@ mod tests {
             ApiError::Unauthorized,
             ApiError::ForbiddenOrigin,
             ApiError::BodyTooLarge { max: 1 },
+            ApiError::HeadersTooLarge { max: 1 },
             ApiError::BodyTimeout,
             ApiError::InvalidBody("x".into()),
             ApiError::InvalidHeader("x".into()),

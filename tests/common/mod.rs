@@ -1,6 +1,8 @@
 //! One way to start a real sessiond for a test: `spawn_app()`.
 #![allow(dead_code)] // each test binary uses its own part of this helper
 
+pub mod http_client;
+
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -78,6 +80,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 impl TestApp {
+    /// An HTTP/1.1 client of the gateway.
+    pub fn http(&self) -> http_client::Http {
+        http_client::Http::new(self.http_addr)
+    }
+
     /// Signals shutdown and waits for the server to finish draining.
     pub async fn stop(mut self) -> io::Result<()> {
         if let Some(stop) = self.stop.take() {
