@@ -32,6 +32,9 @@ pub struct Exchange<'a> {
     presented: Presented,
     /// What the response does with the cookie; handlers set it.
     pub cookie: CookieAction,
+    /// The request body could not be read to its end (too large, too slow,
+    /// broken), so the connection cannot carry another request.
+    pub close: bool,
 }
 
 impl<'a> Exchange<'a> {
@@ -42,13 +45,37 @@ impl<'a> Exchange<'a> {
             parts,
             presented,
             cookie: CookieAction::Keep,
+            close: false,
         }
+    }
+
+    /// Runs the request, then reads whatever body its handler left unread
+    /// (bounded like any body), so that an early answer does not cost a
+    /// keep-alive connection or reset a client still sending.
+    pub async fn run<B>(&mut self, route: Route, body: B) -> Result<Reply, ApiError>
+    where
+        B: Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let mut body = Some(body);
+        let result = self.dispatch(route, &mut body).await;
+        if let Some(unread) = body {
+            let _ = self.read_body(&mut Some(unread)).await;
+        }
+        // The cookie named a session that expired while we worked on it.
+        if matches!(result, Err(ApiError::Session(SessionError::NotFound)))
+            && self.presented.any
+            && !matches!(self.cookie, CookieAction::Issue(_))
+        {
+            self.cookie = CookieAction::Expire;
+        }
+        result
     }
 
     /// The checks every route shares, in order: draining (503), head size
     /// (431), route and method (404, 405), CSRF for state changes (403,
-    /// 415); then the handler.
-    pub async fn run<B>(&mut self, route: Route, body: B) -> Result<Reply, ApiError>
+    /// 415); then the handler, which takes the body if it needs it.
+    async fn dispatch<B>(&mut self, route: Route, body: &mut Option<B>) -> Result<Reply, ApiError>
     where
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -65,7 +92,7 @@ impl<'a> Exchange<'a> {
         if changes_state(&method) && route != Route::Auth {
             csrf::check(self.parts, &self.shared.allowed_origins)?;
         }
-        let result = match (route, method) {
+        match (route, method) {
             (Route::Session, Method::POST) => self.create(body).await,
             (Route::Session, Method::GET) => self.get(),
             (Route::Session, Method::PATCH) => self.patch(body).await,
@@ -76,15 +103,7 @@ impl<'a> Exchange<'a> {
             (Route::Rotate, _) => self.rotate(),
             (Route::Auth, _) => self.auth(),
             (Route::Unknown, _) => Err(ApiError::RouteNotFound),
-        };
-        // The cookie named a session that expired while we worked on it.
-        if matches!(result, Err(ApiError::Session(SessionError::NotFound)))
-            && self.presented.any
-            && !matches!(self.cookie, CookieAction::Issue(_))
-        {
-            self.cookie = CookieAction::Expire;
         }
-        result
     }
 
     /// The live session the cookie names, if any. Among duplicates the
@@ -108,13 +127,19 @@ impl<'a> Exchange<'a> {
         live
     }
 
-    async fn read_body<B>(&self, body: B) -> Result<bytes::Bytes, ApiError>
+    /// Takes the body and reads it whole; a failure closes the connection.
+    async fn read_body<B>(&mut self, body: &mut Option<B>) -> Result<bytes::Bytes, ApiError>
     where
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        let Some(body) = body.take() else {
+            return Ok(bytes::Bytes::new());
+        };
         let s = self.shared;
-        body::read(self.parts, body, s.max_body_bytes, s.read_timeout).await
+        let read = body::read(self.parts, body, s.max_body_bytes, s.read_timeout).await;
+        self.close |= read.is_err();
+        read
     }
 
     fn if_match(&self) -> Result<Option<IfMatch>, ApiError> {
@@ -124,7 +149,7 @@ impl<'a> Exchange<'a> {
     /// `POST /session`: a new session with the body's data. A session the
     /// cookie already names is flushed: the browser can hold only one, and
     /// an orphan would stay usable by whoever else holds its id.
-    async fn create<B>(&mut self, body: B) -> Result<Reply, ApiError>
+    async fn create<B>(&mut self, body: &mut Option<B>) -> Result<Reply, ApiError>
     where
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -166,7 +191,7 @@ impl<'a> Exchange<'a> {
 
     /// `PATCH /session`: JSON Merge Patch; creates the session when the
     /// cookie names none (Django creates one on first write).
-    async fn patch<B>(&mut self, body: B) -> Result<Reply, ApiError>
+    async fn patch<B>(&mut self, body: &mut Option<B>) -> Result<Reply, ApiError>
     where
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -265,7 +290,7 @@ impl<'a> Exchange<'a> {
     }
 
     /// `PUT /session/keys/{key}`: sets one key to the body's JSON.
-    async fn put_key<B>(&mut self, key: &str, body: B) -> Result<Reply, ApiError>
+    async fn put_key<B>(&mut self, key: &str, body: &mut Option<B>) -> Result<Reply, ApiError>
     where
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
+use http::{header, HeaderValue, Method, Request, Response, StatusCode, Version};
 use http_body_util::Full;
 use hyper::body::Body;
 use tracing::Instrument;
@@ -116,7 +116,13 @@ impl Gateway {
         let mut exchange = Exchange::new(shared, &parts);
         let result = exchange.run(route, body).await;
         let now = shared.store.clock().now_ms();
-        reply::render(result, &exchange.cookie, &shared.cookie, now)
+        let mut response = reply::render(result, &exchange.cookie, &shared.cookie, now);
+        if exchange.close && parts.version < Version::HTTP_2 {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
     }
 }
 
