@@ -137,3 +137,65 @@ fn observe(method: &Method, route: &'static str, status: StatusCode, latency: Du
         "http request"
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+
+    fn gateway() -> (Gateway, Store) {
+        let config = Config::defaults();
+        let store = Store::new(config.limits(), config.timeouts(), Clock::manual(0));
+        let lifecycle = Lifecycle::default();
+        (Gateway::new(store.clone(), lifecycle, &config), store)
+    }
+
+    fn request(
+        method: Method,
+        path: &str,
+        cookie: Option<&str>,
+        body: &str,
+    ) -> Request<Full<Bytes>> {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(cookie) = cookie {
+            builder = builder.header(header::COOKIE, cookie);
+        }
+        builder
+            .body(Full::new(Bytes::from(body.to_owned())))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_gateway_answers_without_a_socket() {
+        let (gateway, store) = gateway();
+        let created = gateway
+            .handle(request(Method::POST, "/session", None, r#"{"a": 1}"#))
+            .await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let set = created.headers()[header::SET_COOKIE].to_str().unwrap();
+        let cookie = set.split(';').next().unwrap().to_owned();
+        assert_eq!(store.len(), 1);
+
+        let read = gateway
+            .handle(request(Method::GET, "/session/keys/a", Some(&cookie), ""))
+            .await;
+        assert_eq!(read.status(), StatusCode::OK);
+        assert_eq!(read.headers()[header::ETAG], "\"1\"");
+    }
+
+    #[tokio::test]
+    async fn a_body_the_handler_did_not_need_that_cannot_be_read_closes_the_connection() {
+        let (gateway, _) = gateway();
+        let mut req = request(Method::GET, "/nowhere", None, "");
+        req.headers_mut().insert(
+            header::CONTENT_LENGTH,
+            HeaderValue::from_static("999999999"),
+        );
+        let answer = gateway.handle(req).await;
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+        assert_eq!(answer.headers()[header::CONNECTION], "close");
+    }
+}
