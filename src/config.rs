@@ -263,12 +263,13 @@ impl Config {
                 "--cookie-name with the __Secure- prefix needs --cookie-secure true".into(),
             );
         }
-        for origin in &self.allowed_origins {
+        // Empty entries (an empty variable, a trailing comma) mean nothing.
+        for origin in self.allowed_origins.iter().filter(|o| !o.trim().is_empty()) {
             normalize_origin(origin).ok_or_else(|| {
                 format!("--allowed-origins: {origin:?} is not an origin like https://app.example.com[:port]")
             })?;
         }
-        for key in &self.auth_headers {
+        for key in self.auth_headers.iter().filter(|k| !k.is_empty()) {
             let valid = !key.is_empty()
                 && key.len() <= self.max_key_bytes
                 && key
@@ -345,6 +346,9 @@ mod tests {
         .unwrap();
         assert_eq!(c.allowed_origins.len(), 2);
         assert_eq!(c.auth_headers, vec!["username", "is_login"]);
+        let empty =
+            Config::parse_from_args(["sessiond", "--allowed-origins", "", "--auth-headers", "a,"]);
+        assert!(empty.is_ok(), "empty entries are ignored: {empty:?}");
     }
 
     #[test]

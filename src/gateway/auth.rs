@@ -25,6 +25,7 @@ pub struct AuthHeader {
 /// header-safe): `is_login` becomes `x-session-is-login`.
 pub fn auth_headers(keys: &[String]) -> Vec<AuthHeader> {
     keys.iter()
+        .filter(|key| !key.is_empty())
         .filter_map(|key| {
             let name = format!("x-session-{}", key.to_ascii_lowercase().replace('_', "-"));
             let name = HeaderName::try_from(name).ok()?;

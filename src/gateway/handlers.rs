@@ -355,7 +355,8 @@ impl<'a> Exchange<'a> {
 /// bounds its buffer but does not expose an exact head limit through the
 /// auto builder, so the setting is enforced here, the same for HTTP/2.
 fn head_bytes(parts: &Parts) -> usize {
-    let line = parts.method.as_str().len() + parts.uri.to_string().len() + 12;
+    let target = parts.uri.path_and_query().map_or(1, |p| p.as_str().len());
+    let line = parts.method.as_str().len() + target + 12;
     let headers: usize = parts
         .headers
         .iter()
