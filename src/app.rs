@@ -16,6 +16,7 @@ use tonic::transport::Server;
 use crate::admin::{self, Admin};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::gateway::{self, Gateway};
 use crate::grpc::{health_service, reflection_service, SessionService};
 use crate::lifecycle::Lifecycle;
 use crate::metrics::Metrics;
@@ -37,6 +38,8 @@ pub struct Application {
     grpc_addr: SocketAddr,
     admin_listener: TcpListener,
     admin_addr: SocketAddr,
+    http_listener: TcpListener,
+    http_addr: SocketAddr,
 }
 
 impl Application {
@@ -52,6 +55,8 @@ impl Application {
         let grpc_addr = grpc_listener.local_addr()?;
         let admin_listener = bind(config.admin_addr, "admin").await?;
         let admin_addr = admin_listener.local_addr()?;
+        let http_listener = bind(config.http_addr, "HTTP").await?;
+        let http_addr = http_listener.local_addr()?;
         Ok(Application {
             config,
             store,
@@ -61,6 +66,8 @@ impl Application {
             grpc_addr,
             admin_listener,
             admin_addr,
+            http_listener,
+            http_addr,
         })
     }
 
@@ -72,6 +79,11 @@ impl Application {
     /// The address the admin listener (health, readiness, metrics) got.
     pub fn admin_addr(&self) -> SocketAddr {
         self.admin_addr
+    }
+
+    /// The address the HTTP gateway listener actually got.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
     }
 
     /// A handle on the store this application serves.
@@ -107,6 +119,8 @@ impl Application {
             grpc_addr,
             admin_listener,
             admin_addr,
+            http_listener,
+            http_addr,
         } = self;
         let (stop, stopped) = watch::channel(false);
         let _upkeep = AbortOnDrop(tokio::spawn(upkeep(metrics.clone())));
@@ -158,13 +172,16 @@ impl Application {
             .add_service(service.into_server())
             .serve_with_incoming_shutdown(incoming, wait_for(stopped.clone()));
         let mut grpc = tokio::spawn(async move { grpc.await.map_err(io::Error::other) });
+        let gateway = Gateway::new(store.clone(), lifecycle.clone(), metrics.clone(), &config);
+        let mut http = tokio::spawn(gateway::serve(http_listener, gateway, wait_for(stopped)));
 
         lifecycle.set_serving();
-        tracing::info!(%grpc_addr, %admin_addr, "sessiond serving");
+        tracing::info!(%grpc_addr, %http_addr, %admin_addr, "sessiond serving");
 
         tokio::select! {
             () = shutdown => {}
             ended = &mut grpc => return ended_early("gRPC", ended),
+            ended = &mut http => return ended_early("HTTP", ended),
             ended = &mut admin => return ended_early("admin", ended),
         }
 
@@ -180,18 +197,21 @@ impl Application {
         let _ = stop.send(true);
         let finished = tokio::time::timeout(config.shutdown_grace, async {
             let grpc = (&mut grpc).await;
+            let http = (&mut http).await;
             let admin = (&mut admin).await;
-            (grpc, admin)
+            (grpc, http, admin)
         })
         .await;
         match finished {
-            Ok((grpc, admin)) => {
+            Ok((grpc, http, admin)) => {
                 grpc.map_err(io::Error::other)??;
+                http.map_err(io::Error::other)??;
                 admin.map_err(io::Error::other)??;
             }
             Err(_) => {
                 tracing::warn!("grace period over; closing the connections still open");
                 grpc.abort();
+                http.abort();
                 admin.abort();
             }
         }

@@ -48,6 +48,58 @@ pub struct Config {
         value_name = "BOOL"
     )]
     pub grpc_reflection: bool,
+    /// Address of the HTTP gateway (browser cookies in, sessions out).
+    #[arg(long, env = "SESSIOND_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: SocketAddr,
+
+    /// Name of the session cookie. A `__Host-` name needs --cookie-secure
+    /// and no --cookie-domain; a `__Secure-` name needs --cookie-secure.
+    #[arg(long, env = "SESSIOND_COOKIE_NAME", default_value = "sessionid")]
+    pub cookie_name: String,
+
+    /// Mark the cookie `Secure` (sent over HTTPS only). Turn off
+    /// (`--cookie-secure false`) only for plain-HTTP development.
+    #[arg(long, env = "SESSIOND_COOKIE_SECURE", default_value_t = true,
+          num_args = 0..=1, default_missing_value = "true",
+          value_parser = BoolishValueParser::new())]
+    pub cookie_secure: bool,
+
+    /// `Domain` attribute of the cookie, to share it with subdomains.
+    /// Unset: no `Domain`, so only this host receives it.
+    #[arg(long, env = "SESSIOND_COOKIE_DOMAIN")]
+    pub cookie_domain: Option<String>,
+
+    /// Send the cookie without `Max-Age`, so the browser forgets it when it
+    /// closes (Django's SESSION_EXPIRE_AT_BROWSER_CLOSE). The session itself
+    /// still expires after its idle timeout.
+    #[arg(long, env = "SESSIOND_COOKIE_BROWSER_SESSION", default_value_t = false,
+          num_args = 0..=1, default_missing_value = "true",
+          value_parser = BoolishValueParser::new())]
+    pub cookie_browser_session: bool,
+
+    /// Origins (`scheme://host[:port]`, comma-separated) allowed to make
+    /// state-changing requests, besides the gateway's own host.
+    #[arg(long, env = "SESSIOND_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Session keys that `GET /auth` exports as `X-Session-<Key>` headers
+    /// (comma-separated; `_` becomes `-` in the header name).
+    #[arg(long, env = "SESSIOND_AUTH_HEADERS", value_delimiter = ',')]
+    pub auth_headers: Vec<String>,
+
+    /// Largest HTTP request body, in bytes; larger ones get 413.
+    #[arg(long, env = "SESSIOND_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Largest HTTP request head (request line and headers), in bytes;
+    /// larger ones get 431. At least 8192.
+    #[arg(long, env = "SESSIOND_MAX_HEADER_BYTES", default_value_t = 32 * 1024)]
+    pub max_header_bytes: usize,
+
+    /// How long an HTTP client may take to send a request's head, or its
+    /// body, before the gateway gives up on it (slow-client protection).
+    #[arg(long, env = "SESSIOND_HTTP_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub http_read_timeout: Duration,
 
     /// Default idle timeout: activity slides the deadline this far ahead.
     #[arg(long, env = "SESSIOND_IDLE_TIMEOUT", default_value = "14d", value_parser = parse_duration)]
@@ -125,6 +177,37 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
+/// hyper refuses a smaller head buffer.
+pub const MIN_HEADER_BYTES: usize = 8192;
+
+/// A character allowed in an RFC 7230 token (cookie and header names).
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// `scheme://host[:port]` in the form browsers send in `Origin`: lower
+/// case, no default port, no trailing slash. `None` if it is not an http(s)
+/// origin.
+pub fn normalize_origin(origin: &str) -> Option<String> {
+    let origin = origin.trim().trim_end_matches('/');
+    let (scheme, authority) = origin.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => "80",
+        "https" => "443",
+        _ => return None,
+    };
+    let authority: http::uri::Authority = authority.parse().ok()?;
+    if authority.as_str().contains('@') || authority.host().is_empty() {
+        return None;
+    }
+    let host = authority.host().to_ascii_lowercase();
+    Some(match authority.port_u16() {
+        Some(port) if port.to_string() != default_port => format!("{scheme}://{host}:{port}"),
+        _ => format!("{scheme}://{host}"),
+    })
+}
+
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (use e.g. 90s, 30m, 14d)"))
 }
@@ -185,6 +268,74 @@ impl Config {
         if self.max_value_bytes > self.max_session_bytes {
             return Err("--max-value-bytes must not exceed --max-session-bytes".into());
         }
+        self.validate_gateway()
+    }
+
+    /// The HTTP gateway's settings: cookie attributes that browsers would
+    /// silently refuse are refused here instead, with the flag named.
+    fn validate_gateway(&self) -> Result<(), String> {
+        if self.max_body_bytes == 0 {
+            return Err("--max-body-bytes must be at least 1".into());
+        }
+        if self.max_header_bytes < MIN_HEADER_BYTES {
+            return Err(format!(
+                "--max-header-bytes must be at least {MIN_HEADER_BYTES}"
+            ));
+        }
+        if self.http_read_timeout.is_zero() {
+            return Err("--http-read-timeout must be more than 0".into());
+        }
+        let name = &self.cookie_name;
+        if name.is_empty() || !name.bytes().all(is_token_byte) {
+            return Err(format!(
+                "--cookie-name {name:?} is not a valid cookie name (letters, digits and !#$%&'*+-.^_`|~)"
+            ));
+        }
+        if let Some(domain) = &self.cookie_domain {
+            let valid = !domain.is_empty()
+                && domain
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+            if !valid {
+                return Err(format!("--cookie-domain {domain:?} is not a domain name"));
+            }
+        }
+        let lower = name.to_ascii_lowercase();
+        if lower.starts_with("__host-") {
+            if !self.cookie_secure {
+                return Err(
+                    "--cookie-name with the __Host- prefix needs --cookie-secure true".into(),
+                );
+            }
+            if self.cookie_domain.is_some() {
+                return Err(
+                    "--cookie-name with the __Host- prefix must not have a --cookie-domain".into(),
+                );
+            }
+        }
+        if lower.starts_with("__secure-") && !self.cookie_secure {
+            return Err(
+                "--cookie-name with the __Secure- prefix needs --cookie-secure true".into(),
+            );
+        }
+        // Empty entries (an empty variable, a trailing comma) mean nothing.
+        for origin in self.allowed_origins.iter().filter(|o| !o.trim().is_empty()) {
+            normalize_origin(origin).ok_or_else(|| {
+                format!("--allowed-origins: {origin:?} is not an origin like https://app.example.com[:port]")
+            })?;
+        }
+        for key in self.auth_headers.iter().filter(|k| !k.is_empty()) {
+            let valid = !key.is_empty()
+                && key.len() <= self.max_key_bytes
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            if !valid {
+                return Err(format!(
+                    "--auth-headers: {key:?} cannot name a header (use letters, digits, '.', '_' and '-')"
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -233,6 +384,90 @@ mod tests {
         assert_eq!(c.idle_timeout, Duration::from_secs(14 * 24 * 3600));
         assert_eq!(c.absolute_timeout, None);
         assert_eq!(c.max_key_bytes, 256);
+        assert_eq!(c.http_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.cookie_name, "sessionid");
+        assert!(c.cookie_secure);
+        assert_eq!(c.cookie_domain, None);
+        assert!(!c.cookie_browser_session);
+        assert!(c.allowed_origins.is_empty());
+        assert_eq!(c.max_body_bytes, 1024 * 1024);
+    }
+
+    #[test]
+    fn cookie_secure_can_be_turned_off_by_flag_value() {
+        let c = Config::parse_from_args(["sessiond", "--cookie-secure", "false"]).unwrap();
+        assert!(!c.cookie_secure);
+        let c = Config::parse_from_args(["sessiond", "--cookie-secure"]).unwrap();
+        assert!(c.cookie_secure);
+        let c = Config::parse_from_args(["sessiond", "--cookie-browser-session"]).unwrap();
+        assert!(c.cookie_browser_session);
+    }
+
+    #[test]
+    fn lists_are_comma_separated() {
+        let c = Config::parse_from_args([
+            "sessiond",
+            "--allowed-origins",
+            "https://a.example,http://b.example:8000",
+            "--auth-headers",
+            "username,is_login",
+        ])
+        .unwrap();
+        assert_eq!(c.allowed_origins.len(), 2);
+        assert_eq!(c.auth_headers, vec!["username", "is_login"]);
+        let empty =
+            Config::parse_from_args(["sessiond", "--allowed-origins", "", "--auth-headers", "a,"]);
+        assert!(empty.is_ok(), "empty entries are ignored: {empty:?}");
+    }
+
+    #[test]
+    fn host_prefixed_cookies_need_secure_and_no_domain() {
+        let ok = Config::parse_from_args(["sessiond", "--cookie-name", "__Host-sid"]);
+        assert!(ok.is_ok());
+        for (args, flag) in [
+            (
+                vec!["--cookie-name", "__Host-sid", "--cookie-secure", "false"],
+                "__Host-",
+            ),
+            (
+                vec![
+                    "--cookie-name",
+                    "__Host-sid",
+                    "--cookie-domain",
+                    "example.com",
+                ],
+                "__Host-",
+            ),
+            (
+                vec!["--cookie-name", "__Secure-sid", "--cookie-secure", "false"],
+                "__Secure-",
+            ),
+        ] {
+            let err = Config::parse_from_args(std::iter::once("sessiond").chain(args)).unwrap_err();
+            assert!(err.contains(flag), "{err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+    }
+
+    #[test]
+    fn origins_are_normalized_as_browsers_send_them() {
+        assert_eq!(
+            normalize_origin("HTTPS://App.Example.com:443/").as_deref(),
+            Some("https://app.example.com")
+        );
+        assert_eq!(
+            normalize_origin("http://localhost:3000").as_deref(),
+            Some("http://localhost:3000")
+        );
+        for bad in [
+            "app.example.com",
+            "ftp://x",
+            "https://",
+            "https://a/b",
+            "https://u@a",
+        ] {
+            assert_eq!(normalize_origin(bad), None, "{bad}");
+        }
     }
 
     #[test]
@@ -273,6 +508,16 @@ mod tests {
             (vec!["--admin-addr", "nowhere"], "admin-addr"),
             (vec!["--drain-delay", "later"], "drain-delay"),
             (vec!["--grpc-reflection", "maybe"], "grpc-reflection"),
+            (vec!["--http-addr", "nowhere"], "http-addr"),
+            (vec!["--cookie-name", "bad name"], "--cookie-name"),
+            (vec!["--cookie-name", ""], "--cookie-name"),
+            (vec!["--cookie-domain", "a b"], "--cookie-domain"),
+            (vec!["--allowed-origins", "evil"], "--allowed-origins"),
+            (vec!["--auth-headers", "a:b"], "--auth-headers"),
+            (vec!["--max-body-bytes", "0"], "--max-body-bytes"),
+            (vec!["--max-header-bytes", "100"], "--max-header-bytes"),
+            (vec!["--http-read-timeout", "0s"], "--http-read-timeout"),
+            (vec!["--cookie-secure", "maybe"], "cookie-secure"),
         ] {
             let err = Config::parse_from_args(std::iter::once("sessiond").chain(args)).unwrap_err();
             assert!(err.contains(flag), "{err}");

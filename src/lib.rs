@@ -7,6 +7,7 @@
 //! - [`admin`]: the admin listener — health, readiness, Prometheus metrics.
 //! - [`metrics`]: request, store and process metrics, lock-free to record.
 //! - [`lifecycle`]: starting, serving, draining, stopping.
+//! - [`gateway`]: the HTTP gateway: browser cookies in, sessions out.
 //! - [`config`]: every setting, as a flag and a `SESSIOND_*` variable.
 //! - [`cli`]: the command line: serve, or `healthcheck`.
 //! - [`healthcheck`]: probes a running server's readiness.
@@ -18,6 +19,7 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod gateway;
 pub mod grpc;
 pub mod healthcheck;
 pub mod lifecycle;

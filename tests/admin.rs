@@ -385,3 +385,31 @@ async fn the_grpc_port_serves_no_admin_routes_over_http2() {
         assert!(!String::from_utf8_lossy(&body).contains("sessiond_"));
     }
 }
+
+#[tokio::test]
+async fn the_http_gateway_port_serves_no_admin_routes() {
+    let app = spawn_app().await;
+    for path in ["/metrics", "/healthz", "/readyz"] {
+        let response = http_get(app.http_addr, path).await.unwrap();
+        assert_eq!(response.status, 404, "{path} answered on the gateway port");
+        assert!(!response.body.contains("sessiond_"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn gateway_requests_are_counted_by_method_route_and_status() {
+    let app = spawn_app().await;
+    let missing = http_get(app.http_addr, "/session").await.unwrap();
+    assert_eq!(missing.status, 404);
+    let scrape = scrape(&app).await;
+    let counted = value(
+        &scrape,
+        "sessiond_requests_total",
+        &[
+            ("api", "http"),
+            ("method", "GET /session"),
+            ("outcome", "404"),
+        ],
+    );
+    assert_eq!(counted, 1.0);
+}

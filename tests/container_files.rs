@@ -7,10 +7,6 @@ use std::collections::BTreeSet;
 use clap::CommandFactory;
 use sessiond::cli::Cli;
 
-/// The HTTP gateway's listener: part of the design's contract, built on its
-/// own branch; the container files name it so that merging needs no edit.
-const GATEWAY_ENV: &str = "SESSIOND_HTTP_ADDR";
-
 fn known_env() -> BTreeSet<String> {
     Cli::command()
         .get_arguments()
@@ -48,7 +44,7 @@ fn container_files_name_only_real_settings() {
     for path in ["Dockerfile", "docker-compose.yml", "README.md"] {
         let unknown: Vec<_> = mentioned_env(&read(path))
             .into_iter()
-            .filter(|name| !known.contains(name) && name != GATEWAY_ENV)
+            .filter(|name| !known.contains(name))
             .collect();
         assert!(
             unknown.is_empty(),

@@ -26,7 +26,14 @@ fn start(dir: &Path, fsync: &str) -> (Child, SocketAddr) {
             "100000",
         ])
         .args(["--max-session-bytes", "100000000", "--shutdown-grace", "5s"])
-        .args(["--admin-addr", "127.0.0.1:0", "--drain-delay", "0s"])
+        .args([
+            "--admin-addr",
+            "127.0.0.1:0",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--drain-delay",
+            "0s",
+        ])
         .arg("--data-dir")
         .arg(dir)
         .env_clear()

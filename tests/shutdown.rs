@@ -25,6 +25,7 @@ struct Process {
 async fn start(drain_delay: &str) -> Process {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sessiond"))
         .args(["--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
+        .args(["--http-addr", "127.0.0.1:0"])
         .args(["--drain-delay", drain_delay, "--log-format", "json"])
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())

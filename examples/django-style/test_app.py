@@ -31,6 +31,7 @@ def start_sessiond():
     binary = os.environ["SESSIOND_BIN"]
     proc = subprocess.Popen(
         [binary, "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
+         "--http-addr", "127.0.0.1:0",
          "--drain-delay", "0s", "--log-format", "json"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )

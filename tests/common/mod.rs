@@ -1,6 +1,8 @@
 //! One way to start a real sessiond for a test: `spawn_app()`.
 #![allow(dead_code)] // each test binary uses its own part of this helper
 
+pub mod http_client;
+
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -24,6 +26,8 @@ pub struct TestApp {
     pub grpc_addr: SocketAddr,
     /// The admin listener: /healthz, /readyz, /metrics.
     pub admin_addr: SocketAddr,
+    /// The HTTP gateway.
+    pub http_addr: SocketAddr,
     pub client: SessionServiceClient<Channel>,
     pub clock: Clock,
     pub store: Store,
@@ -38,6 +42,7 @@ pub fn test_config() -> Config {
     config.grpc_addr = "127.0.0.1:0".parse().unwrap();
     config.admin_addr = "127.0.0.1:0".parse().unwrap();
     config.drain_delay = Duration::ZERO;
+    config.http_addr = "127.0.0.1:0".parse().unwrap();
     config.shutdown_grace = Duration::from_secs(5);
     config
 }
@@ -57,6 +62,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         .expect("server binds");
     let grpc_addr = app.grpc_addr();
     let admin_addr = app.admin_addr();
+    let http_addr = app.http_addr();
     let store = app.store();
     let lifecycle = app.lifecycle();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -69,6 +75,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     TestApp {
         grpc_addr,
         admin_addr,
+        http_addr,
         client,
         clock,
         store,
@@ -85,6 +92,11 @@ impl TestApp {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+
+    /// An HTTP/1.1 client of the gateway.
+    pub fn http(&self) -> http_client::Http {
+        http_client::Http::new(self.http_addr)
     }
 
     /// Signals shutdown and waits for the server to finish draining.

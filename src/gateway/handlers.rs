@@ -1,0 +1,400 @@
+//! One request's exchange with the store: the checks every route shares,
+//! then one handler per route and method. Handlers say what to answer and
+//! what to do with the cookie; `reply::render` writes it.
+
+use std::collections::HashMap;
+
+use http::request::Parts;
+use http::{Method, StatusCode};
+use hyper::body::Body;
+use percent_encoding::percent_decode_str;
+
+use super::cookie::{presented, Presented};
+use super::error::ApiError;
+use super::etag::{stale, IfMatch};
+use super::merge_patch::MergePatch;
+use super::reply::{CookieAction, Reply};
+use super::routes::{changes_state, Route};
+use super::{auth, body, csrf, Shared};
+use crate::session::{SessionError, SessionId};
+use crate::store::{SessionInfo, Update};
+
+/// How often a merge patch is retried when another writer changed the
+/// session between its read and its write. Each try is microseconds; this
+/// many conflicts in a row means a hot loop of writers, so the client is
+/// told to retry instead.
+const MERGE_RETRIES: usize = 16;
+
+/// One request in flight.
+pub struct Exchange<'a> {
+    shared: &'a Shared,
+    parts: &'a Parts,
+    presented: Presented,
+    /// What the response does with the cookie; handlers set it.
+    pub cookie: CookieAction,
+    /// The request body could not be read to its end (too large, too slow,
+    /// broken), so the connection cannot carry another request.
+    pub close: bool,
+}
+
+impl<'a> Exchange<'a> {
+    pub fn new(shared: &'a Shared, parts: &'a Parts) -> Self {
+        let presented = presented(&parts.headers, &shared.cookie.name);
+        Exchange {
+            shared,
+            parts,
+            presented,
+            cookie: CookieAction::Keep,
+            close: false,
+        }
+    }
+
+    /// Runs the request, then reads whatever body its handler left unread
+    /// (bounded like any body), so that an early answer does not cost a
+    /// keep-alive connection or reset a client still sending.
+    pub async fn run<B>(&mut self, route: Route, body: B) -> Result<Reply, ApiError>
+    where
+        B: Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let mut body = Some(body);
+        let result = self.dispatch(route, &mut body).await;
+        if let Some(unread) = body {
+            let _ = self.read_body(&mut Some(unread)).await;
+        }
+        // The cookie named a session that expired while we worked on it.
+        if matches!(result, Err(ApiError::Session(SessionError::NotFound)))
+            && self.presented.any
+            && !matches!(self.cookie, CookieAction::Issue(_))
+        {
+            self.cookie = CookieAction::Expire;
+        }
+        result
+    }
+
+    /// The checks every route shares, in order: draining (503), head size
+    /// (431), route and method (404, 405), CSRF for state changes (403,
+    /// 415); then the handler, which takes the body if it needs it.
+    async fn dispatch<B>(&mut self, route: Route, body: &mut Option<B>) -> Result<Reply, ApiError>
+    where
+        B: Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        if self.shared.lifecycle.is_stopping() {
+            return Err(ApiError::Unavailable);
+        }
+        let max = self.shared.max_header_bytes;
+        if head_bytes(self.parts) > max {
+            return Err(ApiError::HeadersTooLarge { max });
+        }
+        let method = self.parts.method.clone();
+        route.check_method(&method)?;
+        let changes = changes_state(&method) && route != Route::Auth;
+        if changes {
+            csrf::check(self.parts, &self.shared.allowed_origins)?;
+        }
+        let reply = match (route, method) {
+            (Route::Session, Method::POST) => self.create(body).await,
+            (Route::Session, Method::GET) => self.get(),
+            (Route::Session, Method::PATCH) => self.patch(body).await,
+            (Route::Session, _) => self.flush(),
+            (Route::Key(key), Method::GET) => self.get_key(&decode_key(&key)?),
+            (Route::Key(key), Method::PUT) => self.put_key(&decode_key(&key)?, body).await,
+            (Route::Key(key), _) => self.delete_key(&decode_key(&key)?),
+            (Route::Rotate, _) => self.rotate(),
+            (Route::Auth, _) => self.auth(),
+            (Route::Unknown, _) => Err(ApiError::RouteNotFound),
+        }?;
+        // A change is acknowledged once it is as durable as --fsync says.
+        if changes {
+            self.shared.store.durable().await?;
+        }
+        Ok(reply)
+    }
+
+    /// The live session the cookie names, if any. Among duplicates the
+    /// first live one wins. Finding it counts as activity. A cookie that
+    /// names no live session is expired by the response.
+    fn session(&mut self) -> Option<SessionId> {
+        let store = &self.shared.store;
+        let live = self
+            .presented
+            .ids
+            .iter()
+            .find(|id| store.touch(id, None).is_ok())
+            .cloned();
+        match &live {
+            Some(id) => {
+                tracing::Span::current().record("session", id.digest().short());
+            }
+            None if self.presented.any => self.cookie = CookieAction::Expire,
+            None => {}
+        }
+        live
+    }
+
+    /// Takes the body and reads it whole; a failure closes the connection.
+    async fn read_body<B>(&mut self, body: &mut Option<B>) -> Result<bytes::Bytes, ApiError>
+    where
+        B: Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let Some(body) = body.take() else {
+            return Ok(bytes::Bytes::new());
+        };
+        let s = self.shared;
+        let read = body::read(self.parts, body, s.max_body_bytes, s.read_timeout).await;
+        self.close |= read.is_err();
+        read
+    }
+
+    fn if_match(&self) -> Result<Option<IfMatch>, ApiError> {
+        IfMatch::from_headers(&self.parts.headers)
+    }
+
+    /// `POST /session`: a new session with the body's data. A session the
+    /// cookie already names is flushed: the browser can hold only one, and
+    /// an orphan would stay usable by whoever else holds its id.
+    async fn create<B>(&mut self, body: &mut Option<B>) -> Result<Reply, ApiError>
+    where
+        B: Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let bytes = self.read_body(body).await?;
+        let data = if body::is_empty(&bytes) {
+            HashMap::new()
+        } else {
+            body::data_object(&bytes)?
+        };
+        let info = self.shared.store.create(data.clone(), None)?;
+        for old in &self.presented.ids {
+            self.shared.store.flush(old)?;
+        }
+        Ok(self.issued(StatusCode::CREATED, info, &data))
+    }
+
+    /// Answers for a session just created or re-keyed: the new cookie.
+    fn issued(
+        &mut self,
+        status: StatusCode,
+        info: SessionInfo,
+        data: &HashMap<String, String>,
+    ) -> Reply {
+        tracing::info!(session = %info.id.digest().short(), "session issued");
+        let reply = Reply::session(status, &info, data);
+        self.cookie = CookieAction::Issue(info);
+        reply
+    }
+
+    /// `GET /session`: the whole session.
+    fn get(&mut self) -> Result<Reply, ApiError> {
+        let id = self.session().ok_or(SessionError::NotFound)?;
+        let (info, data) = self.shared.store.get(&id, &[], true)?;
+        let reply = Reply::session(StatusCode::OK, &info, &data);
+        self.cookie = CookieAction::Refresh(info);
+        Ok(reply)
+    }
+
+    /// `PATCH /session`: JSON Merge Patch; creates the session when the
+    /// cookie names none (Django creates one on first write).
+    async fn patch<B>(&mut self, body: &mut Option<B>) -> Result<Reply, ApiError>
+    where
+        B: Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let bytes = self.read_body(body).await?;
+        let patch = MergePatch::parse(&bytes)?;
+        let if_match = self.if_match()?;
+        if let Some(id) = self.session() {
+            match self.patch_existing(&id, &patch, if_match.as_ref()) {
+                Err(ApiError::Session(SessionError::NotFound)) if if_match.is_none() => {}
+                other => return other,
+            }
+        }
+        if if_match.is_some() {
+            return Err(ApiError::PreconditionFailed(
+                "If-Match was given but there is no session to match",
+            ));
+        }
+        let data = patch.initial_data();
+        let info = self.shared.store.create(data.clone(), None)?;
+        Ok(self.issued(StatusCode::CREATED, info, &data))
+    }
+
+    /// Applies `patch` to a live session. Keys that merge objects are read
+    /// first and written back under the version read, retrying when another
+    /// writer got in between, so no concurrent write is lost; with
+    /// `If-Match` the client's version rules and a conflict is a 412.
+    fn patch_existing(
+        &mut self,
+        id: &SessionId,
+        patch: &MergePatch,
+        if_match: Option<&IfMatch>,
+    ) -> Result<Reply, ApiError> {
+        let store = &self.shared.store;
+        let to_read = patch.keys_to_read();
+        for _ in 0..MERGE_RETRIES {
+            let (current_version, current) = if to_read.is_empty() {
+                let version = match if_match {
+                    Some(m) if m.needs_current() => Some(store.touch(id, None)?.version),
+                    _ => None,
+                };
+                (version, HashMap::new())
+            } else {
+                let (info, current) = store.get(id, &to_read, false)?;
+                (Some(info.version), current)
+            };
+            let expected = match if_match {
+                Some(m) => m.expected(current_version)?,
+                None => current_version,
+            };
+            match store.set(id, patch.update(&current, expected)) {
+                Ok(_) => {
+                    let (info, data) = store.get(id, &[], false)?;
+                    let reply = Reply::session(StatusCode::OK, &info, &data);
+                    self.cookie = CookieAction::Refresh(info);
+                    return Ok(reply);
+                }
+                Err(SessionError::VersionMismatch { .. }) if if_match.is_none() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::Contention)
+    }
+
+    /// `DELETE /session`: logout. Every session the cookie names is
+    /// flushed and the cookie expired, whether or not one existed.
+    fn flush(&mut self) -> Result<Reply, ApiError> {
+        for id in &self.presented.ids {
+            if self.shared.store.flush(id)? {
+                tracing::info!(session = %id.digest().short(), "session flushed");
+            }
+        }
+        self.cookie = CookieAction::Expire;
+        Ok(Reply::empty(StatusCode::NO_CONTENT))
+    }
+
+    /// `POST /session/rotate`: same data under a new id (Django's
+    /// `cycle_key`); the old id is dead at once.
+    fn rotate(&mut self) -> Result<Reply, ApiError> {
+        let id = self.session().ok_or(SessionError::NotFound)?;
+        let info = self.shared.store.rotate(&id)?;
+        tracing::info!(session = %info.id.digest().short(), "session rotated");
+        let reply = Reply::done(&info);
+        self.cookie = CookieAction::Issue(info);
+        Ok(reply)
+    }
+
+    /// `GET /session/keys/{key}`: the key's JSON value, exactly as stored.
+    fn get_key(&mut self, key: &str) -> Result<Reply, ApiError> {
+        let id = self.session().ok_or(SessionError::NotFound)?;
+        let (info, mut data) = self.shared.store.get(&id, &[key.to_owned()], true)?;
+        let value = data.remove(key).ok_or(ApiError::KeyNotFound)?;
+        let reply = Reply::value(&info, value);
+        self.cookie = CookieAction::Refresh(info);
+        Ok(reply)
+    }
+
+    /// `PUT /session/keys/{key}`: sets one key to the body's JSON.
+    async fn put_key<B>(&mut self, key: &str, body: &mut Option<B>) -> Result<Reply, ApiError>
+    where
+        B: Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let value = body::utf8(self.read_body(body).await?)?;
+        let update = Update {
+            upsert: HashMap::from([(key.to_owned(), value)]),
+            ..Update::default()
+        };
+        self.write(update)
+    }
+
+    /// `DELETE /session/keys/{key}`: removes one key (absent is fine).
+    fn delete_key(&mut self, key: &str) -> Result<Reply, ApiError> {
+        let update = Update {
+            remove: vec![key.to_owned()],
+            ..Update::default()
+        };
+        self.write(update)
+    }
+
+    /// A one-key write under the request's `If-Match`, if any.
+    fn write(&mut self, mut update: Update) -> Result<Reply, ApiError> {
+        let if_match = self.if_match()?;
+        let Some(id) = self.session() else {
+            return Err(match if_match {
+                Some(_) => stale(),
+                None => SessionError::NotFound.into(),
+            });
+        };
+        let store = &self.shared.store;
+        if let Some(m) = &if_match {
+            let current = match m.needs_current() {
+                true => Some(store.touch(&id, None)?.version),
+                false => None,
+            };
+            update.expected_version = m.expected(current)?;
+        }
+        let info = store.set(&id, update)?;
+        let reply = Reply::done(&info);
+        self.cookie = CookieAction::Refresh(info);
+        Ok(reply)
+    }
+
+    /// `GET /auth`: 200 with the exported keys as headers, or 401.
+    fn auth(&mut self) -> Result<Reply, ApiError> {
+        let id = self.session().ok_or(ApiError::Unauthorized)?;
+        let exported = &self.shared.auth_headers;
+        let keys: Vec<String> = exported.iter().map(|h| h.key.clone()).collect();
+        let (_, data) = self
+            .shared
+            .store
+            .get(&id, &keys, true)
+            .map_err(|_| ApiError::Unauthorized)?;
+        let mut reply = Reply::empty(StatusCode::OK);
+        reply.headers = auth::headers(exported, &data);
+        Ok(reply)
+    }
+}
+
+/// Bytes of the request line and headers as sent over HTTP/1.1. hyper
+/// bounds its buffer but does not expose an exact head limit through the
+/// auto builder, so the setting is enforced here, the same for HTTP/2.
+fn head_bytes(parts: &Parts) -> usize {
+    let target = parts.uri.path_and_query().map_or(1, |p| p.as_str().len());
+    let line = parts.method.as_str().len() + target + 12;
+    let headers: usize = parts
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    line + headers
+}
+
+/// A key from the path: percent-decoded, then UTF-8. The store validates it
+/// like any other key.
+fn decode_key(raw: &str) -> Result<String, ApiError> {
+    percent_decode_str(raw)
+        .decode_utf8()
+        .map(|k| k.into_owned())
+        .map_err(|_| {
+            SessionError::InvalidKey("the key is not UTF-8 once percent-decoded".into()).into()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_percent_decoded_and_must_be_utf8() {
+        assert_eq!(decode_key("user%20name").unwrap(), "user name");
+        assert_eq!(decode_key("a%2Fb").unwrap(), "a/b");
+        assert_eq!(decode_key("caf%C3%A9").unwrap(), "café");
+        assert_eq!(decode_key("a+b").unwrap(), "a+b");
+        assert!(matches!(
+            decode_key("%FF"),
+            Err(ApiError::Session(SessionError::InvalidKey(_)))
+        ));
+    }
+}

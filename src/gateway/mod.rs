@@ -1,0 +1,240 @@
+//! The HTTP gateway: browser cookies in, sessions out. Calls the store in
+//! process (never loops back through gRPC).
+//!
+//! - [`server`]: accepts connections (HTTP/1.1 keep-alive and h2c on one
+//!   port, via hyper-util's auto builder) and drains them on shutdown.
+//! - `routes`: the route table; `handlers`: one handler per route.
+//! - `cookie`, `csrf`, `etag`, `merge_patch`, `auth`, `body`: one concern
+//!   each; `error`: every refusal mapped to a status, in one place;
+//!   `reply`: responses, cookies and common headers.
+//!
+//! [`Gateway::handle`] answers one request without a socket, so it can be
+//! driven directly; it is also the one place where each request's route,
+//! method, status and latency are all known (see `observe`).
+
+mod auth;
+mod body;
+mod cookie;
+mod csrf;
+mod error;
+mod etag;
+mod handlers;
+mod merge_patch;
+mod reply;
+mod routes;
+mod server;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode, Version};
+use http_body_util::Full;
+use hyper::body::Body;
+use tracing::Instrument;
+
+use crate::config::{normalize_origin, Config};
+use crate::lifecycle::Lifecycle;
+use crate::metrics::{Api, Metrics};
+use crate::store::Store;
+use auth::AuthHeader;
+use cookie::CookiePolicy;
+use handlers::Exchange;
+use routes::Route;
+
+pub use server::serve;
+
+/// The gateway: a cheap `Clone` handle, one per connection.
+#[derive(Clone)]
+pub struct Gateway(Arc<Shared>);
+
+/// What every request needs, fixed at start.
+struct Shared {
+    store: Store,
+    /// Requests arriving once the listeners close get 503.
+    lifecycle: Lifecycle,
+    /// Every request is counted here (see `observe`).
+    metrics: Metrics,
+    cookie: CookiePolicy,
+    /// Normalized (`scheme://host[:port]`) origins allowed besides our own.
+    allowed_origins: Vec<String>,
+    /// The keys `GET /auth` exports, with their header names.
+    auth_headers: Vec<AuthHeader>,
+    max_body_bytes: usize,
+    /// For `hyper`'s head buffer: larger heads get 431.
+    max_header_bytes: usize,
+    /// Slow-client bound for a request's head and for its body.
+    read_timeout: Duration,
+}
+
+impl Gateway {
+    /// A gateway over `store` with the HTTP settings of `config` (already
+    /// validated).
+    pub fn new(store: Store, lifecycle: Lifecycle, metrics: Metrics, config: &Config) -> Self {
+        Gateway(Arc::new(Shared {
+            store,
+            lifecycle,
+            metrics,
+            cookie: CookiePolicy::from_config(config),
+            allowed_origins: config
+                .allowed_origins
+                .iter()
+                .filter_map(|o| normalize_origin(o))
+                .collect(),
+            auth_headers: auth::auth_headers(&config.auth_headers),
+            max_body_bytes: config.max_body_bytes,
+            max_header_bytes: config.max_header_bytes,
+            read_timeout: config.http_read_timeout,
+        }))
+    }
+
+    /// Answers one request. Never fails: every refusal is a response.
+    pub async fn handle<B>(&self, request: Request<B>) -> Response<Full<Bytes>>
+    where
+        B: Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let started = Instant::now();
+        let route = Route::parse(request.uri().path());
+        let label = route.label();
+        let metric_name = route.metric_name(request.method());
+        let method = request.method().clone();
+        let span = tracing::info_span!(
+            "http",
+            method = %method,
+            route = label,
+            session = tracing::field::Empty,
+        );
+        let response = self.respond(route, request).instrument(span.clone()).await;
+        let _entered = span.enter();
+        let latency = started.elapsed();
+        observe(&method, label, response.status(), latency);
+        self.0.metrics.record(
+            Api::Http,
+            metric_name,
+            status_label(response.status()),
+            latency,
+        );
+        response
+    }
+
+    async fn respond<B>(&self, route: Route, request: Request<B>) -> Response<Full<Bytes>>
+    where
+        B: Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let shared = &*self.0;
+        let (parts, body) = request.into_parts();
+        let mut exchange = Exchange::new(shared, &parts);
+        let result = exchange.run(route, body).await;
+        let now = shared.store.clock().now_ms();
+        let mut response = reply::render(result, &exchange.cookie, &shared.cookie, now);
+        if exchange.close && parts.version < Version::HTTP_2 {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
+    }
+}
+
+/// Every request passes here once, with its method, fixed route label,
+/// final status and latency: the hook for request metrics.
+/// The HTTP status as a fixed metrics label.
+fn status_label(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        408 => "408",
+        409 => "409",
+        412 => "412",
+        413 => "413",
+        415 => "415",
+        429 => "429",
+        431 => "431",
+        503 => "503",
+        s if s >= 500 => "5xx",
+        _ => "other",
+    }
+}
+
+fn observe(method: &Method, route: &'static str, status: StatusCode, latency: Duration) {
+    tracing::debug!(
+        %method,
+        route,
+        status = status.as_u16(),
+        latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+        "http request"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+
+    fn gateway() -> (Gateway, Store) {
+        let config = Config::defaults();
+        let store = Store::new(config.limits(), config.timeouts(), Clock::manual(0));
+        let lifecycle = Lifecycle::default();
+        (
+            Gateway::new(store.clone(), lifecycle, Metrics::new(), &config),
+            store,
+        )
+    }
+
+    fn request(
+        method: Method,
+        path: &str,
+        cookie: Option<&str>,
+        body: &str,
+    ) -> Request<Full<Bytes>> {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(cookie) = cookie {
+            builder = builder.header(header::COOKIE, cookie);
+        }
+        builder
+            .body(Full::new(Bytes::from(body.to_owned())))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_gateway_answers_without_a_socket() {
+        let (gateway, store) = gateway();
+        let created = gateway
+            .handle(request(Method::POST, "/session", None, r#"{"a": 1}"#))
+            .await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let set = created.headers()[header::SET_COOKIE].to_str().unwrap();
+        let cookie = set.split(';').next().unwrap().to_owned();
+        assert_eq!(store.len(), 1);
+
+        let read = gateway
+            .handle(request(Method::GET, "/session/keys/a", Some(&cookie), ""))
+            .await;
+        assert_eq!(read.status(), StatusCode::OK);
+        assert_eq!(read.headers()[header::ETAG], "\"1\"");
+    }
+
+    #[tokio::test]
+    async fn a_body_the_handler_did_not_need_that_cannot_be_read_closes_the_connection() {
+        let (gateway, _) = gateway();
+        let mut req = request(Method::GET, "/nowhere", None, "");
+        req.headers_mut().insert(
+            header::CONTENT_LENGTH,
+            HeaderValue::from_static("999999999"),
+        );
+        let answer = gateway.handle(req).await;
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+        assert_eq!(answer.headers()[header::CONNECTION], "close");
+    }
+}

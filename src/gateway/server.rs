@@ -1,0 +1,115 @@
+//! Serving the gateway on a bound listener: HTTP/1.1 (keep-alive) and h2c
+//! on one port, slow clients cut off, connections drained on shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use super::Gateway;
+
+/// Pause after a failed `accept` (out of file descriptors, say), so the
+/// loop does not spin while the condition lasts.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Serves `gateway` on `listener` until `shutdown` completes; then stops
+/// accepting, lets in-flight requests finish and closes idle connections,
+/// and returns once every connection is gone. The caller bounds that wait
+/// with its grace period: dropping this future closes whatever is left.
+pub async fn serve(
+    listener: TcpListener,
+    gateway: Gateway,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let builder = connection_builder(&gateway);
+    let read_timeout = gateway.0.read_timeout;
+    let graceful = GracefulShutdown::new();
+    // Owned here, so that dropping `serve` aborts every connection task.
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _peer)) => stream,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "HTTP accept failed");
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                // Set by the first request: a connection that sends none
+                // within the read timeout is dropped (hyper's own head
+                // timeout starts only once HTTP/1 has been detected).
+                let active = Arc::new(AtomicBool::new(false));
+                let service = service_fn({
+                    let gateway = gateway.clone();
+                    let active = active.clone();
+                    move |request| {
+                        active.store(true, Ordering::Relaxed);
+                        let gateway = gateway.clone();
+                        async move { Ok::<_, Infallible>(gateway.handle(request).await) }
+                    }
+                });
+                let connection = builder
+                    .serve_connection(TokioIo::new(stream), service)
+                    .into_owned();
+                let connection = graceful.watch(connection);
+                connections.spawn(async move {
+                    tokio::pin!(connection);
+                    let ended = tokio::select! {
+                        ended = &mut connection => ended,
+                        () = tokio::time::sleep(read_timeout) => {
+                            if !active.load(Ordering::Relaxed) {
+                                tracing::debug!("HTTP connection sent no request in time; closed");
+                                return;
+                            }
+                            connection.await
+                        }
+                    };
+                    if let Err(e) = ended {
+                        tracing::debug!(error = %e, "HTTP connection ended with an error");
+                    }
+                });
+            }
+            Some(_) = connections.join_next() => {}
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// hyper-util's auto builder with the gateway's limits: the head buffer
+/// (431 past it), the header count, and the time to send a head.
+fn connection_builder(gateway: &Gateway) -> auto::Builder<TokioExecutor> {
+    let shared = &*gateway.0;
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .header_read_timeout(shared.read_timeout)
+        .max_buf_size(shared.max_header_bytes)
+        .max_headers(100);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(shared.max_header_bytes).unwrap_or(u32::MAX))
+        .max_concurrent_streams(256)
+        .keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_timeout(Duration::from_secs(10));
+    builder
+}
