@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use crate::clock::Millis;
 use crate::session::Digest;
+use crate::store::Fields;
 
 /// Bytes before a frame's payload.
 pub const FRAME_HEADER: usize = 12;
@@ -44,8 +45,8 @@ pub struct State {
 
 /// A borrowed [`State`], so the store can encode under its guard without
 /// copying the data first.
-pub struct StateRef<'a> {
-    pub data: &'a HashMap<String, String>,
+pub(crate) struct StateRef<'a> {
+    pub data: &'a Fields,
     pub version: u64,
     pub created_ms: Millis,
     pub idle_ms: u64,
@@ -132,7 +133,7 @@ fn state_(out: &mut Vec<u8>, s: &StateRef<'_>) {
     u64_(out, s.absolute_deadline_ms);
     u64_(out, s.idle_deadline_ms);
     u32_(out, s.data.len() as u32);
-    for (k, v) in s.data {
+    for (k, v) in s.data.iter() {
         str_(out, k);
         str_(out, v);
     }
@@ -145,7 +146,7 @@ pub fn log_header(out: &mut Vec<u8>, seq: u64) {
     u64_(out, seq);
 }
 
-pub fn put(out: &mut Vec<u8>, lsn: u64, digest: &Digest, state: &StateRef<'_>) {
+pub(crate) fn put(out: &mut Vec<u8>, lsn: u64, digest: &Digest, state: &StateRef<'_>) {
     out.push(kind::PUT);
     u64_(out, lsn);
     out.extend_from_slice(&digest.0);
@@ -197,7 +198,13 @@ pub fn delete(out: &mut Vec<u8>, lsn: u64, digest: &Digest) {
     out.extend_from_slice(&digest.0);
 }
 
-pub fn rotate(out: &mut Vec<u8>, lsn: u64, old: &Digest, new: &Digest, state: &StateRef<'_>) {
+pub(crate) fn rotate(
+    out: &mut Vec<u8>,
+    lsn: u64,
+    old: &Digest,
+    new: &Digest,
+    state: &StateRef<'_>,
+) {
     out.push(kind::ROTATE);
     u64_(out, lsn);
     out.extend_from_slice(&old.0);
@@ -440,9 +447,9 @@ mod tests {
         }
     }
 
-    fn state_ref(s: &State) -> StateRef<'_> {
+    fn state_ref<'a>(s: &'a State, fields: &'a Fields) -> StateRef<'a> {
         StateRef {
-            data: &s.data,
+            data: fields,
             version: s.version,
             created_ms: s.created_ms,
             idle_ms: s.idle_ms,
@@ -480,7 +487,7 @@ mod tests {
             Record::LogHeader { seq: 9 }
         );
         assert_eq!(
-            roundtrip(|o| put(o, 5, &d, &state_ref(&s))),
+            roundtrip(|o| put(o, 5, &d, &state_ref(&s, &Fields::from_map(&s.data)))),
             Record::Put {
                 lsn: 5,
                 digest: d,
@@ -514,7 +521,7 @@ mod tests {
         );
         let n = Digest([9; 32]);
         assert_eq!(
-            roundtrip(|o| rotate(o, 9, &d, &n, &state_ref(&s))),
+            roundtrip(|o| rotate(o, 9, &d, &n, &state_ref(&s, &Fields::from_map(&s.data)))),
             Record::Rotate {
                 lsn: 9,
                 old: d,

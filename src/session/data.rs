@@ -43,11 +43,6 @@ pub fn validate_value(key: &str, value: &str, limits: &Limits) -> Result<(), Ses
     Ok(())
 }
 
-/// Bytes a key/value pair counts against the session size limit.
-pub fn entry_bytes(key: &str, value: &str) -> usize {
-    key.len() + value.len()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ mod error;
 mod id;
 mod limits;
 
-pub use data::{entry_bytes, validate_key, validate_value};
+pub use data::{validate_key, validate_value};
 pub use error::{Limit, SessionError};
 pub use id::{BuildDigestHasher, Digest, DigestHasher, SessionId, ID_LEN};
 pub use limits::{Limits, Timeouts};

@@ -6,12 +6,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use dashmap::mapref::entry::Entry as MapEntry;
 
+use std::collections::HashMap;
+
 use super::entry::Entry;
+use super::fields::Fields;
 use super::{Store, Update};
 use crate::clock::Millis;
 use crate::persist::codec::{self, Record, State};
 use crate::persist::{FsyncPolicy, Journal};
-use crate::session::{entry_bytes, Digest, SessionError};
+use crate::session::{Digest, SessionError};
 
 /// How far a read may slide the deadline past the journaled one before the
 /// new deadline is journaled: 1/64 of the idle timeout, between 1 s and 1 h.
@@ -63,7 +66,7 @@ impl Store {
 
     /// Journals a Set; called after version and deadline moved, before the
     /// upserts are moved into the entry.
-    pub(super) fn journal_update(&self, digest: &Digest, entry: &mut Entry, update: &Update) {
+    pub(super) fn journal_update(&self, digest: &Digest, entry: &Entry, update: &Update) {
         if let Some(j) = self.journal() {
             let deadline = entry.idle_deadline_ms.load(Ordering::Relaxed);
             let lsn = j.append(|lsn, out| {
@@ -150,11 +153,10 @@ impl Store {
             } => {
                 if let Some(mut e) = s.sessions.get_mut(&digest) {
                     if e.lsn.load(Ordering::Relaxed) < lsn {
-                        for key in &remove {
-                            e.data.remove(key);
-                        }
-                        e.data.extend(upsert);
-                        e.bytes = e.data.iter().map(|(k, v)| entry_bytes(k, v)).sum();
+                        let upsert: HashMap<String, String> = upsert.into_iter().collect();
+                        let mut remove = remove;
+                        remove.sort_unstable();
+                        e.data = e.data.updated(&upsert, &remove);
                         e.version = version;
                         e.idle_deadline_ms
                             .store(idle_deadline_ms, Ordering::Relaxed);
@@ -199,8 +201,7 @@ impl Store {
 
     fn restore_put(&self, lsn: u64, digest: Digest, state: State) {
         let fresh = || Entry {
-            bytes: state.data.iter().map(|(k, v)| entry_bytes(k, v)).sum(),
-            data: state.data.clone(),
+            data: Fields::from_map(&state.data),
             version: state.version,
             created_ms: state.created_ms,
             idle_ms: state.idle_ms,
@@ -240,7 +241,7 @@ impl Store {
             );
             s.expiry.insert(deadline, *e.key());
             count += 1;
-            bytes += e.bytes;
+            bytes += e.data.bytes();
         }
         s.count.store(count, Ordering::Release);
         s.data_bytes.store(bytes, Ordering::Relaxed);

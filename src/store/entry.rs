@@ -1,8 +1,8 @@
 //! One stored session.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::fields::Fields;
 use crate::clock::Millis;
 use crate::persist::codec::StateRef;
 
@@ -10,9 +10,8 @@ use crate::persist::codec::StateRef;
 /// id (the map is keyed by the id's digest).
 #[derive(Debug)]
 pub(crate) struct Entry {
-    /// key -> JSON text, stored exactly as it was sent. A std `HashMap` with
-    /// its randomly keyed hasher, because keys are chosen by clients.
-    pub data: HashMap<String, String>,
+    /// key -> JSON text, stored exactly as it was sent, compactly.
+    pub data: Fields,
     /// Grows with every change of data or id; enables compare-and-set.
     pub version: u64,
     pub created_ms: Millis,
@@ -26,8 +25,6 @@ pub(crate) struct Entry {
     /// later than the real deadline, so the index never misses an expiry;
     /// changed only under the map's exclusive guard.
     pub indexed_ms: Millis,
-    /// Bytes of keys and values, counted against the session size limit.
-    pub bytes: usize,
     /// The journal position of the last change to this session. Replay
     /// skips a record at or below it: the state already includes it.
     pub lsn: AtomicU64,

@@ -6,6 +6,7 @@
 mod durable;
 mod entry;
 mod expiry;
+mod fields;
 mod reaper;
 mod stats;
 
@@ -20,11 +21,12 @@ use tokio::sync::Notify;
 
 use crate::clock::{Clock, Millis};
 use crate::session::{
-    entry_bytes, validate_key, validate_value, BuildDigestHasher, Digest, Limit, Limits,
-    SessionError, SessionId, Timeouts,
+    validate_key, validate_value, BuildDigestHasher, Digest, Limit, Limits, SessionError,
+    SessionId, Timeouts,
 };
 use entry::Entry;
 use expiry::ExpiryIndex;
+pub(crate) use fields::Fields;
 
 pub use reaper::{spawn_reaper, Purge, ReaperHandle};
 pub use stats::StoreStats;
@@ -139,7 +141,8 @@ impl Store {
                 s.limits.max_keys,
             ));
         }
-        let bytes: usize = data.iter().map(|(k, v)| entry_bytes(k, v)).sum();
+        let data = Fields::from_map(&data);
+        let bytes = data.bytes();
         self.check_session_bytes(bytes)?;
         self.reserve_slot()?;
 
@@ -157,7 +160,6 @@ impl Store {
             absolute_deadline_ms: absolute,
             idle_deadline_ms: AtomicU64::new(now.saturating_add(idle_ms)),
             indexed_ms: 0,
-            bytes,
             lsn: AtomicU64::new(0),
             persisted_deadline_ms: AtomicU64::new(now.saturating_add(idle_ms)),
         };
@@ -214,11 +216,10 @@ impl Store {
             self.journal_slide(&digest, &entry);
         }
         let data = if keys.is_empty() {
-            entry.data.clone()
+            entry.data.to_map()
         } else {
             keys.iter()
-                .filter_map(|k| entry.data.get_key_value(k.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .filter_map(|k| entry.data.get(k).map(|v| (k.clone(), v.to_owned())))
                 .collect()
         };
         Ok((info(id.clone(), &entry), data))
@@ -260,42 +261,23 @@ impl Store {
         }
 
         // Work out the result first, so a limit refuses the whole request.
-        let mut bytes = entry.bytes;
-        let mut keys = entry.data.len();
-        let mut changed = !update.upsert.is_empty();
-        for key in &update.remove {
-            if let Some(old) = entry.data.get(key) {
-                bytes -= entry_bytes(key, old);
-                keys -= 1;
-                changed = true;
-            }
-        }
-        for (key, value) in &update.upsert {
-            match entry.data.get(key) {
-                Some(old) => bytes -= entry_bytes(key, old),
-                None => keys += 1,
-            }
-            bytes += entry_bytes(key, value);
-        }
-        if keys > s.limits.max_keys {
+        let data = entry.data.updated(&update.upsert, &update.remove);
+        if data.len() > s.limits.max_keys {
             return Err(SessionError::limit(
                 Limit::Keys,
-                format!("{keys} keys"),
+                format!("{} keys", data.len()),
                 s.limits.max_keys,
             ));
         }
+        let bytes = data.bytes();
         self.check_session_bytes(bytes)?;
 
-        for key in &update.remove {
-            entry.data.remove(key);
-        }
-        if changed {
+        if !update.upsert.is_empty() || entry.data.has_any(&update.remove) {
             entry.version += 1;
         }
         entry.slide(now);
-        self.journal_update(&digest, &mut entry, &update);
-        entry.data.extend(update.upsert);
-        let before = std::mem::replace(&mut entry.bytes, bytes);
+        self.journal_update(&digest, &entry, &update);
+        let before = std::mem::replace(&mut entry.data, data).bytes();
         let out = info(id.clone(), &entry);
         drop(entry);
         if bytes >= before {
@@ -486,7 +468,8 @@ impl Store {
         let s = &*self.shared;
         s.expiry.remove(entry.indexed_ms, digest);
         s.count.fetch_sub(1, Ordering::AcqRel);
-        s.data_bytes.fetch_sub(entry.bytes, Ordering::Relaxed);
+        s.data_bytes
+            .fetch_sub(entry.data.bytes(), Ordering::Relaxed);
     }
 }
 

@@ -54,7 +54,8 @@ impl Store {
                     if deadline <= now {
                         let entry = slot.remove();
                         s.count.fetch_sub(1, Ordering::AcqRel);
-                        s.data_bytes.fetch_sub(entry.bytes, Ordering::Relaxed);
+                        s.data_bytes
+                            .fetch_sub(entry.data.bytes(), Ordering::Relaxed);
                         s.stats.expired.fetch_add(1, Ordering::Relaxed);
                         purge.reclaimed += 1;
                     } else {
