@@ -87,6 +87,12 @@ pub struct Config {
     #[arg(long, env = "SESSIOND_AUTH_HEADERS", value_delimiter = ',')]
     pub auth_headers: Vec<String>,
 
+    /// Session keys that must hold a truthy value (not absent, `null`,
+    /// `false`, `0` or `""`) for `GET /auth` to answer 200, e.g. `is_login`:
+    /// without it, any live session passes, anonymous ones included.
+    #[arg(long, env = "SESSIOND_AUTH_REQUIRE", value_delimiter = ',')]
+    pub auth_require: Vec<String>,
+
     /// Largest HTTP request body, in bytes; larger ones get 413.
     #[arg(long, env = "SESSIOND_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -336,6 +342,10 @@ impl Config {
                 ));
             }
         }
+        for key in self.auth_require.iter().filter(|k| !k.is_empty()) {
+            crate::session::validate_key(key, &self.limits())
+                .map_err(|e| format!("--auth-require: {e}"))?;
+        }
         Ok(())
     }
 
@@ -514,6 +524,7 @@ mod tests {
             (vec!["--cookie-domain", "a b"], "--cookie-domain"),
             (vec!["--allowed-origins", "evil"], "--allowed-origins"),
             (vec!["--auth-headers", "a:b"], "--auth-headers"),
+            (vec!["--auth-require", "a,\u{7}"], "--auth-require"),
             (vec!["--max-body-bytes", "0"], "--max-body-bytes"),
             (vec!["--max-header-bytes", "100"], "--max-header-bytes"),
             (vec!["--http-read-timeout", "0s"], "--http-read-timeout"),

@@ -232,6 +232,31 @@ async fn limits_map_to_413_429_and_431() {
 }
 
 #[tokio::test]
+async fn forward_auth_can_require_a_logged_in_session() {
+    let app = spawn_app_with(|c| {
+        c.auth_require = vec!["is_login".into()];
+        c.auth_headers = vec!["username".into()];
+    })
+    .await;
+    let http = app.http();
+    let anonymous = create(&http, r#"{"cart": [1]}"#).await;
+    let logged_out = create(&http, r#"{"is_login": false, "username": "yuan"}"#).await;
+    let logged_in = create(&http, r#"{"is_login": true, "username": "yuan"}"#).await;
+    for id in [&anonymous, &logged_out] {
+        let reply = http.get("/auth", &[("cookie", &cookie(id))]).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let reply = http.get("/auth", &[("cookie", &cookie(&logged_in))]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.header("x-session-username"), Some("yuan"));
+    assert!(
+        reply.header("x-session-is-login").is_none(),
+        "required is not exported"
+    );
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn forward_auth_answers_nginx_with_session_headers_or_401() {
     let app = spawn_app_with(|c| {
         c.auth_headers = vec![

@@ -72,9 +72,32 @@ pub fn header_value(json: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(text.trim()).ok()
 }
 
+/// Whether a JSON value counts as set for `--auth-require`: anything but
+/// `null`, `false`, `0`, `""`, `[]` and `{}`.
+pub fn truthy(json: &str) -> bool {
+    match serde_json::from_str::<Value>(json) {
+        Ok(Value::Null) | Err(_) => false,
+        Ok(Value::Bool(b)) => b,
+        Ok(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Ok(Value::String(s)) => !s.is_empty(),
+        Ok(Value::Array(a)) => !a.is_empty(),
+        Ok(Value::Object(o)) => !o.is_empty(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn truthiness_follows_what_a_login_flag_means() {
+        for yes in ["true", "1", "\"yuan\"", "[0]", "{\"a\":1}"] {
+            assert!(truthy(yes), "{yes}");
+        }
+        for no in ["false", "null", "0", "0.0", "\"\"", "[]", "{}", "not json"] {
+            assert!(!truthy(no), "{no}");
+        }
+    }
 
     #[test]
     fn keys_become_x_session_headers() {

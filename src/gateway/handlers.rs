@@ -345,12 +345,23 @@ impl<'a> Exchange<'a> {
     fn auth(&mut self) -> Result<Reply, ApiError> {
         let id = self.session().ok_or(ApiError::Unauthorized)?;
         let exported = &self.shared.auth_headers;
-        let keys: Vec<String> = exported.iter().map(|h| h.key.clone()).collect();
+        let required = &self.shared.auth_require;
+        let keys: Vec<String> = exported
+            .iter()
+            .map(|h| h.key.clone())
+            .chain(required.iter().cloned())
+            .collect();
         let (_, data) = self
             .shared
             .store
             .get(&id, &keys, true)
             .map_err(|_| ApiError::Unauthorized)?;
+        if !required
+            .iter()
+            .all(|k| data.get(k).is_some_and(|v| auth::truthy(v)))
+        {
+            return Err(ApiError::Unauthorized);
+        }
         let mut reply = Reply::empty(StatusCode::OK);
         reply.headers = auth::headers(exported, &data);
         Ok(reply)

@@ -60,6 +60,8 @@ struct Shared {
     allowed_origins: Vec<String>,
     /// The keys `GET /auth` exports, with their header names.
     auth_headers: Vec<AuthHeader>,
+    /// Keys that must be truthy for `GET /auth` to pass.
+    auth_require: Vec<String>,
     max_body_bytes: usize,
     /// For `hyper`'s head buffer: larger heads get 431.
     max_header_bytes: usize,
@@ -82,6 +84,12 @@ impl Gateway {
                 .filter_map(|o| normalize_origin(o))
                 .collect(),
             auth_headers: auth::auth_headers(&config.auth_headers),
+            auth_require: config
+                .auth_require
+                .iter()
+                .filter(|k| !k.is_empty())
+                .cloned()
+                .collect(),
             max_body_bytes: config.max_body_bytes,
             max_header_bytes: config.max_header_bytes,
             read_timeout: config.http_read_timeout,
