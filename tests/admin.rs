@@ -413,3 +413,32 @@ async fn gateway_requests_are_counted_by_method_route_and_status() {
     );
     assert_eq!(counted, 1.0);
 }
+
+#[tokio::test]
+async fn durability_figures_are_exported_with_a_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let mut app = spawn_app_with(move |c| c.data_dir = Some(path)).await;
+    app.client.create(create()).await.unwrap();
+    let first = scrape(&app).await;
+    assert!(
+        value(&first, "sessiond_journal_bytes", &[]) > 0.0,
+        "the journal file exists"
+    );
+    assert_eq!(value(&first, "sessiond_journal_records_replayed", &[]), 0.0);
+    assert_eq!(
+        value(&first, "sessiond_snapshot_last_timestamp_seconds", &[]),
+        0.0
+    );
+    app.stop().await.unwrap();
+
+    // The restart replays the final snapshot's one session.
+    let path = dir.path().to_path_buf();
+    let app = spawn_app_with(move |c| c.data_dir = Some(path)).await;
+    let second = scrape(&app).await;
+    assert_eq!(
+        value(&second, "sessiond_journal_records_replayed", &[]),
+        1.0
+    );
+    assert_eq!(value(&second, "sessiond_sessions", &[]), 1.0);
+}

@@ -69,6 +69,15 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
+    // Ready means recovered (with a data dir) and serving.
+    let mut phases = lifecycle.subscribe();
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        phases.wait_for(|p| *p == sessiond::lifecycle::Phase::Serving),
+    )
+    .await
+    .expect("the server becomes ready")
+    .expect("the lifecycle lives as long as the server");
     let client = SessionServiceClient::connect(format!("http://{grpc_addr}"))
         .await
         .expect("client connects");
