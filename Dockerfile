@@ -27,9 +27,16 @@ RUN cargo chef cook --release --locked --recipe-path recipe.json
 # 2. sessiond itself.
 COPY . .
 RUN cargo build --release --locked --bin sessiond
+# An empty data directory for the runtime image, which has no shell to make one.
+RUN mkdir -p /empty-data
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=builder /src/target/release/sessiond /usr/local/bin/sessiond
+# Sessions persist here (journal + snapshots), so a restart or a redeploy
+# does not log everyone out; mount a volume on it. 65532 is distroless's
+# nonroot user.
+COPY --from=builder --chown=65532:65532 /empty-data /var/lib/sessiond
+VOLUME /var/lib/sessiond
 
 # Every setting is a SESSIOND_* variable (see `sessiond --help`); inside the
 # container the listeners bind all interfaces, and the ports are published
@@ -38,6 +45,7 @@ COPY --from=builder /src/target/release/sessiond /usr/local/bin/sessiond
 ENV SESSIOND_GRPC_ADDR=0.0.0.0:50051 \
     SESSIOND_HTTP_ADDR=0.0.0.0:8080 \
     SESSIOND_ADMIN_ADDR=0.0.0.0:9090 \
+    SESSIOND_DATA_DIR=/var/lib/sessiond \
     SESSIOND_LOG_FORMAT=json
 
 USER nonroot:nonroot

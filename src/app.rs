@@ -152,7 +152,12 @@ impl Application {
                 let _ = recovered.set(opened.clone());
                 Some(opened)
             }
-            None => None,
+            None => {
+                tracing::info!(
+                    "no --data-dir: sessions live in memory only, and a restart forgets them"
+                );
+                None
+            }
         };
         let _snapshots = persistence
             .clone()

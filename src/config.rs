@@ -155,9 +155,9 @@ pub struct Config {
     #[arg(long, env = "SESSIOND_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
-    /// Directory for the journal and snapshots. Unset: purely in memory,
-    /// and a restart forgets every session.
-    #[arg(long, env = "SESSIOND_DATA_DIR")]
+    /// Directory for the journal and snapshots. Unset or empty: purely in
+    /// memory, and a restart forgets every session.
+    #[arg(long, env = "SESSIOND_DATA_DIR", value_parser = parse_path)]
     pub data_dir: Option<PathBuf>,
 
     /// When the journal is fsynced: `always` (before each reply), `everysec`
@@ -212,6 +212,12 @@ pub fn normalize_origin(origin: &str) -> Option<String> {
         Some(port) if port.to_string() != default_port => format!("{scheme}://{host}:{port}"),
         _ => format!("{scheme}://{host}"),
     })
+}
+
+/// A path, where empty (`SESSIOND_DATA_DIR=`) is allowed and means unset;
+/// clap's own path parser refuses empty values.
+fn parse_path(s: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(s))
 }
 
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -361,7 +367,8 @@ impl Config {
 
     /// Persistence settings, when `--data-dir` is set.
     pub fn persistence(&self) -> Option<PersistConfig> {
-        self.data_dir.as_ref().map(|dir| PersistConfig {
+        let dir = self.data_dir.as_ref().filter(|d| !d.as_os_str().is_empty());
+        dir.map(|dir| PersistConfig {
             dir: dir.clone(),
             fsync: self.fsync,
             snapshot_interval: self.snapshot_interval,
@@ -478,6 +485,17 @@ mod tests {
         ] {
             assert_eq!(normalize_origin(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn an_empty_data_dir_means_in_memory() {
+        let c = Config::parse_from_args(["sessiond", "--data-dir", ""]).unwrap();
+        assert!(c.persistence().is_none());
+        let c = Config::parse_from_args(["sessiond", "--data-dir", "/var/lib/sessiond"]).unwrap();
+        assert_eq!(
+            c.persistence().unwrap().dir,
+            PathBuf::from("/var/lib/sessiond")
+        );
     }
 
     #[test]
