@@ -5,26 +5,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::http_client::{Http, Reply, JSON};
+use common::http_client::{cookie, create, get_session, Http, JSON};
 use common::{spawn_app, spawn_app_with, TestApp};
 use http::{Method, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-fn cookie(id: &str) -> String {
-    format!("sessionid={id}")
-}
-
-/// `POST /session` with `data`; returns the issued id.
-async fn create(http: &Http, data: &str) -> String {
-    let reply = http.send(Method::POST, "/session", &[JSON], data).await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
-    reply.issued("sessionid").expect("a session cookie")
-}
-
-async fn get_session(http: &Http, id: &str) -> Reply {
-    http.get("/session", &[("cookie", &cookie(id))]).await
-}
 
 #[tokio::test]
 async fn unknown_and_malformed_cookies_are_no_session_and_get_expired() {

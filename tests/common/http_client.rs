@@ -129,3 +129,20 @@ impl Reply {
         self.header("etag")
     }
 }
+
+/// The `Cookie` header value naming session `id` (default cookie name).
+pub fn cookie(id: &str) -> String {
+    format!("sessionid={id}")
+}
+
+/// `POST /session` with `data`; returns the issued id.
+pub async fn create(http: &Http, data: &str) -> String {
+    let reply = http.send(Method::POST, "/session", &[JSON], data).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    reply.issued("sessionid").expect("a session cookie")
+}
+
+/// `GET /session` with the cookie naming `id`.
+pub async fn get_session(http: &Http, id: &str) -> Reply {
+    http.get("/session", &[("cookie", &cookie(id))]).await
+}
