@@ -42,10 +42,14 @@ VOLUME /var/lib/sessiond
 # container the listeners bind all interfaces, and the ports are published
 # (or not) by whoever runs it. Keep 9090 (admin) off the public network.
 # SESSIOND_HTTP_ADDR is the HTTP cookie gateway's listener.
+# Access control: gRPC callers need a bearer token whose hash is in the
+# tokens file, mounted here as a secret (lines from `sessiond hash-token`).
+# Without the file sessiond refuses to start on 0.0.0.0 (protected mode).
 ENV SESSIOND_GRPC_ADDR=0.0.0.0:50051 \
     SESSIOND_HTTP_ADDR=0.0.0.0:8080 \
     SESSIOND_ADMIN_ADDR=0.0.0.0:9090 \
     SESSIOND_DATA_DIR=/var/lib/sessiond \
+    SESSIOND_TOKENS_FILE=/run/secrets/sessiond_tokens \
     SESSIOND_LOG_FORMAT=json
 
 USER nonroot:nonroot

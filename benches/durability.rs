@@ -11,7 +11,7 @@ use hdrhistogram::Histogram;
 use rand::Rng;
 use sessiond::clock::Clock;
 use sessiond::persist::{FsyncPolicy, PersistConfig, Persistence};
-use sessiond::session::{Limits, SessionId, Timeouts};
+use sessiond::session::{Limits, Namespace, SessionId, Timeouts};
 use sessiond::store::Store;
 
 fn rss_kib(field: &str) -> u64 {
@@ -40,7 +40,7 @@ fn gets(store: &Store, ids: &[SessionId], stop: &AtomicBool, max: Duration) -> H
     while !stop.load(Ordering::Relaxed) && started.elapsed() < max {
         let id = &ids[rng.random_range(0..ids.len())];
         let t = Instant::now();
-        let got = store.get(id, &[], true);
+        let got = store.get(&Namespace::DEFAULT, id, &[], true);
         h.record(t.elapsed().as_nanos() as u64).unwrap();
         assert!(got.is_ok());
     }
@@ -82,7 +82,7 @@ fn main() {
                 ),
             ]
             .into();
-            store.create(data, None).unwrap().id
+            store.create(&Namespace::DEFAULT, data, None).unwrap().id
         })
         .collect();
     let fill = started.elapsed();

@@ -11,13 +11,15 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
-use tonic::transport::Server;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::admin::{self, Admin};
+use crate::auth::tls::TlsFiles;
+use crate::auth::Tokens;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::gateway::{self, Gateway};
-use crate::grpc::{health_service, reflection_service, SessionService};
+use crate::grpc::{health_service, reflection_service, Authenticate, SessionService};
 use crate::lifecycle::Lifecycle;
 use crate::metrics::Metrics;
 use crate::persist::Persistence;
@@ -40,6 +42,10 @@ pub struct Application {
     admin_addr: SocketAddr,
     http_listener: TcpListener,
     http_addr: SocketAddr,
+    /// Bearer tokens (`--tokens-file`), reloaded on SIGHUP.
+    tokens: Option<Tokens>,
+    /// Certificate, key and client CA (`--tls-*`), read at start.
+    tls: Option<TlsFiles>,
 }
 
 impl Application {
@@ -48,8 +54,22 @@ impl Application {
         Self::build_with_clock(config, Clock::system()).await
     }
 
-    /// Binds every listener of `config`; sessions live on `clock`.
+    /// Reads the credentials files and binds every listener of `config`;
+    /// sessions live on `clock`.
     pub async fn build_with_clock(config: Config, clock: Clock) -> io::Result<Self> {
+        let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidInput, e);
+        let tokens = config
+            .tokens_file
+            .as_deref()
+            .map(Tokens::load)
+            .transpose()
+            .map_err(invalid)?;
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => {
+                Some(TlsFiles::read(cert, key, config.tls_client_ca.as_deref()).map_err(invalid)?)
+            }
+            _ => None,
+        };
         let store = Store::new(config.limits(), config.timeouts(), clock);
         let grpc_listener = bind(config.grpc_addr, "gRPC").await?;
         let grpc_addr = grpc_listener.local_addr()?;
@@ -68,7 +88,15 @@ impl Application {
             admin_addr,
             http_listener,
             http_addr,
+            tokens,
+            tls,
         })
+    }
+
+    /// The tokens in force, when `--tokens-file` is set: what SIGHUP
+    /// reloads.
+    pub fn tokens(&self) -> Option<Tokens> {
+        self.tokens.clone()
     }
 
     /// The address the gRPC listener actually got.
@@ -121,7 +149,11 @@ impl Application {
             admin_addr,
             http_listener,
             http_addr,
+            tokens,
+            tls,
         } = self;
+        // Installed before serving: SIGHUP's default action ends the process.
+        let _reload = AbortOnDrop(tokio::spawn(reload_on_sighup(sighup()?, tokens.clone())));
         let (stop, stopped) = watch::channel(false);
         let _upkeep = AbortOnDrop(tokio::spawn(upkeep(metrics.clone())));
         // The admin listener answers first, so probes see "not ready" while
@@ -171,17 +203,41 @@ impl Application {
         };
         let incoming = TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
         let service = SessionService::new(store.clone(), lifecycle.clone(), metrics.clone());
-        let grpc = Server::builder()
+        let authenticate = Authenticate::new(
+            tokens.clone(),
+            config.tls_client_ca.is_some(),
+            metrics.clone(),
+        );
+        let mut server = Server::builder();
+        if let Some(tls) = &tls {
+            server = server
+                .tls_config(grpc_tls(tls, tokens.is_some()))
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        }
+        let grpc = server
             .add_service(health_service(&lifecycle))
             .add_optional_service(reflection)
-            .add_service(service.into_server())
+            .add_service(service.into_server(authenticate))
             .serve_with_incoming_shutdown(incoming, wait_for(stopped.clone()));
         let mut grpc = tokio::spawn(async move { grpc.await.map_err(io::Error::other) });
         let gateway = Gateway::new(store.clone(), lifecycle.clone(), metrics.clone(), &config);
-        let mut http = tokio::spawn(gateway::serve(http_listener, gateway, wait_for(stopped)));
+        let gateway_tls = match &tls {
+            Some(tls) => Some(tokio_rustls::TlsAcceptor::from(
+                tls.gateway_config()
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?,
+            )),
+            None => None,
+        };
+        let mut http = tokio::spawn(gateway::serve(
+            http_listener,
+            gateway,
+            gateway_tls,
+            wait_for(stopped),
+        ));
 
         lifecycle.set_serving();
-        tracing::info!(%grpc_addr, %http_addr, %admin_addr, "sessiond serving");
+        log_access_control(&config, tokens.as_ref(), tls.is_some());
+        tracing::info!(%grpc_addr, %http_addr, %admin_addr, tls = tls.is_some(), "sessiond serving");
 
         tokio::select! {
             () = shutdown => {}
@@ -240,6 +296,75 @@ fn ended_early(
     Err(io::Error::other(format!(
         "the {what} server stopped unexpectedly"
     )))
+}
+
+/// tonic's TLS settings: our certificate, and with `--tls-client-ca` the
+/// CA client certificates must chain to. Clients must present one unless
+/// tokens are an alternative.
+fn grpc_tls(tls: &TlsFiles, tokens_too: bool) -> ServerTlsConfig {
+    let config = ServerTlsConfig::new().identity(Identity::from_pem(&tls.cert_pem, &tls.key_pem));
+    match &tls.client_ca_pem {
+        Some(ca) => config
+            .client_ca_root(Certificate::from_pem(ca))
+            .client_auth_optional(tokens_too),
+        None => config,
+    }
+}
+
+/// Says at start-up how callers are checked, and warns when they are not.
+fn log_access_control(config: &Config, tokens: Option<&Tokens>, tls: bool) {
+    if config.access_control() {
+        tracing::info!(
+            tokens = tokens.map_or(0, Tokens::len),
+            mtls = config.tls_client_ca.is_some(),
+            tls,
+            http_namespace = %config.http_namespace(),
+            "access control on: gRPC callers need a bearer token or a client certificate"
+        );
+    } else if config.insecure_no_auth {
+        tracing::warn!(
+            "access control is OFF and --insecure-no-auth allows public listeners: anyone who reaches the gRPC port can read and change every session"
+        );
+    } else {
+        tracing::warn!(
+            "protected mode: no --tokens-file or --tls-client-ca, so no access control; listening on loopback only"
+        );
+    }
+}
+
+/// Reloads the tokens file on every SIGHUP; a bad file keeps the tokens in
+/// force (see [`Tokens::reload_and_log`]).
+async fn reload_on_sighup(mut hangups: Hangups, tokens: Option<Tokens>) {
+    while hangups.recv().await.is_some() {
+        match &tokens {
+            Some(tokens) => tokens.reload_and_log(),
+            None => tracing::info!("SIGHUP received; there is no --tokens-file to reload"),
+        }
+    }
+}
+
+#[cfg(unix)]
+type Hangups = tokio::signal::unix::Signal;
+
+#[cfg(unix)]
+fn sighup() -> io::Result<Hangups> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+}
+
+/// No SIGHUP off Unix: a stream that never yields.
+#[cfg(not(unix))]
+struct Hangups;
+
+#[cfg(not(unix))]
+impl Hangups {
+    async fn recv(&mut self) -> Option<()> {
+        std::future::pending().await
+    }
+}
+
+#[cfg(not(unix))]
+fn sighup() -> io::Result<Hangups> {
+    Ok(Hangups)
 }
 
 async fn upkeep(metrics: Metrics) {

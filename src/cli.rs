@@ -1,5 +1,6 @@
 //! The command line: `sessiond` runs the server; `sessiond healthcheck`
-//! probes a running one. Every server setting lives in [`Config`].
+//! probes a running one; `sessiond hash-token` makes a tokens file line.
+//! Every server setting lives in [`Config`].
 
 use std::time::Duration;
 
@@ -30,6 +31,16 @@ pub enum Command {
         #[arg(long, default_value = "2s", value_parser = parse_duration)]
         timeout: Duration,
     },
+    /// Read a token on standard input and print its line for the tokens
+    /// file (`NAMESPACE:SHA256_HEX[:ro]`). The token itself is never an
+    /// argument, where `ps` would show it.
+    HashToken {
+        /// The namespace the token grants (empty: the default namespace).
+        namespace: String,
+        /// Grant reads only: Create, Set, Flush, Rotate and Touch are refused.
+        #[arg(long)]
+        read_only: bool,
+    },
 }
 
 #[cfg(test)]
@@ -41,6 +52,16 @@ mod tests {
         let cli = Cli::try_parse_from(["sessiond", "--grpc-addr", "0.0.0.0:1"]).unwrap();
         assert!(cli.command.is_none());
         assert_eq!(cli.config.grpc_addr.to_string(), "0.0.0.0:1");
+    }
+
+    #[test]
+    fn hash_token_takes_a_namespace_and_an_optional_read_only_flag() {
+        let cli = Cli::try_parse_from(["sessiond", "hash-token", "shop", "--read-only"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::HashToken { namespace, read_only: true }) if namespace == "shop"
+        ));
+        assert!(Cli::try_parse_from(["sessiond", "hash-token"]).is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::persist::{FsyncPolicy, PersistConfig};
-use crate::session::{Limits, Timeouts};
+use crate::session::{Limits, Namespace, Timeouts};
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -128,6 +128,11 @@ pub struct Config {
     #[arg(long, env = "SESSIOND_MAX_SESSIONS", default_value_t = Limits::default().max_sessions)]
     pub max_sessions: usize,
 
+    /// Most sessions in any one namespace, so that one application cannot
+    /// fill the store and lock the others out. Unset: only --max-sessions.
+    #[arg(long, env = "SESSIOND_MAX_SESSIONS_PER_NAMESPACE")]
+    pub max_sessions_per_namespace: Option<usize>,
+
     /// Largest JSON value, in bytes.
     #[arg(long, env = "SESSIOND_MAX_VALUE_BYTES", default_value_t = Limits::default().max_value_bytes)]
     pub max_value_bytes: usize,
@@ -181,6 +186,41 @@ pub struct Config {
     /// Log format.
     #[arg(long, env = "SESSIOND_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// File of gRPC bearer tokens, one per line: `NAMESPACE:SHA256_HEX[:ro]`
+    /// (`sessiond hash-token` prints such a line; `#` starts a comment).
+    /// Re-read on SIGHUP. Unset (and no --tls-client-ca): no access control,
+    /// and every listener must be on loopback.
+    #[arg(long, env = "SESSIOND_TOKENS_FILE")]
+    pub tokens_file: Option<PathBuf>,
+
+    /// The namespace the HTTP gateway serves (its browsers need no token:
+    /// the cookie is their credential). Empty: the default namespace.
+    #[arg(long, env = "SESSIOND_HTTP_NAMESPACE", default_value = "")]
+    pub http_namespace: String,
+
+    /// Allow listeners on non-loopback addresses with no access control
+    /// (no --tokens-file, no --tls-client-ca). Anyone who reaches the port
+    /// can then read and change every session.
+    #[arg(long, env = "SESSIOND_INSECURE_NO_AUTH", default_value_t = false,
+          num_args = 0..=1, default_missing_value = "true",
+          value_parser = BoolishValueParser::new())]
+    pub insecure_no_auth: bool,
+
+    /// PEM certificate chain: serve gRPC and the HTTP gateway over TLS
+    /// (with --tls-key).
+    #[arg(long, env = "SESSIOND_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "SESSIOND_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+
+    /// PEM CA certificate(s): gRPC clients must present a certificate it
+    /// signed (mTLS), and its subject's common name (CN) is their
+    /// namespace. With --tokens-file as well, a client may use either.
+    #[arg(long, env = "SESSIOND_TLS_CLIENT_CA")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// hyper refuses a smaller head buffer.
@@ -280,7 +320,51 @@ impl Config {
         if self.max_value_bytes > self.max_session_bytes {
             return Err("--max-value-bytes must not exceed --max-session-bytes".into());
         }
+        if self.max_sessions_per_namespace == Some(0) {
+            return Err("--max-sessions-per-namespace must be at least 1".into());
+        }
+        Namespace::parse(&self.http_namespace).map_err(|e| format!("--http-namespace: {e}"))?;
+        self.validate_security()?;
         self.validate_gateway()
+    }
+
+    /// TLS files come in pairs, and without access control every listener
+    /// stays on loopback (Redis's protected mode) unless explicitly opened.
+    fn validate_security(&self) -> Result<(), String> {
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err("--tls-cert and --tls-key go together: give both or neither".into());
+        }
+        if self.tls_client_ca.is_some() && self.tls_cert.is_none() {
+            return Err("--tls-client-ca needs --tls-cert and --tls-key (mTLS is TLS)".into());
+        }
+        if self.access_control() || self.insecure_no_auth {
+            return Ok(());
+        }
+        let public = [
+            ("--grpc-addr", self.grpc_addr),
+            ("--http-addr", self.http_addr),
+            ("--admin-addr", self.admin_addr),
+        ]
+        .into_iter()
+        .find(|(_, addr)| !addr.ip().is_loopback());
+        match public {
+            Some((flag, addr)) => Err(format!(
+                "{flag} {addr} is not a loopback address and no access control is configured: \
+                 give --tokens-file (or --tls-client-ca), or --insecure-no-auth to serve it open"
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether gRPC callers must present a credential (a token or a client
+    /// certificate).
+    pub fn access_control(&self) -> bool {
+        self.tokens_file.is_some() || self.tls_client_ca.is_some()
+    }
+
+    /// The namespace the HTTP gateway serves (validated).
+    pub fn http_namespace(&self) -> Namespace {
+        Namespace::parse(&self.http_namespace).unwrap_or_default()
     }
 
     /// The HTTP gateway's settings: cookie attributes that browsers would
@@ -362,6 +446,7 @@ impl Config {
             max_session_bytes: self.max_session_bytes,
             max_keys: self.max_keys,
             max_sessions: self.max_sessions,
+            max_sessions_per_namespace: self.max_sessions_per_namespace.unwrap_or(usize::MAX),
         }
     }
 
@@ -408,6 +493,32 @@ mod tests {
         assert!(!c.cookie_browser_session);
         assert!(c.allowed_origins.is_empty());
         assert_eq!(c.max_body_bytes, 1024 * 1024);
+    }
+
+    #[test]
+    fn public_addresses_need_access_control_or_the_insecure_flag() {
+        let public = [
+            "sessiond",
+            "--grpc-addr",
+            "0.0.0.0:1",
+            "--http-addr",
+            "0.0.0.0:2",
+        ];
+        let with = |extra: &[&'static str]| {
+            Config::parse_from_args(public.iter().copied().chain(extra.iter().copied()))
+        };
+        assert!(with(&[]).is_err());
+        assert!(with(&["--insecure-no-auth"]).is_ok());
+        assert!(with(&["--tokens-file", "/etc/sessiond/tokens"]).is_ok());
+        let mtls = [
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--tls-client-ca",
+            "ca.pem",
+        ];
+        assert!(with(&mtls).is_ok());
     }
 
     #[test]
@@ -547,6 +658,15 @@ mod tests {
             (vec!["--max-header-bytes", "100"], "--max-header-bytes"),
             (vec!["--http-read-timeout", "0s"], "--http-read-timeout"),
             (vec!["--cookie-secure", "maybe"], "cookie-secure"),
+            (
+                vec!["--max-sessions-per-namespace", "0"],
+                "--max-sessions-per-namespace",
+            ),
+            (vec!["--http-namespace", "a:b"], "--http-namespace"),
+            (vec!["--tls-cert", "c.pem"], "--tls-key"),
+            (vec!["--grpc-addr", "0.0.0.0:1"], "--tokens-file"),
+            (vec!["--http-addr", "[::]:1"], "--insecure-no-auth"),
+            (vec!["--admin-addr", "10.0.0.1:1"], "--admin-addr"),
         ] {
             let err = Config::parse_from_args(std::iter::once("sessiond").chain(args)).unwrap_err();
             assert!(err.contains(flag), "{err}");

@@ -2,6 +2,7 @@
 //!
 //! - [`session`]: the domain — ids, keys, JSON values, limits, errors.
 //! - [`store`]: the sharded in-memory map with TTL eviction.
+//! - [`auth`]: access control: tokens, client certificates, namespaces.
 //! - [`clock`]: the one source of time, simulated in tests.
 //! - [`grpc`]: the tonic `SessionService` over the store.
 //! - [`admin`]: the admin listener — health, readiness, Prometheus metrics.
@@ -16,6 +17,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;

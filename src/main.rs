@@ -1,12 +1,15 @@
 //! The `sessiond` binary: parse the command line, then either run the
-//! server until SIGTERM or SIGINT, or probe a running one (`healthcheck`).
+//! server until SIGTERM or SIGINT, probe a running one (`healthcheck`), or
+//! hash a token for the tokens file (`hash-token`).
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use sessiond::app::{shutdown_signal, Application};
+use sessiond::auth::hash_token_line;
 use sessiond::cli::{Cli, Command};
 use sessiond::config::Config;
+use sessiond::session::Namespace;
 use sessiond::{healthcheck, telemetry};
 
 #[tokio::main]
@@ -24,7 +27,34 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Some(Command::HashToken {
+            namespace,
+            read_only,
+        }) => hash_token(&namespace, read_only),
     }
+}
+
+/// Prints the tokens file line for the token on stdin (its first line).
+fn hash_token(namespace: &str, read_only: bool) -> ExitCode {
+    let namespace = match Namespace::parse(namespace) {
+        Ok(namespace) => namespace,
+        Err(e) => {
+            eprintln!("sessiond hash-token: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut token = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut token) {
+        eprintln!("sessiond hash-token: cannot read the token from stdin: {e}");
+        return ExitCode::FAILURE;
+    }
+    let token = token.trim_end_matches(['\r', '\n']);
+    if token.is_empty() {
+        eprintln!("sessiond hash-token: no token on stdin (e.g. `openssl rand -hex 32 | tee token | sessiond hash-token NAMESPACE`)");
+        return ExitCode::from(2);
+    }
+    println!("{}", hash_token_line(&namespace, token, read_only));
+    ExitCode::SUCCESS
 }
 
 async fn serve(config: Config) -> ExitCode {

@@ -67,3 +67,20 @@ fn the_image_checks_health_with_the_healthcheck_subcommand() {
         );
     }
 }
+
+#[test]
+fn the_image_and_compose_file_use_a_tokens_file_that_admits_the_example() {
+    let dockerfile = read("Dockerfile");
+    assert!(dockerfile.contains("SESSIOND_TOKENS_FILE=/run/secrets/sessiond_tokens"));
+    let compose = read("docker-compose.yml");
+    assert!(compose.contains("file: ./deploy/tokens"));
+    assert!(compose.contains("SESSION_GRPC_TOKEN_FILE: /run/secrets/example_token"));
+    // The example's token is one the tokens file admits.
+    let token = read("deploy/example.token");
+    let line = sessiond::auth::hash_token_line(
+        &sessiond::session::Namespace::parse("example").unwrap(),
+        token.trim(),
+        false,
+    );
+    assert!(read("deploy/tokens").lines().any(|l| l == line));
+}

@@ -9,10 +9,12 @@ use std::time::Duration;
 use sessiond::clock::{Clock, Millis};
 use sessiond::persist::codec::{self, Next};
 use sessiond::persist::{FsyncPolicy, PersistConfig, Persistence, RecoverError};
-use sessiond::session::{Limits, SessionError, SessionId, Timeouts};
+use sessiond::session::{Limits, Namespace, SessionError, SessionId, Timeouts};
 use sessiond::store::{SessionInfo, Store, Update};
 
 const T0: Millis = 1_700_000_000_000;
+/// The namespace of tests that are not about namespaces.
+const NS: Namespace = Namespace::DEFAULT;
 
 /// id -> (version, data), as a writer believes it.
 type Model = BTreeMap<String, (u64, BTreeMap<String, String>)>;
@@ -53,7 +55,7 @@ fn read(
     store: &Store,
     id: &SessionId,
 ) -> Result<(SessionInfo, HashMap<String, String>), SessionError> {
-    store.get(id, &[], false)
+    store.get(&NS, id, &[], false)
 }
 
 #[test]
@@ -67,6 +69,7 @@ fn ten_thousand_sessions_survive_a_graceful_restart() {
         let idle = (i % 10 == 0).then(|| Duration::from_secs(60));
         let info = store
             .create(
+                &NS,
                 data(&[("user", format!("\"u{i}\"")), ("n", i.to_string())]),
                 idle,
             )
@@ -77,7 +80,7 @@ fn ten_thousand_sessions_survive_a_graceful_restart() {
                 remove: vec!["n".into()],
                 expected_version: None,
             };
-            store.set(&info.id, update).unwrap();
+            store.set(&NS, &info.id, update).unwrap();
         }
         if idle.is_some() {
             short.push(info.id);
@@ -88,19 +91,21 @@ fn ten_thousand_sessions_survive_a_graceful_restart() {
     // Some sessions rotate, some are flushed, some change idle timeouts.
     let rotated: Vec<_> = live
         .drain(..100)
-        .map(|id| store.rotate(&id).unwrap().id)
+        .map(|id| store.rotate(&NS, &id).unwrap().id)
         .collect();
     live.extend(rotated);
     let flushed: Vec<_> = live.drain(..50).collect();
     for id in &flushed {
-        assert!(store.flush(id).unwrap());
+        assert!(store.flush(&NS, id).unwrap());
     }
     for id in &live[..100] {
-        store.touch(id, Some(Duration::from_secs(7200))).unwrap();
+        store
+            .touch(&NS, id, Some(Duration::from_secs(7200)))
+            .unwrap();
     }
     clock.advance(Duration::from_secs(30));
     for id in &live[100..200] {
-        store.get(id, &[], true).unwrap();
+        store.get(&NS, id, &[], true).unwrap();
     }
     let before: Vec<_> = live
         .iter()
@@ -134,10 +139,14 @@ fn the_journal_alone_restores_every_change_after_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Clock::manual(T0);
     let (store, persistence) = open(&clock, dir.path());
-    let a = store.create(data(&[("x", "1".into())]), None).unwrap().id;
-    let b = store.create(data(&[]), None).unwrap().id;
+    let a = store
+        .create(&NS, data(&[("x", "1".into())]), None)
+        .unwrap()
+        .id;
+    let b = store.create(&NS, data(&[]), None).unwrap().id;
     store
         .set(
+            &NS,
             &a,
             Update {
                 upsert: data(&[("y", "2".into())]),
@@ -145,7 +154,7 @@ fn the_journal_alone_restores_every_change_after_a_crash() {
             },
         )
         .unwrap();
-    let b2 = store.rotate(&b).unwrap().id;
+    let b2 = store.rotate(&NS, &b).unwrap().id;
     let before = (read(&store, &a).unwrap(), read(&store, &b2).unwrap());
     // No snapshot: the process "dies", its journal writer flushing on the way.
     drop(persistence);
@@ -174,7 +183,7 @@ fn journal_with_records(
     let ids: Vec<_> = (0..n)
         .map(|i| {
             store
-                .create(data(&[("i", i.to_string())]), None)
+                .create(&NS, data(&[("i", i.to_string())]), None)
                 .unwrap()
                 .id
         })
@@ -286,7 +295,9 @@ fn a_damaged_snapshot_stops_start_up() {
     let clock = Clock::manual(T0);
     let (store, persistence) = open(&clock, dir.path());
     for i in 0..50 {
-        store.create(data(&[("i", i.to_string())]), None).unwrap();
+        store
+            .create(&NS, data(&[("i", i.to_string())]), None)
+            .unwrap();
     }
     persistence.close().unwrap();
     let snapshot = dir.path().join("snapshot.bin");
@@ -327,8 +338,9 @@ fn a_snapshot_taken_while_writes_continue_equals_the_model() {
                     for i in 0..3000u32 {
                         match i % 7 {
                             0..=2 => {
-                                let info =
-                                    store.create(data(&[("w", w.to_string())]), None).unwrap();
+                                let info = store
+                                    .create(&NS, data(&[("w", w.to_string())]), None)
+                                    .unwrap();
                                 model.insert(
                                     info.id.expose().to_string(),
                                     (1, [("w".to_string(), w.to_string())].into()),
@@ -340,6 +352,7 @@ fn a_snapshot_taken_while_writes_continue_equals_the_model() {
                                 let key = format!("k{}", i % 5);
                                 let info = store
                                     .set(
+                                        &NS,
                                         id,
                                         Update {
                                             upsert: data(&[(&key, i.to_string())]),
@@ -353,7 +366,7 @@ fn a_snapshot_taken_while_writes_continue_equals_the_model() {
                             }
                             5 if !ids.is_empty() => {
                                 let id = ids.swap_remove(i as usize % ids.len());
-                                let new = store.rotate(&id).unwrap();
+                                let new = store.rotate(&NS, &id).unwrap();
                                 let mut m = model.remove(id.expose()).unwrap();
                                 m.0 = new.version;
                                 model.insert(new.id.expose().to_string(), m);
@@ -361,7 +374,7 @@ fn a_snapshot_taken_while_writes_continue_equals_the_model() {
                             }
                             6 if !ids.is_empty() => {
                                 let id = ids.swap_remove(i as usize % ids.len());
-                                assert!(store.flush(&id).unwrap());
+                                assert!(store.flush(&NS, &id).unwrap());
                                 model.remove(id.expose());
                             }
                             _ => {}
@@ -381,6 +394,7 @@ fn a_snapshot_taken_while_writes_continue_equals_the_model() {
     for (id, (version, values)) in models[0].iter_mut().take(20) {
         let info = store
             .set(
+                &NS,
                 &SessionId::parse(id).unwrap(),
                 Update {
                     upsert: data(&[("late", "true".into())]),
@@ -412,7 +426,7 @@ async fn fsync_always_acknowledges_only_what_is_on_disk() {
     let mut cfg = config(dir.path(), false);
     cfg.fsync = FsyncPolicy::Always;
     let persistence = Persistence::open(&store, cfg).unwrap();
-    let id = store.create(data(&[]), None).unwrap().id;
+    let id = store.create(&NS, data(&[]), None).unwrap().id;
     store.durable().await.unwrap();
     // Read the journal as another process would, without closing anything.
     let recovered = self::store(&clock);
@@ -421,4 +435,38 @@ async fn fsync_always_acknowledges_only_what_is_on_disk() {
     Persistence::open(&recovered, config(copy.path(), false)).unwrap();
     assert!(read(&recovered, &id).is_ok());
     drop(persistence);
+}
+
+#[test]
+fn namespaced_sessions_come_back_in_their_namespace_and_are_counted_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::manual(T0);
+    let shop = Namespace::parse("shop").unwrap();
+    let blog = Namespace::parse("blog").unwrap();
+    let (store, persistence) = open(&clock, dir.path());
+    let in_shop = store
+        .create(&shop, data(&[("a", "1".into())]), None)
+        .unwrap()
+        .id;
+    let rotated = store.create(&blog, data(&[]), None).unwrap().id;
+    let rotated = store.rotate(&blog, &rotated).unwrap().id;
+    // One namespace from the snapshot, the other from the journal after it.
+    persistence.snapshot().unwrap();
+    let in_default = store.create(&NS, data(&[]), None).unwrap().id;
+    let from_journal = store.create(&shop, data(&[]), None).unwrap().id;
+    drop((store, persistence));
+
+    let (store, _persistence) = open(&clock, dir.path());
+    assert_eq!(store.get(&shop, &in_shop, &[], false).unwrap().1["a"], "1");
+    assert!(store.get(&shop, &from_journal, &[], false).is_ok());
+    assert!(store.get(&blog, &rotated, &[], false).is_ok());
+    assert!(store.get(&NS, &in_default, &[], false).is_ok());
+    assert_eq!(
+        store.get(&NS, &in_shop, &[], false).unwrap_err(),
+        SessionError::NotFound,
+        "a namespaced session is not found in the default namespace"
+    );
+    assert_eq!(store.namespace_len(&shop), 2);
+    assert_eq!(store.namespace_len(&blog), 1);
+    assert_eq!(store.namespace_len(&NS), 1);
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use common::http_client::{cookie, create, get_session, Http, JSON};
 use common::{spawn_app, spawn_app_with, TestApp};
 use http::{Method, StatusCode};
+use sessiond::session::Namespace;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -418,6 +419,7 @@ async fn shutdown_lets_an_in_flight_request_finish_then_stops_accepting() {
     assert_eq!(
         store
             .get(
+                &Namespace::DEFAULT,
                 &sessiond::session::SessionId::parse(&id).unwrap(),
                 &["k".into()],
                 false

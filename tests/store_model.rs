@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use sessiond::clock::{Clock, Millis};
-use sessiond::session::{Limit, Limits, SessionError, SessionId, Timeouts};
+use sessiond::session::{Limit, Limits, Namespace, SessionError, SessionId, Timeouts};
 use sessiond::store::{Store, Update};
 
+/// The model is about one namespace; namespaces have their own tests.
+const NS: Namespace = Namespace::DEFAULT;
 const KEYS: [&str; 4] = ["a", "bb", "c", "dd"];
 const VALUES: [&str; 4] = ["1", "\"yuan\"", "null", "{\"k\":[1,2]}"];
 const DEFAULT_IDLE: u64 = 600_000;
@@ -161,6 +163,7 @@ impl World {
                     .map(|&(k, v)| (KEYS[k].to_string(), VALUES[v].to_string()))
                     .collect();
                 let real = self.store.create(
+                    &NS,
                     data.clone().into_iter().collect(),
                     idle_s.map(Duration::from_secs),
                 );
@@ -204,7 +207,7 @@ impl World {
             Op::Get { s, keys, touch } => {
                 let Some(id) = self.pick(s) else { return };
                 let keys: Vec<String> = keys.iter().map(|&k| KEYS[k].to_string()).collect();
-                let real = self.store.get(&id, &keys, touch);
+                let real = self.store.get(&NS, &id, &keys, touch);
                 let now = self.now;
                 match (real, self.live(&id).is_some()) {
                     (Ok((info, data)), true) => {
@@ -240,6 +243,7 @@ impl World {
                 let current = self.live(&id).map(|m| m.version);
                 let expected_version = stale.map(|stale| current.unwrap_or(1) + u64::from(stale));
                 let real = self.store.set(
+                    &NS,
                     &id,
                     Update {
                         upsert: upsert.clone().into_iter().collect(),
@@ -285,12 +289,12 @@ impl World {
             Op::Flush { s } => {
                 let Some(id) = self.pick(s) else { return };
                 let live = self.live(&id).is_some();
-                assert_eq!(self.store.flush(&id).unwrap(), live);
+                assert_eq!(self.store.flush(&NS, &id).unwrap(), live);
                 self.model.remove(id.expose());
             }
             Op::Rotate { s } => {
                 let Some(id) = self.pick(s) else { return };
-                let real = self.store.rotate(&id);
+                let real = self.store.rotate(&NS, &id);
                 let now = self.now;
                 match (real, self.live(&id).is_some()) {
                     (Ok(info), true) => {
@@ -307,7 +311,7 @@ impl World {
             }
             Op::Touch { s, idle_s } => {
                 let Some(id) = self.pick(s) else { return };
-                let real = self.store.touch(&id, idle_s.map(Duration::from_secs));
+                let real = self.store.touch(&NS, &id, idle_s.map(Duration::from_secs));
                 let now = self.now;
                 let idle = match (idle_s, self.idle(idle_s)) {
                     (_, Err(e)) => {

@@ -13,6 +13,9 @@ Settings (environment):
     SESSION_GRPC_TARGET  where sessiond's gRPC API is (default 127.0.0.1:50051)
     LISTEN               host:port to serve on (default 127.0.0.1:8000;
                          port 0 picks a free one)
+    SESSION_GRPC_TOKEN_FILE  a file holding this backend's bearer token for
+                         sessiond (one of its --tokens-file lines hashes it);
+                         unset: no token, for a sessiond without access control
 """
 
 import html
@@ -178,10 +181,32 @@ def cookie_header(session_id):
     return f"{COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax"
 
 
+class BearerToken(grpc.UnaryUnaryClientInterceptor):
+    """Sends ``authorization: Bearer <token>`` with every call."""
+
+    def __init__(self, token):
+        self._metadata = ("authorization", f"Bearer {token}")
+
+    def intercept_unary_unary(self, continuation, details, request):
+        metadata = list(details.metadata or []) + [self._metadata]
+        return continuation(details._replace(metadata=metadata), request)
+
+
+def channel(target, token_file=None):
+    """A channel to sessiond, sending the token in ``token_file`` if any."""
+    plain = grpc.insecure_channel(target)
+    if not token_file:
+        return plain
+    with open(token_file) as f:
+        token = f.read().strip()
+    return grpc.intercept_channel(plain, BearerToken(token))
+
+
 def serve():
     target = os.environ.get("SESSION_GRPC_TARGET", "127.0.0.1:50051")
     host, _, port = os.environ.get("LISTEN", "127.0.0.1:8000").rpartition(":")
-    Handler.stub = pb_grpc.SessionServiceStub(grpc.insecure_channel(target))
+    token_file = os.environ.get("SESSION_GRPC_TOKEN_FILE")
+    Handler.stub = pb_grpc.SessionServiceStub(channel(target, token_file))
     server = ThreadingHTTPServer((host, int(port)), Handler)
     print(f"listening on http://{host}:{server.server_address[1]}", flush=True)
     try:

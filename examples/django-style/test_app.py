@@ -3,14 +3,18 @@
 Starts the sessiond binary named by SESSIOND_BIN (scripts/test-example.sh
 builds it) and app.py, both on free loopback ports, and walks the flow as a
 browser would, checking sessiond's side over gRPC and its metrics.
+sessiond runs with access control, as in production: the backend sends a
+bearer token whose hash is in sessiond's tokens file.
 """
 
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import unittest
 import urllib.error
 import urllib.parse
@@ -22,16 +26,34 @@ import grpc
 from sessiond.v1 import sessiond_pb2 as pb
 from sessiond.v1 import sessiond_pb2_grpc as pb_grpc
 
+import app
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TIMEOUT = 20
 
 
-def start_sessiond():
+def make_token(directory):
+    """A fresh token in directory/token and its hash line (made by
+    `sessiond hash-token`) in directory/tokens; returns the token file."""
+    token = secrets.token_hex(32)
+    token_file = os.path.join(directory, "token")
+    with open(token_file, "w") as f:
+        f.write(token)
+    line = subprocess.run(
+        [os.environ["SESSIOND_BIN"], "hash-token", "example"],
+        input=token + "\n", capture_output=True, text=True, check=True,
+    ).stdout
+    with open(os.path.join(directory, "tokens"), "w") as f:
+        f.write(line)
+    return token_file
+
+
+def start_sessiond(tokens):
     """Starts sessiond on ephemeral ports; returns (process, grpc, admin)."""
     binary = os.environ["SESSIOND_BIN"]
     proc = subprocess.Popen(
         [binary, "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
-         "--http-addr", "127.0.0.1:0",
+         "--http-addr", "127.0.0.1:0", "--tokens-file", tokens,
          "--drain-delay", "0s", "--log-format", "json"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
@@ -42,9 +64,10 @@ def start_sessiond():
     raise RuntimeError(f"sessiond exited with {proc.wait()} before serving")
 
 
-def start_app(grpc_addr):
+def start_app(grpc_addr, token_file):
     """Starts app.py on a free port; returns (process, base URL)."""
-    env = dict(os.environ, SESSION_GRPC_TARGET=grpc_addr, LISTEN="127.0.0.1:0")
+    env = dict(os.environ, SESSION_GRPC_TARGET=grpc_addr, LISTEN="127.0.0.1:0",
+               SESSION_GRPC_TOKEN_FILE=token_file)
     proc = subprocess.Popen(
         [sys.executable, os.path.join(HERE, "app.py")],
         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
@@ -64,9 +87,13 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 class LoginPageLogout(unittest.TestCase):
     def setUp(self):
-        self.sessiond, grpc_addr, self.admin_addr = start_sessiond()
-        self.app, self.base = start_app(grpc_addr)
-        self.channel = grpc.insecure_channel(grpc_addr)
+        self.dir = tempfile.TemporaryDirectory()
+        token_file = make_token(self.dir.name)
+        self.sessiond, grpc_addr, self.admin_addr = start_sessiond(
+            os.path.join(self.dir.name, "tokens"))
+        self.app, self.base = start_app(grpc_addr, token_file)
+        self.grpc_addr = grpc_addr
+        self.channel = app.channel(grpc_addr, token_file)
         self.stub = pb_grpc.SessionServiceStub(self.channel)
         self.jar = cookiejar.CookieJar()
         self.browser = urllib.request.build_opener(
@@ -75,6 +102,7 @@ class LoginPageLogout(unittest.TestCase):
 
     def tearDown(self):
         self.channel.close()
+        self.dir.cleanup()
         self.app.terminate()
         self.app.wait(TIMEOUT)
         self.app.stdout.close()
@@ -146,6 +174,12 @@ class LoginPageLogout(unittest.TestCase):
         self.assertEqual(self.metric(flushed), 1.0)
         self.assertEqual(self.metric("sessiond_sessions_created_total"), 1.0)
         self.assertEqual(self.metric("sessiond_sessions"), 0.0)
+
+    def test_a_call_without_the_token_is_unauthenticated(self):
+        with grpc.insecure_channel(self.grpc_addr) as anonymous:
+            with self.assertRaises(grpc.RpcError) as refused:
+                pb_grpc.SessionServiceStub(anonymous).Create(pb.CreateRequest())
+        self.assertEqual(refused.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
 
     def test_a_cookie_sessiond_never_issued_is_no_session(self):
         self.jar.set_cookie(cookiejar.Cookie(

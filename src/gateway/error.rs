@@ -52,12 +52,13 @@ impl ApiError {
                 SessionError::InvalidId
                 | SessionError::InvalidKey(_)
                 | SessionError::InvalidJson { .. }
+                | SessionError::InvalidNamespace(_)
                 | SessionError::IdleTimeoutOutOfBounds { .. } => StatusCode::BAD_REQUEST,
                 SessionError::NotFound => StatusCode::NOT_FOUND,
                 SessionError::VersionMismatch { .. } => StatusCode::PRECONDITION_FAILED,
                 // A full store is a reason to back off, not a server fault.
                 SessionError::LimitExceeded {
-                    limit: Limit::Sessions,
+                    limit: Limit::Sessions | Limit::NamespaceSessions,
                     ..
                 } => StatusCode::TOO_MANY_REQUESTS,
                 SessionError::LimitExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -85,11 +86,13 @@ impl ApiError {
                 SessionError::InvalidId => "invalid_id",
                 SessionError::InvalidKey(_) => "invalid_key",
                 SessionError::InvalidJson { .. } => "invalid_json",
-                SessionError::IdleTimeoutOutOfBounds { .. } => "invalid_argument",
+                SessionError::IdleTimeoutOutOfBounds { .. } | SessionError::InvalidNamespace(_) => {
+                    "invalid_argument"
+                }
                 SessionError::NotFound => "session_not_found",
                 SessionError::VersionMismatch { .. } => "precondition_failed",
                 SessionError::LimitExceeded {
-                    limit: Limit::Sessions,
+                    limit: Limit::Sessions | Limit::NamespaceSessions,
                     ..
                 } => "too_many_sessions",
                 SessionError::LimitExceeded { .. } => "too_large",

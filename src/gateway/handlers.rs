@@ -15,7 +15,8 @@ use super::etag::{stale, IfMatch};
 use super::merge_patch::MergePatch;
 use super::reply::{CookieAction, Reply};
 use super::routes::{changes_state, Route};
-use super::{auth, body, csrf, Shared};
+use super::{auth, body, csrf, PeerAddr, Shared};
+use crate::metrics::Api;
 use crate::session::{SessionError, SessionId};
 use crate::store::{SessionInfo, Update};
 
@@ -121,13 +122,19 @@ impl<'a> Exchange<'a> {
             .presented
             .ids
             .iter()
-            .find(|id| store.touch(id, None).is_ok())
+            .find(|id| store.touch(&self.shared.namespace, id, None).is_ok())
             .cloned();
         match &live {
             Some(id) => {
                 tracing::Span::current().record("session", id.digest().short());
             }
-            None if self.presented.any => self.cookie = CookieAction::Expire,
+            None if self.presented.any => {
+                if !self.presented.ids.is_empty() {
+                    let peer = self.parts.extensions.get::<PeerAddr>().map(|p| p.0.ip());
+                    self.shared.metrics.unknown_session(Api::Http, peer);
+                }
+                self.cookie = CookieAction::Expire
+            }
             None => {}
         }
         live
@@ -166,9 +173,12 @@ impl<'a> Exchange<'a> {
         } else {
             body::data_object(&bytes)?
         };
-        let info = self.shared.store.create(data.clone(), None)?;
+        let info = self
+            .shared
+            .store
+            .create(&self.shared.namespace, data.clone(), None)?;
         for old in &self.presented.ids {
-            self.shared.store.flush(old)?;
+            self.shared.store.flush(&self.shared.namespace, old)?;
         }
         Ok(self.issued(StatusCode::CREATED, info, &data))
     }
@@ -189,7 +199,10 @@ impl<'a> Exchange<'a> {
     /// `GET /session`: the whole session.
     fn get(&mut self) -> Result<Reply, ApiError> {
         let id = self.session().ok_or(SessionError::NotFound)?;
-        let (info, data) = self.shared.store.get(&id, &[], true)?;
+        let (info, data) = self
+            .shared
+            .store
+            .get(&self.shared.namespace, &id, &[], true)?;
         let reply = Reply::session(StatusCode::OK, &info, &data);
         self.cookie = CookieAction::Refresh(info);
         Ok(reply)
@@ -217,7 +230,10 @@ impl<'a> Exchange<'a> {
             ));
         }
         let data = patch.initial_data();
-        let info = self.shared.store.create(data.clone(), None)?;
+        let info = self
+            .shared
+            .store
+            .create(&self.shared.namespace, data.clone(), None)?;
         Ok(self.issued(StatusCode::CREATED, info, &data))
     }
 
@@ -236,21 +252,23 @@ impl<'a> Exchange<'a> {
         for _ in 0..MERGE_RETRIES {
             let (current_version, current) = if to_read.is_empty() {
                 let version = match if_match {
-                    Some(m) if m.needs_current() => Some(store.touch(id, None)?.version),
+                    Some(m) if m.needs_current() => {
+                        Some(store.touch(&self.shared.namespace, id, None)?.version)
+                    }
                     _ => None,
                 };
                 (version, HashMap::new())
             } else {
-                let (info, current) = store.get(id, &to_read, false)?;
+                let (info, current) = store.get(&self.shared.namespace, id, &to_read, false)?;
                 (Some(info.version), current)
             };
             let expected = match if_match {
                 Some(m) => m.expected(current_version)?,
                 None => current_version,
             };
-            match store.set(id, patch.update(&current, expected)) {
+            match store.set(&self.shared.namespace, id, patch.update(&current, expected)) {
                 Ok(_) => {
-                    let (info, data) = store.get(id, &[], false)?;
+                    let (info, data) = store.get(&self.shared.namespace, id, &[], false)?;
                     let reply = Reply::session(StatusCode::OK, &info, &data);
                     self.cookie = CookieAction::Refresh(info);
                     return Ok(reply);
@@ -266,7 +284,7 @@ impl<'a> Exchange<'a> {
     /// flushed and the cookie expired, whether or not one existed.
     fn flush(&mut self) -> Result<Reply, ApiError> {
         for id in &self.presented.ids {
-            if self.shared.store.flush(id)? {
+            if self.shared.store.flush(&self.shared.namespace, id)? {
                 tracing::info!(session = %id.digest().short(), "session flushed");
             }
         }
@@ -278,7 +296,7 @@ impl<'a> Exchange<'a> {
     /// `cycle_key`); the old id is dead at once.
     fn rotate(&mut self) -> Result<Reply, ApiError> {
         let id = self.session().ok_or(SessionError::NotFound)?;
-        let info = self.shared.store.rotate(&id)?;
+        let info = self.shared.store.rotate(&self.shared.namespace, &id)?;
         tracing::info!(session = %info.id.digest().short(), "session rotated");
         let reply = Reply::done(&info);
         self.cookie = CookieAction::Issue(info);
@@ -288,7 +306,10 @@ impl<'a> Exchange<'a> {
     /// `GET /session/keys/{key}`: the key's JSON value, exactly as stored.
     fn get_key(&mut self, key: &str) -> Result<Reply, ApiError> {
         let id = self.session().ok_or(SessionError::NotFound)?;
-        let (info, mut data) = self.shared.store.get(&id, &[key.to_owned()], true)?;
+        let (info, mut data) =
+            self.shared
+                .store
+                .get(&self.shared.namespace, &id, &[key.to_owned()], true)?;
         let value = data.remove(key).ok_or(ApiError::KeyNotFound)?;
         let reply = Reply::value(&info, value);
         self.cookie = CookieAction::Refresh(info);
@@ -330,12 +351,12 @@ impl<'a> Exchange<'a> {
         let store = &self.shared.store;
         if let Some(m) = &if_match {
             let current = match m.needs_current() {
-                true => Some(store.touch(&id, None)?.version),
+                true => Some(store.touch(&self.shared.namespace, &id, None)?.version),
                 false => None,
             };
             update.expected_version = m.expected(current)?;
         }
-        let info = store.set(&id, update)?;
+        let info = store.set(&self.shared.namespace, &id, update)?;
         let reply = Reply::done(&info);
         self.cookie = CookieAction::Refresh(info);
         Ok(reply)
@@ -354,7 +375,7 @@ impl<'a> Exchange<'a> {
         let (_, data) = self
             .shared
             .store
-            .get(&id, &keys, true)
+            .get(&self.shared.namespace, &id, &keys, true)
             .map_err(|_| ApiError::Unauthorized)?;
         if !required
             .iter()

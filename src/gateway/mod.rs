@@ -36,6 +36,7 @@ use tracing::Instrument;
 use crate::config::{normalize_origin, Config};
 use crate::lifecycle::Lifecycle;
 use crate::metrics::{Api, Metrics};
+use crate::session::Namespace;
 use crate::store::Store;
 use auth::AuthHeader;
 use cookie::CookiePolicy;
@@ -44,6 +45,12 @@ use routes::Route;
 
 pub use server::serve;
 
+/// The address a request came from: set by [`serve`] in each request's
+/// extensions, for brute-force detection. Absent when driven without a
+/// socket.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
 /// The gateway: a cheap `Clone` handle, one per connection.
 #[derive(Clone)]
 pub struct Gateway(Arc<Shared>);
@@ -51,6 +58,8 @@ pub struct Gateway(Arc<Shared>);
 /// What every request needs, fixed at start.
 struct Shared {
     store: Store,
+    /// The one namespace this gateway serves (`--http-namespace`).
+    namespace: Namespace,
     /// Requests arriving once the listeners close get 503.
     lifecycle: Lifecycle,
     /// Every request is counted here (see `observe`).
@@ -71,10 +80,11 @@ struct Shared {
 
 impl Gateway {
     /// A gateway over `store` with the HTTP settings of `config` (already
-    /// validated).
+    /// validated), serving the namespace `--http-namespace` names.
     pub fn new(store: Store, lifecycle: Lifecycle, metrics: Metrics, config: &Config) -> Self {
         Gateway(Arc::new(Shared {
             store,
+            namespace: config.http_namespace(),
             lifecycle,
             metrics,
             cookie: CookiePolicy::from_config(config),

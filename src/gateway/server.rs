@@ -1,9 +1,10 @@
 //! Serving the gateway on a bound listener: HTTP/1.1 (keep-alive) and h2c
-//! on one port, slow clients cut off, connections drained on shutdown.
+//! on one port (or both over TLS, by ALPN), slow clients cut off, connections drained on shutdown.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,23 +12,27 @@ use std::time::Duration;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
-use super::Gateway;
+use super::{Gateway, PeerAddr};
 
 /// Pause after a failed `accept` (out of file descriptors, say), so the
 /// loop does not spin while the condition lasts.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
-/// Serves `gateway` on `listener` until `shutdown` completes; then stops
-/// accepting, lets in-flight requests finish and closes idle connections,
-/// and returns once every connection is gone. The caller bounds that wait
-/// with its grace period: dropping this future closes whatever is left.
+/// Serves `gateway` on `listener` (over TLS when `tls` is given) until
+/// `shutdown` completes; then stops accepting, lets in-flight requests
+/// finish and closes idle connections, and returns once every connection is
+/// gone. The caller bounds that wait with its grace period: dropping this
+/// future closes whatever is left.
 pub async fn serve(
     listener: TcpListener,
     gateway: Gateway,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let builder = connection_builder(&gateway);
@@ -40,8 +45,8 @@ pub async fn serve(
         tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _peer)) => stream,
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
                     Err(e) => {
                         tracing::warn!(error = %e, "HTTP accept failed");
                         tokio::time::sleep(ACCEPT_BACKOFF).await;
@@ -49,37 +54,24 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                // Set by the first request: a connection that sends none
-                // within the read timeout is dropped (hyper's own head
-                // timeout starts only once HTTP/1 has been detected).
-                let active = Arc::new(AtomicBool::new(false));
-                let service = service_fn({
-                    let gateway = gateway.clone();
-                    let active = active.clone();
-                    move |request| {
-                        active.store(true, Ordering::Relaxed);
-                        let gateway = gateway.clone();
-                        async move { Ok::<_, Infallible>(gateway.handle(request).await) }
-                    }
-                });
-                let connection = builder
-                    .serve_connection(TokioIo::new(stream), service)
-                    .into_owned();
-                let connection = graceful.watch(connection);
+                let connection = Connection {
+                    builder: builder.clone(),
+                    watcher: graceful.watcher(),
+                    gateway: gateway.clone(),
+                    peer,
+                    read_timeout,
+                };
+                let tls = tls.clone();
+                // The TLS handshake runs in the connection's task, so a slow
+                // one holds up nobody else; it too must finish in time.
                 connections.spawn(async move {
-                    tokio::pin!(connection);
-                    let ended = tokio::select! {
-                        ended = &mut connection => ended,
-                        () = tokio::time::sleep(read_timeout) => {
-                            if !active.load(Ordering::Relaxed) {
-                                tracing::debug!("HTTP connection sent no request in time; closed");
-                                return;
-                            }
-                            connection.await
-                        }
+                    let Some(acceptor) = tls else {
+                        return connection.serve(stream).await;
                     };
-                    if let Err(e) = ended {
-                        tracing::debug!(error = %e, "HTTP connection ended with an error");
+                    match tokio::time::timeout(read_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => connection.serve(stream).await,
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake not finished in time; closed"),
                     }
                 });
             }
@@ -90,6 +82,61 @@ pub async fn serve(
     graceful.shutdown().await;
     while connections.join_next().await.is_some() {}
     Ok(())
+}
+
+/// One accepted connection, ready to serve once its transport is.
+struct Connection {
+    builder: auto::Builder<TokioExecutor>,
+    watcher: Watcher,
+    gateway: Gateway,
+    peer: SocketAddr,
+    read_timeout: Duration,
+}
+
+impl Connection {
+    async fn serve<IO>(self, io: IO)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let Connection {
+            builder,
+            watcher,
+            gateway,
+            peer,
+            read_timeout,
+        } = self;
+        // Set by the first request: a connection that sends none within the
+        // read timeout is dropped (hyper's own head timeout starts only once
+        // HTTP/1 has been detected).
+        let active = Arc::new(AtomicBool::new(false));
+        let service = service_fn({
+            let active = active.clone();
+            move |mut request: http::Request<hyper::body::Incoming>| {
+                active.store(true, Ordering::Relaxed);
+                request.extensions_mut().insert(PeerAddr(peer));
+                let gateway = gateway.clone();
+                async move { Ok::<_, Infallible>(gateway.handle(request).await) }
+            }
+        });
+        let connection = builder
+            .serve_connection(TokioIo::new(io), service)
+            .into_owned();
+        let connection = watcher.watch(connection);
+        tokio::pin!(connection);
+        let ended = tokio::select! {
+            ended = &mut connection => ended,
+            () = tokio::time::sleep(read_timeout) => {
+                if !active.load(Ordering::Relaxed) {
+                    tracing::debug!("HTTP connection sent no request in time; closed");
+                    return;
+                }
+                connection.await
+            }
+        };
+        if let Err(e) = ended {
+            tracing::debug!(error = %e, "HTTP connection ended with an error");
+        }
+    }
 }
 
 /// hyper-util's auto builder with the gateway's limits: the head buffer

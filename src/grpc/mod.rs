@@ -1,12 +1,15 @@
 //! The gRPC transport: `sessiond.v1.SessionService` over the store.
+//! Every `SessionService` request passes [`Authenticate`] first.
 //! Proto types stop here; they are converted to and from the domain in
 //! [`convert`], and domain errors become `Status` in [`status`].
 
+mod auth;
 mod convert;
 mod health;
 mod service;
 mod status;
 
+pub use auth::Authenticate;
 pub use health::{health_service, reflection_service};
 pub use service::SessionService;
 

@@ -1,18 +1,22 @@
-//! `SessionService`: each RPC parses its input at the edge, calls the store,
-//! and converts the result back.
+//! `SessionService`: each RPC parses its input at the edge, calls the store
+//! in the caller's namespace, and converts the result back.
 
+use std::net::IpAddr;
 use std::time::Instant;
 
+use tonic::service::interceptor::InterceptedService;
 use tonic::{Code, Request, Response, Status};
 use tracing::Instrument;
 
+use super::auth::Authenticate;
 use super::convert::idle_timeout;
 use super::pb;
 use super::pb::session_service_server::SessionServiceServer;
 use super::status::code_name;
+use crate::auth::Access;
 use crate::lifecycle::Lifecycle;
 use crate::metrics::{Api, Metrics};
-use crate::session::SessionId;
+use crate::session::{Namespace, SessionId};
 use crate::store::{Store, Update};
 
 /// The tonic service: a store handle, the process lifecycle (so requests
@@ -34,24 +38,31 @@ impl SessionService {
         }
     }
 
-    /// The service wrapped for tonic's router, with message limits that
-    /// follow the store's: a request can carry at most a full session.
-    pub fn into_server(self) -> SessionServiceServer<Self> {
+    /// The service wrapped for tonic's router behind `authenticate`, with
+    /// message limits that follow the store's: a request can carry at most
+    /// a full session.
+    pub fn into_server(
+        self,
+        authenticate: Authenticate,
+    ) -> InterceptedService<SessionServiceServer<Self>, Authenticate> {
         let limit = (self.store.limits().max_session_bytes * 2 + 64 * 1024).max(4 << 20);
-        SessionServiceServer::new(self)
+        let server = SessionServiceServer::new(self)
             .max_decoding_message_size(limit)
-            .max_encoding_message_size(limit)
+            .max_encoding_message_size(limit);
+        InterceptedService::new(server, authenticate)
     }
 
-    /// Runs `op` (which parses the request and calls the store) inside the
-    /// request's span, after the shutdown check, and counts the request
-    /// with its outcome and latency. Every RPC goes through here, so every
-    /// request is counted, malformed ones included. A change is
-    /// acknowledged only once it is as durable as `--fsync` says.
+    /// Runs `op` (which parses the request and calls the store in the
+    /// caller's namespace) inside the request's span, after the shutdown
+    /// and permission checks, and counts the request with its outcome and
+    /// latency. Every RPC goes through here, so every request is counted,
+    /// malformed ones included. A change is acknowledged only once it is as
+    /// durable as `--fsync` says.
     async fn call<T>(
         &self,
         rpc: &'static str,
-        op: impl FnOnce(&Store) -> Result<T, Status>,
+        caller: Caller,
+        op: impl FnOnce(&Store, &Namespace) -> Result<T, Status>,
     ) -> Result<Response<T>, Status> {
         let changes = rpc != "Get";
         let span = tracing::info_span!("grpc", rpc, session = tracing::field::Empty);
@@ -62,8 +73,19 @@ impl SessionService {
                     "sessiond is shutting down; retry on another instance",
                 ))
             } else {
-                op(&self.store)
+                match &caller.access {
+                    // Only reachable if the service is served without its
+                    // interceptor: fail closed.
+                    None => Err(Status::unauthenticated("no credential was checked")),
+                    Some(access) if access.read_only && changes => Err(Status::permission_denied(
+                        format!("{rpc} changes sessions, and this token is read-only"),
+                    )),
+                    Some(access) => op(&self.store, &access.namespace),
+                }
             };
+            if matches!(&result, Err(s) if s.code() == Code::NotFound) {
+                self.metrics.unknown_session(Api::Grpc, caller.peer);
+            }
             let result = match result {
                 Ok(reply) if changes => self
                     .store
@@ -92,6 +114,21 @@ impl SessionService {
     }
 }
 
+/// Who sent a request: what the interceptor resolved, and from where.
+struct Caller {
+    access: Option<Access>,
+    peer: Option<IpAddr>,
+}
+
+impl Caller {
+    fn of<T>(request: &Request<T>) -> Self {
+        Caller {
+            access: request.extensions().get::<Access>().cloned(),
+            peer: request.remote_addr().map(|a| a.ip()),
+        }
+    }
+}
+
 /// Parses a session id at the edge and names it in the request's span, as a
 /// short digest prefix only.
 fn parse_id(raw: &str) -> Result<SessionId, Status> {
@@ -106,10 +143,11 @@ impl pb::session_service_server::SessionService for SessionService {
         &self,
         request: Request<pb::CreateRequest>,
     ) -> Result<Response<pb::CreateResponse>, Status> {
+        let caller = Caller::of(&request);
         let req = request.into_inner();
-        self.call("Create", |store| {
+        self.call("Create", caller, |store, ns| {
             let idle = idle_timeout(req.idle_timeout)?;
-            let info = store.create(req.data, idle)?;
+            let info = store.create(ns, req.data, idle)?;
             tracing::info!(session = %info.id.digest().short(), "created");
             Ok(pb::CreateResponse {
                 session: Some(info.into()),
@@ -122,10 +160,11 @@ impl pb::session_service_server::SessionService for SessionService {
         &self,
         request: Request<pb::GetRequest>,
     ) -> Result<Response<pb::GetResponse>, Status> {
+        let caller = Caller::of(&request);
         let req = request.into_inner();
-        self.call("Get", |store| {
+        self.call("Get", caller, |store, ns| {
             let id = parse_id(&req.id)?;
-            let (info, data) = store.get(&id, &req.keys, !req.no_touch)?;
+            let (info, data) = store.get(ns, &id, &req.keys, !req.no_touch)?;
             Ok(pb::GetResponse {
                 session: Some(info.into()),
                 data,
@@ -138,8 +177,9 @@ impl pb::session_service_server::SessionService for SessionService {
         &self,
         request: Request<pb::SetRequest>,
     ) -> Result<Response<pb::SetResponse>, Status> {
+        let caller = Caller::of(&request);
         let req = request.into_inner();
-        self.call("Set", |store| {
+        self.call("Set", caller, |store, ns| {
             let id = parse_id(&req.id)?;
             let update = Update {
                 upsert: req.upsert,
@@ -147,7 +187,7 @@ impl pb::session_service_server::SessionService for SessionService {
                 expected_version: req.expected_version,
             };
             Ok(pb::SetResponse {
-                session: Some(store.set(&id, update)?.into()),
+                session: Some(store.set(ns, &id, update)?.into()),
             })
         })
         .await
@@ -157,10 +197,10 @@ impl pb::session_service_server::SessionService for SessionService {
         &self,
         request: Request<pb::FlushRequest>,
     ) -> Result<Response<pb::FlushResponse>, Status> {
-        self.call("Flush", |store| {
+        self.call("Flush", Caller::of(&request), |store, ns| {
             let id = parse_id(&request.get_ref().id)?;
             Ok(pb::FlushResponse {
-                existed: store.flush(&id)?,
+                existed: store.flush(ns, &id)?,
             })
         })
         .await
@@ -170,9 +210,9 @@ impl pb::session_service_server::SessionService for SessionService {
         &self,
         request: Request<pb::RotateRequest>,
     ) -> Result<Response<pb::RotateResponse>, Status> {
-        self.call("Rotate", |store| {
+        self.call("Rotate", Caller::of(&request), |store, ns| {
             let id = parse_id(&request.get_ref().id)?;
-            let info = store.rotate(&id)?;
+            let info = store.rotate(ns, &id)?;
             tracing::info!(new_session = %info.id.digest().short(), "rotated");
             Ok(pb::RotateResponse {
                 session: Some(info.into()),
@@ -185,12 +225,13 @@ impl pb::session_service_server::SessionService for SessionService {
         &self,
         request: Request<pb::TouchRequest>,
     ) -> Result<Response<pb::TouchResponse>, Status> {
+        let caller = Caller::of(&request);
         let req = request.into_inner();
-        self.call("Touch", |store| {
+        self.call("Touch", caller, |store, ns| {
             let id = parse_id(&req.id)?;
             let idle = idle_timeout(req.idle_timeout)?;
             Ok(pb::TouchResponse {
-                session: Some(store.touch(&id, idle)?.into()),
+                session: Some(store.touch(ns, &id, idle)?.into()),
             })
         })
         .await
@@ -211,11 +252,59 @@ mod tests {
         (service, lifecycle, metrics)
     }
 
+    /// A request as the interceptor passes it on.
+    fn checked<T>(message: T, access: Access) -> Request<T> {
+        let mut request = Request::new(message);
+        request.extensions_mut().insert(access);
+        request
+    }
+
     fn create() -> Request<pb::CreateRequest> {
-        Request::new(pb::CreateRequest {
+        checked(
+            pb::CreateRequest {
+                data: Default::default(),
+                idle_timeout: None,
+            },
+            Access::open(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_request_that_no_credential_check_saw_is_refused() {
+        let (service, _, _) = service();
+        let unchecked = Request::new(pb::CreateRequest {
             data: Default::default(),
             idle_timeout: None,
-        })
+        });
+        let refused = service.create(unchecked).await.unwrap_err();
+        assert_eq!(refused.code(), Code::Unauthenticated);
+    }
+
+    #[tokio::test]
+    async fn a_read_only_caller_may_get_but_not_change() {
+        let (service, _, _) = service();
+        let id = service
+            .create(create())
+            .await
+            .unwrap()
+            .into_inner()
+            .session
+            .unwrap()
+            .id;
+        let reader = Access {
+            read_only: true,
+            ..Access::open()
+        };
+        let get = pb::GetRequest {
+            id: id.clone(),
+            keys: vec![],
+            no_touch: false,
+        };
+        assert!(service.get(checked(get, reader.clone())).await.is_ok());
+        let flush = pb::FlushRequest { id };
+        let refused = service.flush(checked(flush, reader)).await.unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+        assert!(refused.message().contains("read-only"));
     }
 
     #[tokio::test]
@@ -242,7 +331,7 @@ mod tests {
     #[tokio::test]
     async fn a_malformed_request_is_counted_with_its_status() {
         let (service, _, metrics) = service();
-        let request = Request::new(pb::FlushRequest { id: "short".into() });
+        let request = checked(pb::FlushRequest { id: "short".into() }, Access::open());
         let refused = service.flush(request).await.unwrap_err();
         assert_eq!(refused.code(), Code::InvalidArgument);
         let text = metrics.render(Default::default(), 1);

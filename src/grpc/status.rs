@@ -10,6 +10,7 @@ impl From<SessionError> for Status {
             SessionError::InvalidId
             | SessionError::InvalidKey(_)
             | SessionError::InvalidJson { .. }
+            | SessionError::InvalidNamespace(_)
             | SessionError::IdleTimeoutOutOfBounds { .. } => Code::InvalidArgument,
             SessionError::NotFound => Code::NotFound,
             SessionError::VersionMismatch { .. } => Code::Aborted,

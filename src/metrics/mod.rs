@@ -10,9 +10,11 @@
 //! rendering (or by [`Metrics::run_upkeep`]), never on the request path.
 
 mod process;
+mod unknown_ids;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +48,7 @@ impl Api {
 
 const REQUESTS: &str = "sessiond_requests_total";
 const REQUEST_DURATION: &str = "sessiond_request_duration_seconds";
+const UNKNOWN_IDS: &str = "sessiond_unknown_session_lookups_total";
 
 /// Latency buckets, in seconds: store operations take microseconds, so the
 /// low end is fine-grained; the top catches stalls.
@@ -65,6 +68,9 @@ struct Inner {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
     scraped: Scraped,
+    /// Lookups of unknown session ids, per peer (brute-force detection).
+    unknown_ids: unknown_ids::UnknownIds,
+    unknown_total: [Counter; 2],
 }
 
 /// Figures that are not counted as they happen but read when scraped.
@@ -210,6 +216,19 @@ impl Metrics {
             "Records replayed from the snapshot and journal at start-up.",
         );
         process::describe(&recorder);
+        describe_counter(
+            UNKNOWN_IDS,
+            "Lookups of session ids that name no live session, by API (many from one peer suggest brute force; see sessiond_unknown_session_lookups_by_peer).",
+        );
+        let unknown_total = [Api::Grpc, Api::Http].map(|api| {
+            recorder.register_counter(
+                &Key::from_parts(
+                    UNKNOWN_IDS,
+                    vec![Label::from_static_parts("api", api.as_str())],
+                ),
+                &metadata(),
+            )
+        });
 
         let gauge =
             |name: &'static str| recorder.register_gauge(&Key::from_static_name(name), &metadata());
@@ -240,6 +259,8 @@ impl Metrics {
             recorder,
             handle,
             scraped,
+            unknown_ids: unknown_ids::UnknownIds::default(),
+            unknown_total,
         }))
     }
 
@@ -303,7 +324,22 @@ impl Metrics {
         s.rotated.absolute(store.rotated);
         s.refused.absolute(store.refused);
         s.process.update();
-        self.0.handle.render()
+        let mut text = self.0.handle.render();
+        self.0.unknown_ids.render(&mut text);
+        text
+    }
+
+    /// Counts a lookup of a session id that names no live session, and
+    /// from which peer (brute-force detection). Never given the id.
+    pub fn unknown_session(&self, api: Api, peer: Option<IpAddr>) {
+        let i = match api {
+            Api::Grpc => 0,
+            Api::Http => 1,
+        };
+        self.0.unknown_total[i].increment(1);
+        if let Some(peer) = peer {
+            self.0.unknown_ids.record(api.as_str(), peer);
+        }
     }
 
     /// Sets the durability figures; call before [`Metrics::render`] when

@@ -19,7 +19,12 @@ pub const FRAME_HEADER: usize = 12;
 pub const MAX_FRAME: usize = 256 << 20;
 
 const MAGIC: &[u8; 8] = b"SESSIOND";
-const FORMAT: u32 = 1;
+/// 2: sessions carry their namespace (`PUT_IN`, `ROTATE_IN`). Files of
+/// format 1 are still read, their sessions in the default namespace; an
+/// older sessiond refuses files of format 2 instead of misreading them.
+const FORMAT: u32 = 2;
+/// The oldest format still read.
+const OLDEST_FORMAT: u32 = 1;
 
 mod kind {
     pub const LOG_HEADER: u8 = 1;
@@ -28,6 +33,8 @@ mod kind {
     pub const DEADLINE: u8 = 4;
     pub const DELETE: u8 = 5;
     pub const ROTATE: u8 = 6;
+    pub const PUT_IN: u8 = 7;
+    pub const ROTATE_IN: u8 = 8;
     pub const SNAPSHOT_HEADER: u8 = 10;
     pub const SNAPSHOT_END: u8 = 11;
 }
@@ -35,6 +42,8 @@ mod kind {
 /// A session's whole state, as a snapshot or a Create/Rotate record holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
+    /// The namespace's name (`""` for the default one).
+    pub namespace: String,
     pub data: HashMap<String, String>,
     pub version: u64,
     pub created_ms: Millis,
@@ -46,6 +55,7 @@ pub struct State {
 /// A borrowed [`State`], so the store can encode under its guard without
 /// copying the data first.
 pub(crate) struct StateRef<'a> {
+    pub namespace: &'a str,
     pub data: &'a Fields,
     pub version: u64,
     pub created_ms: Millis,
@@ -127,6 +137,7 @@ fn str_(out: &mut Vec<u8>, s: &str) {
 }
 
 fn state_(out: &mut Vec<u8>, s: &StateRef<'_>) {
+    str_(out, s.namespace);
     u64_(out, s.version);
     u64_(out, s.created_ms);
     u64_(out, s.idle_ms);
@@ -147,7 +158,7 @@ pub fn log_header(out: &mut Vec<u8>, seq: u64) {
 }
 
 pub(crate) fn put(out: &mut Vec<u8>, lsn: u64, digest: &Digest, state: &StateRef<'_>) {
-    out.push(kind::PUT);
+    out.push(kind::PUT_IN);
     u64_(out, lsn);
     out.extend_from_slice(&digest.0);
     state_(out, state);
@@ -205,7 +216,7 @@ pub(crate) fn rotate(
     new: &Digest,
     state: &StateRef<'_>,
 ) {
-    out.push(kind::ROTATE);
+    out.push(kind::ROTATE_IN);
     u64_(out, lsn);
     out.extend_from_slice(&old.0);
     out.extend_from_slice(&new.0);
@@ -231,15 +242,16 @@ pub type DecodeError = &'static str;
 /// Decodes one payload (checksum already verified).
 pub fn decode(payload: &[u8]) -> Result<Record, DecodeError> {
     let mut r = Reader(payload);
-    let record = match r.u8()? {
+    let kind = r.u8()?;
+    let record = match kind {
         kind::LOG_HEADER => {
             r.magic()?;
             Record::LogHeader { seq: r.u64()? }
         }
-        kind::PUT => Record::Put {
+        kind::PUT | kind::PUT_IN => Record::Put {
             lsn: r.u64()?,
             digest: r.digest()?,
-            state: r.state()?,
+            state: r.state(kind == kind::PUT_IN)?,
         },
         kind::UPDATE => {
             let (lsn, digest, version, idle_deadline_ms) =
@@ -269,11 +281,11 @@ pub fn decode(payload: &[u8]) -> Result<Record, DecodeError> {
             lsn: r.u64()?,
             digest: r.digest()?,
         },
-        kind::ROTATE => Record::Rotate {
+        kind::ROTATE | kind::ROTATE_IN => Record::Rotate {
             lsn: r.u64()?,
             old: r.digest()?,
             new: r.digest()?,
-            state: r.state()?,
+            state: r.state(kind == kind::ROTATE_IN)?,
         },
         kind::SNAPSHOT_HEADER => {
             r.magic()?;
@@ -335,12 +347,15 @@ impl Reader<'_> {
         if self.take(8)? != MAGIC {
             return Err("not a sessiond file");
         }
-        if self.u32()? != FORMAT {
+        if !(OLDEST_FORMAT..=FORMAT).contains(&self.u32()?) {
             return Err("unsupported format version");
         }
         Ok(())
     }
-    fn state(&mut self) -> Result<State, DecodeError> {
+    /// A session's state; `named` when the record carries its namespace
+    /// (format 2), else it is in the default namespace.
+    fn state(&mut self, named: bool) -> Result<State, DecodeError> {
+        let namespace = if named { self.string()? } else { String::new() };
         let (version, created_ms, idle_ms, absolute_deadline_ms, idle_deadline_ms) = (
             self.u64()?,
             self.u64()?,
@@ -354,6 +369,7 @@ impl Reader<'_> {
             data.insert(self.string()?, self.string()?);
         }
         Ok(State {
+            namespace,
             data,
             version,
             created_ms,
@@ -438,6 +454,7 @@ mod tests {
 
     fn state() -> State {
         State {
+            namespace: "shop".into(),
             data: [("user".to_string(), "\"yuan\"".to_string())].into(),
             version: 3,
             created_ms: 10,
@@ -449,6 +466,7 @@ mod tests {
 
     fn state_ref<'a>(s: &'a State, fields: &'a Fields) -> StateRef<'a> {
         StateRef {
+            namespace: &s.namespace,
             data: fields,
             version: s.version,
             created_ms: s.created_ms,
@@ -565,6 +583,33 @@ mod tests {
         let mut zero_then_data = vec![0u8; 20];
         zero_then_data[16] = 1;
         assert!(matches!(next_frame(&zero_then_data).0, Next::Corrupt(_)));
+    }
+
+    #[test]
+    fn format_1_files_are_still_read_in_the_default_namespace() {
+        let mut header = vec![kind::LOG_HEADER];
+        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(&1u32.to_le_bytes());
+        header.extend_from_slice(&4u64.to_le_bytes());
+        assert_eq!(decode(&header), Ok(Record::LogHeader { seq: 4 }));
+
+        // A format-1 PUT: the state has no namespace.
+        let mut old = vec![kind::PUT];
+        old.extend_from_slice(&5u64.to_le_bytes());
+        old.extend_from_slice(&[7; 32]);
+        for v in [3u64, 10, 20, u64::MAX, 30] {
+            old.extend_from_slice(&v.to_le_bytes());
+        }
+        old.extend_from_slice(&0u32.to_le_bytes());
+        let Ok(Record::Put { state, .. }) = decode(&old) else {
+            panic!("format-1 PUT not decoded");
+        };
+        assert_eq!(state.namespace, "");
+        assert_eq!(state.version, 3);
+
+        let mut future = header.clone();
+        future[9..13].copy_from_slice(&(FORMAT + 1).to_le_bytes());
+        assert_eq!(decode(&future), Err("unsupported format version"));
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub enum Limit {
     Keys,
     /// Sessions in the store.
     Sessions,
+    /// Sessions in one namespace.
+    NamespaceSessions,
 }
 
 impl Limit {
@@ -23,6 +25,7 @@ impl Limit {
             Limit::SessionBytes => "max-session-bytes",
             Limit::Keys => "max-keys",
             Limit::Sessions => "max-sessions",
+            Limit::NamespaceSessions => "max-sessions-per-namespace",
         }
     }
 }
@@ -45,6 +48,8 @@ pub enum SessionError {
         min: Duration,
         max: Duration,
     },
+    #[error("invalid namespace: {0}")]
+    InvalidNamespace(String),
     #[error("session not found (unknown or expired)")]
     NotFound,
     #[error("version mismatch: expected {expected}, session is at {actual}")]

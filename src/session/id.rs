@@ -6,7 +6,7 @@ use std::hash::{Hash, Hasher};
 use rand::Rng;
 use sha2::{Digest as _, Sha256};
 
-use super::SessionError;
+use super::{Namespace, SessionError};
 
 /// Length of a session id in characters (Django's format).
 pub const ID_LEN: usize = 32;
@@ -51,9 +51,27 @@ impl SessionId {
         &self.0
     }
 
-    /// The SHA-256 digest the store keys this session by.
+    /// The SHA-256 digest of the id alone: the store's key in the default
+    /// namespace, and the short name logs follow a session by.
     pub fn digest(&self) -> Digest {
         Digest(Sha256::digest(self.0.as_bytes()).into())
+    }
+
+    /// The digest the store keys this session by in `namespace`:
+    /// `SHA-256(namespace || 0x00 || id)`, or `SHA-256(id)` in the default
+    /// namespace (so data files from before namespaces stay valid). An id
+    /// looked up in another namespace than its own therefore names nothing:
+    /// no check to forget, no existence to leak. Namespace names never
+    /// contain 0x00, so no two (namespace, id) pairs share an input.
+    pub fn digest_in(&self, namespace: &Namespace) -> Digest {
+        if namespace.is_default() {
+            return self.digest();
+        }
+        let mut hash = Sha256::new();
+        hash.update(namespace.as_str().as_bytes());
+        hash.update([0u8]);
+        hash.update(self.0.as_bytes());
+        Digest(hash.finalize().into())
     }
 }
 
@@ -153,6 +171,17 @@ mod tests {
     fn debug_output_never_contains_the_id() {
         let id = SessionId::generate();
         assert!(!format!("{id:?}").contains(id.expose()));
+    }
+
+    #[test]
+    fn the_digest_depends_on_the_namespace_except_in_the_default_one() {
+        let id = SessionId::generate();
+        let shop = Namespace::parse("shop").unwrap();
+        let blog = Namespace::parse("blog").unwrap();
+        assert_eq!(id.digest_in(&Namespace::DEFAULT), id.digest());
+        assert_ne!(id.digest_in(&shop), id.digest());
+        assert_ne!(id.digest_in(&shop), id.digest_in(&blog));
+        assert_eq!(id.digest_in(&shop), id.digest_in(&shop.clone()));
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub struct Limits {
     /// Most live sessions in the store; creation beyond it is refused rather
     /// than evicting someone else's login.
     pub max_sessions: usize,
+    /// Most live sessions in one namespace, so one application cannot fill
+    /// the store and lock the others out. Defaults to `max_sessions`.
+    pub max_sessions_per_namespace: usize,
 }
 
 impl Default for Limits {
@@ -27,6 +30,7 @@ impl Default for Limits {
             max_session_bytes: 256 * 1024,
             max_keys: 1024,
             max_sessions: 1_000_000,
+            max_sessions_per_namespace: usize::MAX,
         }
     }
 }

@@ -2,11 +2,10 @@
 //! session's guard, replaying records at start-up, and copying sessions out
 //! for snapshots. The files themselves are `crate::persist`'s business.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use dashmap::mapref::entry::Entry as MapEntry;
-
-use std::collections::HashMap;
 
 use super::entry::Entry;
 use super::fields::Fields;
@@ -14,7 +13,7 @@ use super::{Store, Update};
 use crate::clock::Millis;
 use crate::persist::codec::{self, Record, State};
 use crate::persist::{FsyncPolicy, Journal};
-use crate::session::{Digest, SessionError};
+use crate::session::{Digest, Namespace, SessionError};
 
 /// How far a read may slide the deadline past the journaled one before the
 /// new deadline is journaled: 1/64 of the idle timeout, between 1 s and 1 h.
@@ -59,7 +58,9 @@ impl Store {
 
     pub(super) fn journal_put(&self, digest: &Digest, entry: &Entry) {
         if let Some(j) = self.journal() {
-            let lsn = j.append(|lsn, out| codec::put(out, lsn, digest, &entry.state()));
+            let lsn = self.shared.namespaces.with_name(entry.namespace, |ns| {
+                j.append(|lsn, out| codec::put(out, lsn, digest, &entry.state(ns)))
+            });
             entry.lsn.store(lsn, Ordering::Relaxed);
         }
     }
@@ -130,7 +131,9 @@ impl Store {
 
     pub(super) fn journal_rotate(&self, old: &Digest, new: &Digest, entry: &Entry) {
         if let Some(j) = self.journal() {
-            let lsn = j.append(|lsn, out| codec::rotate(out, lsn, old, new, &entry.state()));
+            let lsn = self.shared.namespaces.with_name(entry.namespace, |ns| {
+                j.append(|lsn, out| codec::rotate(out, lsn, old, new, &entry.state(ns)))
+            });
             entry.lsn.store(lsn, Ordering::Relaxed);
         }
     }
@@ -200,7 +203,14 @@ impl Store {
     }
 
     fn restore_put(&self, lsn: u64, digest: Digest, state: State) {
+        // A name the codec accepted but the domain would not cannot come
+        // from a sessiond that wrote it; keep the session in the default
+        // namespace's count rather than drop it.
+        let namespace = Namespace::parse(&state.namespace)
+            .and_then(|ns| self.shared.namespaces.intern(&ns))
+            .unwrap_or(0);
         let fresh = || Entry {
+            namespace,
             data: Fields::from_map(&state.data),
             version: state.version,
             created_ms: state.created_ms,
@@ -232,7 +242,9 @@ impl Store {
         s.sessions.retain(|_, e| e.is_live(now));
         let mut count = 0;
         let mut bytes = 0;
+        let mut by_namespace = HashMap::new();
         for mut e in s.sessions.iter_mut() {
+            *by_namespace.entry(e.namespace).or_insert(0) += 1;
             let deadline = e.deadline();
             e.indexed_ms = deadline;
             e.persisted_deadline_ms.store(
@@ -244,6 +256,7 @@ impl Store {
             bytes += e.data.bytes();
         }
         s.count.store(count, Ordering::Release);
+        s.namespaces.recount(&by_namespace);
         s.data_bytes.store(bytes, Ordering::Relaxed);
         count
     }
@@ -271,7 +284,9 @@ impl Store {
             return false;
         }
         let lsn = e.lsn.load(Ordering::Relaxed);
-        codec::frame(out, |buf| codec::put(buf, lsn, digest, &e.state()));
+        self.shared.namespaces.with_name(e.namespace, |ns| {
+            codec::frame(out, |buf| codec::put(buf, lsn, digest, &e.state(ns)))
+        });
         true
     }
 }

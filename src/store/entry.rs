@@ -12,6 +12,10 @@ use crate::persist::codec::StateRef;
 pub(crate) struct Entry {
     /// key -> JSON text, stored exactly as it was sent, compactly.
     pub data: Fields,
+    /// The namespace the session was created in, interned: the counts of
+    /// the per-namespace limit are kept right by every removal, and
+    /// snapshots record it so recovery can recount.
+    pub namespace: super::NsIndex,
     /// Grows with every change of data or id; enables compare-and-set.
     pub version: u64,
     pub created_ms: Millis,
@@ -48,9 +52,11 @@ impl Entry {
         now < self.deadline()
     }
 
-    /// The state as the journal and snapshots encode it.
-    pub fn state(&self) -> StateRef<'_> {
+    /// The state as the journal and snapshots encode it; `namespace` is the
+    /// name of `self.namespace`.
+    pub fn state<'a>(&'a self, namespace: &'a str) -> StateRef<'a> {
         StateRef {
+            namespace,
             data: &self.data,
             version: self.version,
             created_ms: self.created_ms,

@@ -1,12 +1,15 @@
 //! The session store: a sharded concurrent map (dashmap) keyed by id digest,
 //! with an expiry index and a background reaper. No I/O, no tonic, no hyper.
 //!
-//! `Store` is a cheap `Clone` handle; every transport holds one.
+//! `Store` is a cheap `Clone` handle; every transport holds one. Every
+//! operation names the [`Namespace`] it works in: a session is keyed by
+//! [`SessionId::digest_in`] its namespace, so it exists in no other.
 
 mod durable;
 mod entry;
 mod expiry;
 mod fields;
+mod namespaces;
 mod reaper;
 mod stats;
 
@@ -21,12 +24,13 @@ use tokio::sync::Notify;
 
 use crate::clock::{Clock, Millis};
 use crate::session::{
-    validate_key, validate_value, BuildDigestHasher, Digest, Limit, Limits, SessionError,
-    SessionId, Timeouts,
+    validate_key, validate_value, BuildDigestHasher, Digest, Limit, Limits, Namespace,
+    SessionError, SessionId, Timeouts,
 };
 use entry::Entry;
 use expiry::ExpiryIndex;
 pub(crate) use fields::Fields;
+use namespaces::{Namespaces, NsIndex};
 
 pub use reaper::{spawn_reaper, Purge, ReaperHandle};
 pub use stats::StoreStats;
@@ -72,6 +76,8 @@ struct Shared {
     /// Sessions in the map, live or expired-but-unreclaimed. Kept apart from
     /// `DashMap::len`, which would lock every shard.
     count: AtomicUsize,
+    /// The namespaces seen, with their own session counts.
+    namespaces: Namespaces,
     /// Bytes of keys and values held, for the bytes-held figure.
     data_bytes: AtomicUsize,
     stats: stats::Counters,
@@ -100,6 +106,7 @@ impl Store {
                 limits,
                 timeouts,
                 count: AtomicUsize::new(0),
+                namespaces: Namespaces::new(),
                 data_bytes: AtomicUsize::new(0),
                 stats: stats::Counters::default(),
                 journal: std::sync::OnceLock::new(),
@@ -121,9 +128,11 @@ impl Store {
         &self.shared.timeouts
     }
 
-    /// A new session holding `data`, under a fresh server-generated id.
+    /// A new session in `ns` holding `data`, under a fresh server-generated
+    /// id.
     pub fn create(
         &self,
+        ns: &Namespace,
         data: HashMap<String, String>,
         idle_timeout: Option<Duration>,
     ) -> Result<SessionInfo, SessionError> {
@@ -144,7 +153,8 @@ impl Store {
         let data = Fields::from_map(&data);
         let bytes = data.bytes();
         self.check_session_bytes(bytes)?;
-        self.reserve_slot()?;
+        let namespace = s.namespaces.intern(ns)?;
+        self.reserve_slot(namespace)?;
 
         let now = s.clock.now_ms();
         let absolute = s
@@ -154,6 +164,7 @@ impl Store {
         let idle_ms = idle.as_millis() as u64;
         let mut entry = Entry {
             data,
+            namespace,
             version: 1,
             created_ms: now,
             idle_ms,
@@ -170,7 +181,7 @@ impl Store {
         // overwrite would hand one user another's session, so check anyway.
         let (id, digest) = loop {
             let id = SessionId::generate();
-            let digest = id.digest();
+            let digest = id.digest_in(ns);
             match s.sessions.entry(digest) {
                 MapEntry::Occupied(_) => continue,
                 MapEntry::Vacant(v) => {
@@ -196,6 +207,7 @@ impl Store {
     /// deadline unless `touch` is false, under the map's shared guard only.
     pub fn get(
         &self,
+        ns: &Namespace,
         id: &SessionId,
         keys: &[String],
         touch: bool,
@@ -205,7 +217,7 @@ impl Store {
             validate_key(key, &s.limits)?;
         }
         let now = s.clock.now_ms();
-        let digest = id.digest();
+        let digest = id.digest_in(ns);
         let entry = s
             .sessions
             .get(&digest)
@@ -226,7 +238,12 @@ impl Store {
     }
 
     /// Applies every upsert and removal of `update` atomically, or nothing.
-    pub fn set(&self, id: &SessionId, mut update: Update) -> Result<SessionInfo, SessionError> {
+    pub fn set(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        mut update: Update,
+    ) -> Result<SessionInfo, SessionError> {
         let s = &*self.shared;
         self.check_writable()?;
         // A key named twice is removed once (and counted once below).
@@ -245,7 +262,7 @@ impl Store {
             }
         }
         let now = s.clock.now_ms();
-        let digest = id.digest();
+        let digest = id.digest_in(ns);
         let mut entry = s
             .sessions
             .get_mut(&digest)
@@ -289,12 +306,12 @@ impl Store {
     }
 
     /// Deletes the session. Idempotent: `false` when there was no live one.
-    pub fn flush(&self, id: &SessionId) -> Result<bool, SessionError> {
+    pub fn flush(&self, ns: &Namespace, id: &SessionId) -> Result<bool, SessionError> {
         let s = &*self.shared;
         // A logout that could not be journaled would come back at restart.
         self.check_writable()?;
         let now = s.clock.now_ms();
-        let Some((digest, entry)) = s.sessions.remove(&id.digest()) else {
+        let Some((digest, entry)) = s.sessions.remove(&id.digest_in(ns)) else {
             return Ok(false);
         };
         self.journal_delete(&digest);
@@ -310,11 +327,11 @@ impl Store {
 
     /// Django's `cycle_key`: the same data under a new id; the old id is gone
     /// at once. Counts as activity; the absolute deadline stays where it was.
-    pub fn rotate(&self, id: &SessionId) -> Result<SessionInfo, SessionError> {
+    pub fn rotate(&self, ns: &Namespace, id: &SessionId) -> Result<SessionInfo, SessionError> {
         let s = &*self.shared;
         self.check_writable()?;
         let now = s.clock.now_ms();
-        let old_digest = id.digest();
+        let old_digest = id.digest_in(ns);
         let mut entry = match s.sessions.remove_if(&old_digest, |_, e| e.is_live(now)) {
             Some((_, entry)) => entry,
             None => return Err(SessionError::NotFound),
@@ -326,7 +343,7 @@ impl Store {
         let deadline = entry.indexed_ms;
         let (digest, out) = loop {
             let new_id = SessionId::generate();
-            let digest = new_id.digest();
+            let digest = new_id.digest_in(ns);
             match s.sessions.entry(digest) {
                 MapEntry::Occupied(_) => continue,
                 MapEntry::Vacant(v) => {
@@ -346,12 +363,13 @@ impl Store {
     /// session's idle timeout (Django's `set_expiry`), which may shorten it.
     pub fn touch(
         &self,
+        ns: &Namespace,
         id: &SessionId,
         idle_timeout: Option<Duration>,
     ) -> Result<SessionInfo, SessionError> {
         let s = &*self.shared;
         let now = s.clock.now_ms();
-        let digest = id.digest();
+        let digest = id.digest_in(ns);
         let Some(idle) = idle_timeout else {
             let entry = s
                 .sessions
@@ -397,6 +415,11 @@ impl Store {
         self.len() == 0
     }
 
+    /// Sessions held in `ns`, including expired ones not yet reclaimed.
+    pub fn namespace_len(&self, ns: &Namespace) -> usize {
+        self.shared.namespaces.count(ns)
+    }
+
     /// Counters and gauges for metrics.
     pub fn stats(&self) -> StoreStats {
         self.shared
@@ -429,28 +452,47 @@ impl Store {
         Ok(())
     }
 
-    /// Counts one more session against `max_sessions`. When the store is
-    /// full, expired sessions the reaper has not reached yet are reclaimed
-    /// first, so they never keep a live user out.
-    fn reserve_slot(&self) -> Result<(), SessionError> {
+    /// Counts one more session against `max_sessions` and against
+    /// `max_sessions_per_namespace` of `namespace`. When either is full,
+    /// expired sessions the reaper has not reached yet are reclaimed first,
+    /// so they never keep a live user out.
+    fn reserve_slot(&self, namespace: NsIndex) -> Result<(), SessionError> {
         let s = &*self.shared;
         let max = s.limits.max_sessions;
+        let per_namespace = s.limits.max_sessions_per_namespace;
         let try_reserve = || {
-            s.count
+            let total = s
+                .count
                 .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                     (n < max).then_some(n + 1)
                 })
-                .is_ok()
+                .is_ok();
+            if !total {
+                return Some(Limit::Sessions);
+            }
+            if !s.namespaces.reserve(namespace, per_namespace) {
+                s.count.fetch_sub(1, Ordering::AcqRel);
+                return Some(Limit::NamespaceSessions);
+            }
+            None
         };
-        if try_reserve() {
+        if try_reserve().is_none() {
             return Ok(());
         }
         while self.purge_expired().more {}
-        if try_reserve() {
+        let Some(limit) = try_reserve() else {
             return Ok(());
-        }
+        };
         s.stats.refused.fetch_add(1, Ordering::Relaxed);
-        Err(SessionError::limit(Limit::Sessions, "the store", max))
+        Err(match limit {
+            Limit::NamespaceSessions => SessionError::limit(
+                limit,
+                s.namespaces
+                    .with_name(namespace, |name| format!("namespace {name:?}")),
+                per_namespace,
+            ),
+            _ => SessionError::limit(limit, "the store", max),
+        })
     }
 
     /// Files `digest` in the expiry index and wakes the reaper if this is now
@@ -468,6 +510,7 @@ impl Store {
         let s = &*self.shared;
         s.expiry.remove(entry.indexed_ms, digest);
         s.count.fetch_sub(1, Ordering::AcqRel);
+        s.namespaces.release(entry.namespace);
         s.data_bytes
             .fetch_sub(entry.data.bytes(), Ordering::Relaxed);
     }

@@ -54,6 +54,7 @@ impl Store {
                     if deadline <= now {
                         let entry = slot.remove();
                         s.count.fetch_sub(1, Ordering::AcqRel);
+                        s.namespaces.release(entry.namespace);
                         s.data_bytes
                             .fetch_sub(entry.data.bytes(), Ordering::Relaxed);
                         s.stats.expired.fetch_add(1, Ordering::Relaxed);

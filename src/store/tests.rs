@@ -7,6 +7,8 @@ use super::*;
 
 const IDLE: Duration = Duration::from_secs(600);
 const T0: Millis = 1_700_000_000_000;
+/// The namespace of tests that are not about namespaces.
+const NS: Namespace = Namespace::DEFAULT;
 
 fn store_with(limits: Limits, absolute: Option<Duration>) -> Store {
     let timeouts = Timeouts {
@@ -41,6 +43,7 @@ fn a_created_session_reads_back_exactly_as_stored() {
     let store = store();
     let info = store
         .create(
+            &NS,
             data(&[("username", "\"yuan\""), ("cart", "{\"items\": [1, 2]}")]),
             None,
         )
@@ -49,13 +52,13 @@ fn a_created_session_reads_back_exactly_as_stored() {
     assert_eq!(info.created_ms, T0);
     assert_eq!(info.expires_ms, T0 + IDLE.as_millis() as u64);
 
-    let (got, values) = store.get(&info.id, &[], true).unwrap();
+    let (got, values) = store.get(&NS, &info.id, &[], true).unwrap();
     assert_eq!(got.version, 1);
     assert_eq!(values["cart"], "{\"items\": [1, 2]}");
     assert_eq!(values.len(), 2);
 
     let (_, one) = store
-        .get(&info.id, &["username".into(), "absent".into()], true)
+        .get(&NS, &info.id, &["username".into(), "absent".into()], true)
         .unwrap();
     assert_eq!(one, data(&[("username", "\"yuan\"")]));
 }
@@ -63,18 +66,18 @@ fn a_created_session_reads_back_exactly_as_stored() {
 #[test]
 fn an_expired_session_is_not_found_before_it_is_reclaimed() {
     let store = store();
-    let id = store.create(data(&[]), None).unwrap().id;
+    let id = store.create(&NS, data(&[]), None).unwrap().id;
     store.clock().advance(IDLE);
-    assert_eq!(store.get(&id, &[], true), Err(SessionError::NotFound));
+    assert_eq!(store.get(&NS, &id, &[], true), Err(SessionError::NotFound));
     assert_eq!(
-        store.set(&id, upsert(&[("a", "1")])),
+        store.set(&NS, &id, upsert(&[("a", "1")])),
         Err(SessionError::NotFound)
     );
-    assert_eq!(store.touch(&id, None), Err(SessionError::NotFound));
-    assert_eq!(store.rotate(&id), Err(SessionError::NotFound));
+    assert_eq!(store.touch(&NS, &id, None), Err(SessionError::NotFound));
+    assert_eq!(store.rotate(&NS, &id), Err(SessionError::NotFound));
     assert_eq!(store.len(), 1, "not reclaimed yet, but invisible");
     assert!(
-        !store.flush(&id).unwrap(),
+        !store.flush(&NS, &id).unwrap(),
         "an expired session did not exist"
     );
     assert_eq!(store.len(), 0);
@@ -83,15 +86,15 @@ fn an_expired_session_is_not_found_before_it_is_reclaimed() {
 #[test]
 fn reads_slide_the_idle_deadline_unless_asked_not_to() {
     let store = store();
-    let id = store.create(data(&[]), None).unwrap().id;
+    let id = store.create(&NS, data(&[]), None).unwrap().id;
     store.clock().advance(Duration::from_secs(500));
-    let (info, _) = store.get(&id, &[], false).unwrap();
+    let (info, _) = store.get(&NS, &id, &[], false).unwrap();
     assert_eq!(info.expires_ms, T0 + 600_000, "no_touch does not slide");
-    let (info, _) = store.get(&id, &[], true).unwrap();
+    let (info, _) = store.get(&NS, &id, &[], true).unwrap();
     assert_eq!(info.expires_ms, T0 + 1_100_000);
     store.clock().advance(Duration::from_secs(500));
     assert!(
-        store.get(&id, &[], true).is_ok(),
+        store.get(&NS, &id, &[], true).is_ok(),
         "alive thanks to the slide"
     );
 }
@@ -99,15 +102,15 @@ fn reads_slide_the_idle_deadline_unless_asked_not_to() {
 #[test]
 fn the_absolute_timeout_caps_sliding() {
     let store = store_with(Limits::default(), Some(Duration::from_secs(900)));
-    let id = store.create(data(&[]), None).unwrap().id;
+    let id = store.create(&NS, data(&[]), None).unwrap().id;
     for _ in 0..3 {
         store.clock().advance(Duration::from_secs(299));
-        store.touch(&id, None).unwrap();
+        store.touch(&NS, &id, None).unwrap();
     }
-    let (info, _) = store.get(&id, &[], true).unwrap();
+    let (info, _) = store.get(&NS, &id, &[], true).unwrap();
     assert_eq!(info.expires_ms, T0 + 900_000);
     store.clock().advance(Duration::from_secs(3));
-    assert_eq!(store.get(&id, &[], true), Err(SessionError::NotFound));
+    assert_eq!(store.get(&NS, &id, &[], true), Err(SessionError::NotFound));
 }
 
 #[test]
@@ -119,12 +122,12 @@ fn a_set_that_crosses_a_limit_changes_nothing() {
     };
     let store = store_with(limits, None);
     let id = store
-        .create(data(&[("a", "1"), ("b", "2")]), None)
+        .create(&NS, data(&[("a", "1"), ("b", "2")]), None)
         .unwrap()
         .id;
 
     let too_many = upsert(&[("c", "3"), ("d", "4")]);
-    let err = store.set(&id, too_many).unwrap_err();
+    let err = store.set(&NS, &id, too_many).unwrap_err();
     assert!(
         matches!(
             err,
@@ -141,7 +144,7 @@ fn a_set_that_crosses_a_limit_changes_nothing() {
         remove: vec!["a".into()],
         expected_version: None,
     };
-    let err = store.set(&id, too_big).unwrap_err();
+    let err = store.set(&NS, &id, too_big).unwrap_err();
     assert!(matches!(
         err,
         SessionError::LimitExceeded {
@@ -152,11 +155,11 @@ fn a_set_that_crosses_a_limit_changes_nothing() {
 
     let bad_json = upsert(&[("c", "3"), ("d", "nope")]);
     assert!(matches!(
-        store.set(&id, bad_json),
+        store.set(&NS, &id, bad_json),
         Err(SessionError::InvalidJson { .. })
     ));
 
-    let (info, values) = store.get(&id, &[], true).unwrap();
+    let (info, values) = store.get(&NS, &id, &[], true).unwrap();
     assert_eq!(values, data(&[("a", "1"), ("b", "2")]));
     assert_eq!(info.version, 1);
     assert_eq!(store.stats().data_bytes, 4);
@@ -170,7 +173,7 @@ fn replacing_and_removing_keys_keeps_the_size_accounting_exact() {
     };
     let store = store_with(limits, None);
     let id = store
-        .create(data(&[("a", "1"), ("b", "2")]), None)
+        .create(&NS, data(&[("a", "1"), ("b", "2")]), None)
         .unwrap()
         .id;
     // At the key limit, overwriting and swapping keys still fits.
@@ -179,10 +182,10 @@ fn replacing_and_removing_keys_keeps_the_size_accounting_exact() {
         remove: vec!["b".into(), "zz".into()],
         expected_version: None,
     };
-    let info = store.set(&id, swap).unwrap();
+    let info = store.set(&NS, &id, swap).unwrap();
     assert_eq!(info.version, 2);
     assert_eq!(
-        store.get(&id, &[], true).unwrap().1,
+        store.get(&NS, &id, &[], true).unwrap().1,
         data(&[("a", "11"), ("c", "3")])
     );
     assert_eq!(store.stats().data_bytes, "a11c3".len());
@@ -191,33 +194,33 @@ fn replacing_and_removing_keys_keeps_the_size_accounting_exact() {
 #[test]
 fn compare_and_set_refuses_a_stale_version() {
     let store = store();
-    let id = store.create(data(&[]), None).unwrap().id;
+    let id = store.create(&NS, data(&[]), None).unwrap().id;
     let mut first = upsert(&[("n", "1")]);
     first.expected_version = Some(1);
-    assert_eq!(store.set(&id, first).unwrap().version, 2);
+    assert_eq!(store.set(&NS, &id, first).unwrap().version, 2);
     let mut stale = upsert(&[("n", "2")]);
     stale.expected_version = Some(1);
     assert_eq!(
-        store.set(&id, stale),
+        store.set(&NS, &id, stale),
         Err(SessionError::VersionMismatch {
             expected: 1,
             actual: 2
         })
     );
-    assert_eq!(store.get(&id, &[], true).unwrap().1["n"], "1");
+    assert_eq!(store.get(&NS, &id, &[], true).unwrap().1["n"], "1");
 }
 
 #[test]
 fn a_key_both_upserted_and_removed_is_refused() {
     let store = store();
-    let id = store.create(data(&[]), None).unwrap().id;
+    let id = store.create(&NS, data(&[]), None).unwrap().id;
     let both = Update {
         upsert: data(&[("k", "1")]),
         remove: vec!["k".into()],
         expected_version: None,
     };
     assert!(matches!(
-        store.set(&id, both),
+        store.set(&NS, &id, both),
         Err(SessionError::InvalidKey(_))
     ));
 }
@@ -225,18 +228,26 @@ fn a_key_both_upserted_and_removed_is_refused() {
 #[test]
 fn rotate_moves_the_data_to_a_new_id_and_kills_the_old_one() {
     let store = store_with(Limits::default(), Some(Duration::from_secs(3600)));
-    let old = store.create(data(&[("user", "\"yuan\"")]), None).unwrap();
+    let old = store
+        .create(&NS, data(&[("user", "\"yuan\"")]), None)
+        .unwrap();
     store.clock().advance(Duration::from_secs(60));
-    let new = store.rotate(&old.id).unwrap();
+    let new = store.rotate(&NS, &old.id).unwrap();
     assert_ne!(new.id, old.id);
     assert_eq!(new.version, 2);
     assert_eq!(
         new.created_ms, old.created_ms,
         "the absolute cap still counts from creation"
     );
-    assert_eq!(store.get(&old.id, &[], true), Err(SessionError::NotFound));
-    assert_eq!(store.get(&new.id, &[], true).unwrap().1["user"], "\"yuan\"");
-    assert!(!store.flush(&old.id).unwrap());
+    assert_eq!(
+        store.get(&NS, &old.id, &[], true),
+        Err(SessionError::NotFound)
+    );
+    assert_eq!(
+        store.get(&NS, &new.id, &[], true).unwrap().1["user"],
+        "\"yuan\""
+    );
+    assert!(!store.flush(&NS, &old.id).unwrap());
     assert_eq!(store.len(), 1);
     assert_eq!(store.stats().rotated, 1);
 }
@@ -244,10 +255,10 @@ fn rotate_moves_the_data_to_a_new_id_and_kills_the_old_one() {
 #[test]
 fn flush_is_idempotent() {
     let store = store();
-    let id = store.create(data(&[("a", "1")]), None).unwrap().id;
-    assert!(store.flush(&id).unwrap());
-    assert!(!store.flush(&id).unwrap());
-    assert_eq!(store.get(&id, &[], true), Err(SessionError::NotFound));
+    let id = store.create(&NS, data(&[("a", "1")]), None).unwrap().id;
+    assert!(store.flush(&NS, &id).unwrap());
+    assert!(!store.flush(&NS, &id).unwrap());
+    assert_eq!(store.get(&NS, &id, &[], true), Err(SessionError::NotFound));
     assert_eq!(store.stats().flushed, 1);
     assert_eq!(store.stats().data_bytes, 0);
     assert_eq!(store.shared.expiry.len(), 0, "no index entry left behind");
@@ -256,8 +267,8 @@ fn flush_is_idempotent() {
 #[test]
 fn touch_can_shorten_the_idle_timeout_and_the_reaper_honours_it() {
     let store = store();
-    let id = store.create(data(&[]), None).unwrap().id;
-    let info = store.touch(&id, Some(Duration::from_secs(5))).unwrap();
+    let id = store.create(&NS, data(&[]), None).unwrap().id;
+    let info = store.touch(&NS, &id, Some(Duration::from_secs(5))).unwrap();
     assert_eq!(info.expires_ms, T0 + 5_000);
     assert_eq!(info.idle_timeout, Duration::from_secs(5));
     store.clock().advance(Duration::from_secs(5));
@@ -271,12 +282,12 @@ fn idle_timeouts_outside_the_bounds_are_refused() {
     let store = store();
     let too_long = Duration::from_secs(31 * 24 * 3600);
     assert!(matches!(
-        store.create(data(&[]), Some(too_long)),
+        store.create(&NS, data(&[]), Some(too_long)),
         Err(SessionError::IdleTimeoutOutOfBounds { .. })
     ));
-    let id = store.create(data(&[]), None).unwrap().id;
+    let id = store.create(&NS, data(&[]), None).unwrap().id;
     assert!(matches!(
-        store.touch(&id, Some(Duration::from_millis(10))),
+        store.touch(&NS, &id, Some(Duration::from_millis(10))),
         Err(SessionError::IdleTimeoutOutOfBounds { .. })
     ));
 }
@@ -286,13 +297,13 @@ fn reclamation_visits_only_what_expired() {
     let store = store();
     for _ in 0..10_000 {
         store
-            .create(data(&[]), Some(Duration::from_secs(3600)))
+            .create(&NS, data(&[]), Some(Duration::from_secs(3600)))
             .unwrap();
     }
     let short: Vec<_> = (0..100)
         .map(|_| {
             store
-                .create(data(&[("a", "1")]), Some(Duration::from_secs(60)))
+                .create(&NS, data(&[("a", "1")]), Some(Duration::from_secs(60)))
                 .unwrap()
                 .id
         })
@@ -300,7 +311,7 @@ fn reclamation_visits_only_what_expired() {
     // Half the short sessions are read halfway through: they must survive.
     store.clock().advance(Duration::from_secs(30));
     for id in &short[..50] {
-        store.get(id, &[], true).unwrap();
+        store.get(&NS, id, &[], true).unwrap();
     }
     store.clock().advance(Duration::from_secs(30));
 
@@ -327,7 +338,7 @@ fn reclamation_visits_only_what_expired() {
 fn a_mass_expiry_is_reclaimed_in_bounded_steps() {
     let store = store();
     for _ in 0..10_000 {
-        store.create(data(&[]), None).unwrap();
+        store.create(&NS, data(&[]), None).unwrap();
     }
     store.clock().advance(IDLE);
     let mut calls = 0;
@@ -358,10 +369,10 @@ fn a_full_store_reclaims_expired_sessions_before_refusing() {
     let store = store_with(limits, None);
     for _ in 0..3 {
         store
-            .create(data(&[]), Some(Duration::from_secs(10)))
+            .create(&NS, data(&[]), Some(Duration::from_secs(10)))
             .unwrap();
     }
-    let err = store.create(data(&[]), None).unwrap_err();
+    let err = store.create(&NS, data(&[]), None).unwrap_err();
     assert!(matches!(
         err,
         SessionError::LimitExceeded {
@@ -372,7 +383,7 @@ fn a_full_store_reclaims_expired_sessions_before_refusing() {
     assert!(err.to_string().contains("max-sessions"));
     assert_eq!(store.stats().refused, 1);
     store.clock().advance(Duration::from_secs(10));
-    store.create(data(&[]), None).unwrap();
+    store.create(&NS, data(&[]), None).unwrap();
     assert_eq!(store.len(), 1);
     assert_eq!(store.stats().refused, 1);
 }
@@ -382,14 +393,14 @@ async fn the_background_reaper_wakes_for_an_earlier_deadline() {
     let store = store();
     let _reaper = spawn_reaper(&store);
     store
-        .create(data(&[]), Some(Duration::from_secs(3600)))
+        .create(&NS, data(&[]), Some(Duration::from_secs(3600)))
         .unwrap();
     // Let the reaper go to sleep towards the one-hour deadline.
     for _ in 0..10 {
         tokio::task::yield_now().await;
     }
     store
-        .create(data(&[]), Some(Duration::from_secs(5)))
+        .create(&NS, data(&[]), Some(Duration::from_secs(5)))
         .unwrap();
     store.clock().advance(Duration::from_secs(5));
     for _ in 0..1000 {
@@ -408,19 +419,97 @@ async fn the_background_reaper_wakes_for_an_earlier_deadline() {
 #[test]
 fn concurrent_sets_of_different_keys_lose_nothing() {
     let store = store();
-    let id = store.create(data(&[]), None).unwrap().id;
+    let id = store.create(&NS, data(&[]), None).unwrap().id;
     std::thread::scope(|scope| {
         for t in 0..8 {
             let (store, id) = (&store, &id);
             scope.spawn(move || {
                 for i in 0..100 {
                     let key = format!("t{t}-k{i}");
-                    store.set(id, upsert(&[(&key, &i.to_string())])).unwrap();
+                    store
+                        .set(&NS, id, upsert(&[(&key, &i.to_string())]))
+                        .unwrap();
                 }
             });
         }
     });
-    let (info, values) = store.get(&id, &[], true).unwrap();
+    let (info, values) = store.get(&NS, &id, &[], true).unwrap();
     assert_eq!(values.len(), 8 * 100);
     assert_eq!(info.version, 1 + 8 * 100);
+}
+
+fn ns(name: &str) -> Namespace {
+    Namespace::parse(name).unwrap()
+}
+
+#[test]
+fn a_session_is_found_only_in_its_own_namespace_by_every_operation() {
+    let store = store();
+    let (shop, blog) = (ns("shop"), ns("blog"));
+    let id = store.create(&shop, data(&[("a", "1")]), None).unwrap().id;
+    for other in [&blog, &NS] {
+        assert_eq!(
+            store.get(other, &id, &[], true).unwrap_err(),
+            SessionError::NotFound
+        );
+        assert_eq!(
+            store.set(other, &id, upsert(&[("a", "2")])).unwrap_err(),
+            SessionError::NotFound
+        );
+        assert_eq!(
+            store.touch(other, &id, None).unwrap_err(),
+            SessionError::NotFound
+        );
+        assert_eq!(
+            store.rotate(other, &id).unwrap_err(),
+            SessionError::NotFound
+        );
+        assert_eq!(store.flush(other, &id), Ok(false));
+    }
+    assert_eq!(store.get(&shop, &id, &[], true).unwrap().1["a"], "1");
+}
+
+#[test]
+fn each_namespace_has_its_own_limit_within_the_total() {
+    let limits = Limits {
+        max_sessions: 5,
+        max_sessions_per_namespace: 2,
+        ..Limits::default()
+    };
+    let store = store_with(limits, None);
+    let (shop, blog) = (ns("shop"), ns("blog"));
+    let first = store.create(&shop, data(&[]), None).unwrap().id;
+    store.create(&shop, data(&[]), None).unwrap();
+    let err = store.create(&shop, data(&[]), None).unwrap_err();
+    assert!(
+        matches!(err, SessionError::LimitExceeded { limit: Limit::NamespaceSessions, max: 2, ref what } if what.contains("shop")),
+        "{err:?}"
+    );
+    // The other namespace is not locked out, and a refusal counts nothing.
+    store.create(&blog, data(&[]), None).unwrap();
+    assert_eq!((store.len(), store.namespace_len(&shop)), (3, 2));
+
+    // Flush and rotate keep the namespace's count right.
+    let rotated = store.rotate(&shop, &first).unwrap().id;
+    assert_eq!(store.namespace_len(&shop), 2);
+    assert!(store.flush(&shop, &rotated).unwrap());
+    assert_eq!(store.namespace_len(&shop), 1);
+    store.create(&shop, data(&[]), None).unwrap();
+}
+
+#[test]
+fn the_reaper_gives_back_the_namespace_slot_of_what_expires() {
+    let limits = Limits {
+        max_sessions_per_namespace: 1,
+        ..Limits::default()
+    };
+    let store = store_with(limits, None);
+    let shop = ns("shop");
+    store
+        .create(&shop, data(&[]), Some(Duration::from_secs(5)))
+        .unwrap();
+    store.clock().advance(Duration::from_secs(6));
+    assert_eq!(store.purge_expired().reclaimed, 1);
+    assert_eq!(store.namespace_len(&shop), 0);
+    store.create(&shop, data(&[]), None).unwrap();
 }

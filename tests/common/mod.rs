@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use sessiond::app::Application;
+use sessiond::auth::Tokens;
 use sessiond::clock::{Clock, Millis};
 use sessiond::config::Config;
 use sessiond::grpc::pb::session_service_client::SessionServiceClient;
@@ -32,6 +33,8 @@ pub struct TestApp {
     pub clock: Clock,
     pub store: Store,
     pub lifecycle: Lifecycle,
+    /// The tokens in force, when the test configured a tokens file.
+    pub tokens: Option<Tokens>,
     stop: Option<oneshot::Sender<()>>,
     server: JoinHandle<io::Result<()>>,
 }
@@ -65,6 +68,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let http_addr = app.http_addr();
     let store = app.store();
     let lifecycle = app.lifecycle();
+    let tokens = app.tokens();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -89,6 +93,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         clock,
         store,
         lifecycle,
+        tokens,
         stop: Some(stop),
         server,
     }
