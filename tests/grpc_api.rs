@@ -5,7 +5,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{spawn_app, spawn_app_with, T0};
+use common::{spawn_app, spawn_app_with, TestApp, T0};
 use sessiond::grpc::pb;
 use tonic::Code;
 
@@ -40,6 +40,12 @@ fn set(id: &str, upsert: &[(&str, &str)]) -> pb::SetRequest {
     }
 }
 
+/// Creates a session with `d` and returns what the server said of it.
+async fn new_session(app: &mut TestApp, d: HashMap<String, String>) -> pb::SessionInfo {
+    let reply = app.client.create(create(d)).await.unwrap().into_inner();
+    reply.session.expect("Create returns the session")
+}
+
 fn secs(s: i64) -> prost_types::Duration {
     prost_types::Duration {
         seconds: s,
@@ -50,14 +56,7 @@ fn secs(s: i64) -> prost_types::Duration {
 #[tokio::test]
 async fn the_django_login_flow_works_end_to_end() {
     let mut app = spawn_app().await;
-    let session = app
-        .client
-        .create(create(data(&[])))
-        .await
-        .unwrap()
-        .into_inner()
-        .session
-        .unwrap();
+    let session = new_session(&mut app, data(&[])).await;
     assert_eq!(session.id.len(), 32);
     assert!(session
         .id
@@ -108,19 +107,12 @@ async fn the_django_login_flow_works_end_to_end() {
 #[tokio::test]
 async fn get_reads_only_the_keys_asked_for() {
     let mut app = spawn_app().await;
-    let id = app
-        .client
-        .create(create(data(&[
-            ("a", "1"),
-            ("b", "{\"x\":[true,null]}"),
-            ("c", "3"),
-        ])))
-        .await
-        .unwrap()
-        .into_inner()
-        .session
-        .unwrap()
-        .id;
+    let id = new_session(
+        &mut app,
+        data(&[("a", "1"), ("b", "{\"x\":[true,null]}"), ("c", "3")]),
+    )
+    .await
+    .id;
     let mut req = get(&id);
     req.keys = vec!["b".into(), "missing".into()];
     let read = app.client.get(req).await.unwrap().into_inner();
@@ -130,15 +122,7 @@ async fn get_reads_only_the_keys_asked_for() {
 #[tokio::test]
 async fn malformed_input_is_invalid_argument_with_a_useful_message() {
     let mut app = spawn_app().await;
-    let id = app
-        .client
-        .create(create(data(&[])))
-        .await
-        .unwrap()
-        .into_inner()
-        .session
-        .unwrap()
-        .id;
+    let id = new_session(&mut app, data(&[])).await.id;
 
     let cases: Vec<(tonic::Status, &str)> = vec![
         (
@@ -255,15 +239,7 @@ async fn an_unknown_id_is_not_found_for_every_rpc() {
 #[tokio::test]
 async fn a_stale_expected_version_is_aborted_and_changes_nothing() {
     let mut app = spawn_app().await;
-    let id = app
-        .client
-        .create(create(data(&[])))
-        .await
-        .unwrap()
-        .into_inner()
-        .session
-        .unwrap()
-        .id;
+    let id = new_session(&mut app, data(&[])).await.id;
     let mut first = set(&id, &[("cart", "[1]")]);
     first.expected_version = Some(1);
     app.client.set(first).await.unwrap();
@@ -279,14 +255,8 @@ async fn a_stale_expected_version_is_aborted_and_changes_nothing() {
 #[tokio::test]
 async fn set_applies_upserts_and_removals_together() {
     let mut app = spawn_app().await;
-    let id = app
-        .client
-        .create(create(data(&[("a", "1"), ("b", "2")])))
+    let id = new_session(&mut app, data(&[("a", "1"), ("b", "2")]))
         .await
-        .unwrap()
-        .into_inner()
-        .session
-        .unwrap()
         .id;
     let mut req = set(&id, &[("c", "3")]);
     req.remove = vec!["a".into()];
@@ -304,15 +274,7 @@ async fn every_limit_is_resource_exhausted_and_names_its_setting() {
         c.max_sessions = 2;
     })
     .await;
-    let id = app
-        .client
-        .create(create(data(&[])))
-        .await
-        .unwrap()
-        .into_inner()
-        .session
-        .unwrap()
-        .id;
+    let id = new_session(&mut app, data(&[])).await.id;
 
     let big_value = format!("\"{}\"", "x".repeat(20));
     let checks = [
@@ -351,14 +313,7 @@ async fn every_limit_is_resource_exhausted_and_names_its_setting() {
 #[tokio::test]
 async fn rotate_kills_the_old_id_and_keeps_the_data() {
     let mut app = spawn_app().await;
-    let old = app
-        .client
-        .create(create(data(&[("username", "\"yuan\"")])))
-        .await
-        .unwrap()
-        .into_inner()
-        .session
-        .unwrap();
+    let old = new_session(&mut app, data(&[("username", "\"yuan\"")])).await;
     let new = app
         .client
         .rotate(pb::RotateRequest { id: old.id.clone() })
@@ -380,22 +335,8 @@ async fn rotate_kills_the_old_id_and_keeps_the_data() {
 #[tokio::test]
 async fn an_idle_session_expires_and_activity_keeps_it_alive() {
     let mut app = spawn_app_with(|c| c.idle_timeout = Duration::from_secs(60)).await;
-    let kept = app
-        .client
-        .create(create(data(&[])))
-        .await
-        .unwrap()
-        .into_inner()
-        .session
-        .unwrap();
-    let idle = app
-        .client
-        .create(create(data(&[])))
-        .await
-        .unwrap()
-        .into_inner()
-        .session
-        .unwrap();
+    let kept = new_session(&mut app, data(&[])).await;
+    let idle = new_session(&mut app, data(&[])).await;
     assert_eq!(kept.expires_at.unwrap().seconds, (T0 / 1000) as i64 + 60);
 
     app.clock.advance(Duration::from_secs(45));
@@ -460,15 +401,7 @@ async fn the_absolute_timeout_ends_even_a_busy_session() {
         c.absolute_timeout = Some(Duration::from_secs(3600));
     })
     .await;
-    let id = app
-        .client
-        .create(create(data(&[])))
-        .await
-        .unwrap()
-        .into_inner()
-        .session
-        .unwrap()
-        .id;
+    let id = new_session(&mut app, data(&[])).await.id;
     for _ in 0..11 {
         app.clock.advance(Duration::from_secs(300));
         app.client.set(set(&id, &[("seen", "true")])).await.unwrap();
@@ -509,15 +442,7 @@ async fn expired_sessions_are_reclaimed_in_the_background() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_of_different_keys_lose_nothing() {
     let mut app = spawn_app().await;
-    let id = app
-        .client
-        .create(create(data(&[])))
-        .await
-        .unwrap()
-        .into_inner()
-        .session
-        .unwrap()
-        .id;
+    let id = new_session(&mut app, data(&[])).await.id;
     let writers: Vec<_> = (0..16)
         .map(|w| {
             let mut client = app.client.clone();
@@ -544,15 +469,7 @@ async fn concurrent_writers_of_different_keys_lose_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compare_and_set_lets_exactly_one_of_racing_writers_win() {
     let mut app = spawn_app().await;
-    let id = app
-        .client
-        .create(create(data(&[("n", "0")])))
-        .await
-        .unwrap()
-        .into_inner()
-        .session
-        .unwrap()
-        .id;
+    let id = new_session(&mut app, data(&[("n", "0")])).await.id;
     let racers: Vec<_> = (0..8)
         .map(|r| {
             let mut client = app.client.clone();
