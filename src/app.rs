@@ -164,9 +164,9 @@ impl Application {
         } else {
             None
         };
-        let incoming = TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
+        let incoming = grpc_incoming(grpc_listener);
         let service = SessionService::new(store.clone(), lifecycle.clone(), metrics.clone());
-        let grpc = Server::builder()
+        let grpc = grpc_server()
             .add_service(health_service(&lifecycle))
             .add_optional_service(reflection)
             .add_service(service.into_server())
@@ -223,6 +223,19 @@ impl Application {
         tracing::info!("sessiond stopped");
         Ok(())
     }
+}
+
+/// The tonic server with sessiond's transport settings. sessiond-bench
+/// serves its empty-RPC baseline with this too, so the two differ only in
+/// what the RPC does.
+pub fn grpc_server() -> Server {
+    Server::builder()
+}
+
+/// Connections accepted on `listener` the way the gRPC API accepts them:
+/// with TCP_NODELAY, since every reply is one small write.
+pub fn grpc_incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// A server task that ended before shutdown was asked for: its error, or one

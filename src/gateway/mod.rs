@@ -42,7 +42,7 @@ use cookie::CookiePolicy;
 use handlers::Exchange;
 use routes::Route;
 
-pub use server::serve;
+pub use server::{serve, serve_with, ConnectionSettings};
 
 /// The gateway: a cheap `Clone` handle, one per connection.
 #[derive(Clone)]

@@ -8,6 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -30,8 +34,50 @@ pub async fn serve(
     gateway: Gateway,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let builder = connection_builder(&gateway);
-    let read_timeout = gateway.0.read_timeout;
+    let settings = ConnectionSettings {
+        max_header_bytes: gateway.0.max_header_bytes,
+        read_timeout: gateway.0.read_timeout,
+    };
+    let handler = move |request| {
+        let gateway = gateway.clone();
+        async move { gateway.handle(request).await }
+    };
+    serve_with(listener, settings, handler, shutdown).await
+}
+
+/// How the gateway's connections are served: the head buffer (431 past
+/// it) and the slow-client bound.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionSettings {
+    pub max_header_bytes: usize,
+    pub read_timeout: Duration,
+}
+
+impl ConnectionSettings {
+    /// The settings `config` gives the gateway.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        ConnectionSettings {
+            max_header_bytes: config.max_header_bytes,
+            read_timeout: config.http_read_timeout,
+        }
+    }
+}
+
+/// Serves any `handler` exactly as [`serve`] serves the gateway: same
+/// connection settings, accept loop and shutdown. sessiond-bench serves its
+/// hello-world baseline with it, so the two differ only in the handler.
+pub async fn serve_with<H, F>(
+    listener: TcpListener,
+    settings: ConnectionSettings,
+    handler: H,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()>
+where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    let builder = connection_builder(settings);
+    let read_timeout = settings.read_timeout;
     let graceful = GracefulShutdown::new();
     // Owned here, so that dropping `serve` aborts every connection task.
     let mut connections = JoinSet::new();
@@ -54,12 +100,12 @@ pub async fn serve(
                 // timeout starts only once HTTP/1 has been detected).
                 let active = Arc::new(AtomicBool::new(false));
                 let service = service_fn({
-                    let gateway = gateway.clone();
+                    let handler = handler.clone();
                     let active = active.clone();
                     move |request| {
                         active.store(true, Ordering::Relaxed);
-                        let gateway = gateway.clone();
-                        async move { Ok::<_, Infallible>(gateway.handle(request).await) }
+                        let answer = handler(request);
+                        async move { Ok::<_, Infallible>(answer.await) }
                     }
                 });
                 let connection = builder
@@ -94,8 +140,7 @@ pub async fn serve(
 
 /// hyper-util's auto builder with the gateway's limits: the head buffer
 /// (431 past it), the header count, and the time to send a head.
-fn connection_builder(gateway: &Gateway) -> auto::Builder<TokioExecutor> {
-    let shared = &*gateway.0;
+fn connection_builder(shared: ConnectionSettings) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
