@@ -43,7 +43,9 @@ fi
 
 nice cargo build --release --features bench --bin sessiond --bin sessiond-bench >&2
 bin=target/release
-server() { taskset -c "$SERVER_CPU" "$@"; }
+# taskset execs the command, so $! of a backgrounded "${server[@]}" is the
+# server's own pid (a shell function would put a subshell in between).
+server=(taskset -c "$SERVER_CPU")
 client() { taskset -c "$CLIENT_CPU" "$@"; }
 
 pids=()
@@ -71,14 +73,14 @@ grpc_load=(--connections "$CONNECTIONS" --concurrency "$CONCURRENCY" --sessions 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/load.log" >&2
 
 # 1. The empty RPC: the ceiling of any unary tonic service here.
-server "$bin/sessiond-bench" serve-empty --addr 127.0.0.1:50061 >"$out/empty-server.log" 2>&1 &
+"${server[@]}" "$bin/sessiond-bench" serve-empty --addr 127.0.0.1:50061 >"$out/empty-server.log" 2>&1 &
 pid=$!; pids+=("$pid"); wait_port 50061
 client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50061 --mix empty "${grpc_load[@]}" \
     "${window[@]}" --server-pid "$pid" | tee "$out/empty.log" >&2
 stop "$pid"
 
 # 2. sessiond: Get, Set, the gateway, then 1M sessions that expire at once.
-server "$bin/sessiond" --grpc-addr 127.0.0.1:50062 --http-addr 127.0.0.1:8082 \
+"${server[@]}" "$bin/sessiond" --grpc-addr 127.0.0.1:50062 --http-addr 127.0.0.1:8082 \
     --admin-addr 127.0.0.1:9092 --max-sessions 3000000 --cookie-secure false \
     >"$out/sessiond-server.log" 2>&1 &
 pid=$!; pids+=("$pid"); wait_port 50062; wait_port 8082; wait_port 9092
@@ -96,7 +98,7 @@ stop "$pid"
 
 # A fresh sessiond for memory and mass expiry, so the loads above leave
 # nothing behind in its heap.
-server "$bin/sessiond" --grpc-addr 127.0.0.1:50062 --http-addr 127.0.0.1:8082 \
+"${server[@]}" "$bin/sessiond" --grpc-addr 127.0.0.1:50062 --http-addr 127.0.0.1:8082 \
     --admin-addr 127.0.0.1:9092 --max-sessions 3000000 \
     >"$out/sessiond-expiry-server.log" 2>&1 &
 pid=$!; pids+=("$pid"); wait_port 50062; wait_port 9092
@@ -107,7 +109,7 @@ client "$bin/sessiond-bench" expiry --addr 127.0.0.1:50062 --admin-addr 127.0.0.
 stop "$pid"
 
 # 3. The hello-world over the gateway's connection settings.
-server "$bin/sessiond-bench" serve-hello --addr 127.0.0.1:8083 >"$out/hello-server.log" 2>&1 &
+"${server[@]}" "$bin/sessiond-bench" serve-hello --addr 127.0.0.1:8083 >"$out/hello-server.log" 2>&1 &
 pid=$!; pids+=("$pid"); wait_port 8083
 client "$bin/sessiond-bench" http --addr 127.0.0.1:8083 --connections "$HTTP_CONNECTIONS" \
     --value-size "$VALUE" "${window[@]}" --server-pid "$pid" | tee "$out/hello.log" >&2
@@ -116,7 +118,7 @@ client wrk -t1 -c"$HTTP_CONNECTIONS" -d"$DURATION" -H "Cookie: $cookie" \
 stop "$pid"
 
 # 4./5. Redis: redis-benchmark, the redis crate, and memory for the same SETEX.
-server redis-server --port 6390 --save '' --appendonly no --bind 127.0.0.1 \
+"${server[@]}" redis-server --port 6390 --save '' --appendonly no --bind 127.0.0.1 \
     >"$out/redis-server.log" 2>&1 &
 pid=$!; pids+=("$pid"); wait_port 6390
 client redis-benchmark -p 6390 -t set,get -n "$REDIS_REQUESTS" -c "$IN_FLIGHT" -d "$VALUE" \

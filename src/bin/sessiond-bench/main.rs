@@ -32,6 +32,10 @@ use clap::{Args, Parser, Subcommand};
 use load::Window;
 use report::{Control, Summary};
 
+/// The allocator sessiond runs with, so the baselines run with it too.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "sessiond-bench",
