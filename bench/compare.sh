@@ -81,7 +81,7 @@ stop "$pid"
 
 # 2. sessiond: Get, Set, the gateway, then 1M sessions that expire at once.
 "${server[@]}" "$bin/sessiond" --grpc-addr 127.0.0.1:50062 --http-addr 127.0.0.1:8082 \
-    --admin-addr 127.0.0.1:9092 --max-sessions 3000000 --cookie-secure false \
+    --admin-addr 127.0.0.1:9092 --drain-delay 0s --max-sessions 3000000 --cookie-secure false \
     >"$out/sessiond-server.log" 2>&1 &
 pid=$!; pids+=("$pid"); wait_port 50062; wait_port 8082; wait_port 9092
 client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50062 --mix get "${grpc_load[@]}" \
@@ -99,7 +99,7 @@ stop "$pid"
 # A fresh sessiond for memory and mass expiry, so the loads above leave
 # nothing behind in its heap.
 "${server[@]}" "$bin/sessiond" --grpc-addr 127.0.0.1:50062 --http-addr 127.0.0.1:8082 \
-    --admin-addr 127.0.0.1:9092 --max-sessions 3000000 \
+    --admin-addr 127.0.0.1:9092 --drain-delay 0s --max-sessions 3000000 \
     >"$out/sessiond-expiry-server.log" 2>&1 &
 pid=$!; pids+=("$pid"); wait_port 50062; wait_port 9092
 client "$bin/sessiond-bench" expiry --addr 127.0.0.1:50062 --admin-addr 127.0.0.1:9092 \

@@ -99,7 +99,9 @@ impl Gateway {
         let label = route.label();
         let metric_name = route.metric_name(request.method());
         let method = request.method().clone();
-        let span = tracing::info_span!(
+        // DEBUG for the cost of an enabled span per request (see the gRPC
+        // service); the INFO events inside name their session themselves.
+        let span = tracing::debug_span!(
             "http",
             method = %method,
             route = label,

@@ -16,7 +16,7 @@ use sessiond::grpc::pb::session_service_client::SessionServiceClient;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
-use crate::load::XorShift;
+use crate::load::{bounded, XorShift};
 use crate::report::{Control, Recorder};
 
 /// The empty RPC of the baseline (proto/bench/v1/empty.proto).
@@ -202,7 +202,10 @@ pub async fn create_many(
                     data: data.clone(),
                     idle_timeout: expire_at.and_then(until),
                 };
-                let created = client.create(request).await?.into_inner();
+                let created = bounded(client.create(request))
+                    .await
+                    .map_err(tonic::Status::unavailable)?
+                    .into_inner();
                 if keep {
                     ids.extend(created.session.map(|s| s.id));
                 }
@@ -251,7 +254,7 @@ pub fn spawn_workers(
                 workers.push(tokio::spawn(async move {
                     while recorder.running() {
                         let started = Instant::now();
-                        let outcome = client.call(empty_pb::Empty {}).await.map(drop);
+                        let outcome = bounded(client.call(empty_pb::Empty {})).await.map(drop);
                         recorder.record(Op::Empty as usize, started, outcome);
                     }
                     recorder
@@ -274,48 +277,46 @@ pub fn spawn_workers(
                     let id = || ids[pick].clone();
                     let started = Instant::now();
                     let outcome = match op {
-                        Op::Get => client
-                            .get(pb::GetRequest {
-                                id: id(),
-                                keys: Vec::new(),
-                                no_touch: false,
-                            })
-                            .await
-                            .map(drop),
-                        Op::Set => client
-                            .set(pb::SetRequest {
-                                id: id(),
-                                upsert: [("user".to_string(), value.clone())].into(),
-                                remove: Vec::new(),
-                                expected_version: None,
-                            })
-                            .await
-                            .map(drop),
-                        Op::Touch => client
-                            .touch(pb::TouchRequest {
-                                id: id(),
-                                idle_timeout: None,
-                            })
-                            .await
-                            .map(drop),
-                        Op::Create => client
-                            .create(pb::CreateRequest {
-                                data: [("user".to_string(), value.clone())].into(),
-                                idle_timeout: None,
-                            })
-                            .await
-                            .map(|r| {
-                                if own.len() < 10_000 {
-                                    own.extend(r.into_inner().session.map(|s| s.id));
-                                }
-                            }),
+                        Op::Get => bounded(client.get(pb::GetRequest {
+                            id: id(),
+                            keys: Vec::new(),
+                            no_touch: false,
+                        }))
+                        .await
+                        .map(drop),
+                        Op::Set => bounded(client.set(pb::SetRequest {
+                            id: id(),
+                            upsert: [("user".to_string(), value.clone())].into(),
+                            remove: Vec::new(),
+                            expected_version: None,
+                        }))
+                        .await
+                        .map(drop),
+                        Op::Touch => bounded(client.touch(pb::TouchRequest {
+                            id: id(),
+                            idle_timeout: None,
+                        }))
+                        .await
+                        .map(drop),
+                        Op::Create => bounded(client.create(pb::CreateRequest {
+                            data: [("user".to_string(), value.clone())].into(),
+                            idle_timeout: None,
+                        }))
+                        .await
+                        .map(|r| {
+                            if own.len() < 10_000 {
+                                own.extend(r.into_inner().session.map(|s| s.id));
+                            }
+                        }),
                         Op::Flush => {
                             let id = own.pop().unwrap_or_else(|| "0".repeat(32));
-                            client.flush(pb::FlushRequest { id }).await.map(drop)
+                            bounded(client.flush(pb::FlushRequest { id }))
+                                .await
+                                .map(drop)
                         }
                         Op::Empty => unreachable!("the mix refuses empty with others"),
                     };
-                    recorder.record(op as usize, started, outcome.map_err(|s| s.code()));
+                    recorder.record(op as usize, started, outcome);
                 }
                 recorder
             }));

@@ -36,14 +36,14 @@ pub async fn exchange(
     conn: &mut Conn,
     request: Request<Full<Bytes>>,
 ) -> Result<(http::response::Parts, Bytes), String> {
-    conn.ready().await.map_err(|e| e.to_string())?;
-    let response = conn
-        .send_request(request)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
-    Ok((parts, body))
+    crate::load::bounded(async {
+        conn.ready().await?;
+        let response = conn.send_request(request).await?;
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok::<_, hyper::Error>((parts, body))
+    })
+    .await
 }
 
 /// Creates `n` sessions with `POST /session` and returns their cookie

@@ -53,6 +53,20 @@ pub async fn join(workers: Vec<JoinHandle<Recorder>>) -> Recorder {
     merged.expect("at least one worker")
 }
 
+/// Longest a request may take before it counts as failed: a server that
+/// stops answering ends the run with errors instead of hanging it.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `request`, or an error once [`REQUEST_TIMEOUT`] has passed.
+pub async fn bounded<T, E: std::fmt::Display>(
+    request: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {REQUEST_TIMEOUT:?}")),
+    }
+}
+
 /// A small, fast PRNG for picking sessions and operations: the client must
 /// cost less than the server, and this needs no locking or OS entropy.
 pub struct XorShift(u64);

@@ -9,7 +9,7 @@ use std::time::Instant;
 use redis::aio::MultiplexedConnection;
 use tokio::task::JoinHandle;
 
-use crate::load::XorShift;
+use crate::load::{bounded, XorShift};
 use crate::report::{Control, Recorder};
 
 pub async fn connect(url: &str) -> redis::RedisResult<MultiplexedConnection> {
@@ -88,24 +88,21 @@ pub fn spawn_workers(
                     let key = &keys[rng.below(keys.len())];
                     let started = Instant::now();
                     let outcome = match &set {
-                        None => redis::cmd("GET")
-                            .arg(key)
-                            .query_async::<Option<Vec<u8>>>(&mut conn)
-                            .await
-                            .and_then(|v| {
-                                v.map(drop).ok_or_else(|| {
-                                    redis::RedisError::from((
-                                        redis::ErrorKind::Client,
-                                        "key not found",
-                                    ))
-                                })
-                            }),
-                        Some(value) => {
-                            redis::cmd("SET")
+                        None => bounded(
+                            redis::cmd("GET")
                                 .arg(key)
-                                .arg(value.as_slice())
-                                .query_async::<()>(&mut conn)
-                                .await
+                                .query_async::<Option<Vec<u8>>>(&mut conn),
+                        )
+                        .await
+                        .and_then(|v| v.map(drop).ok_or_else(|| "key not found".to_string())),
+                        Some(value) => {
+                            bounded(
+                                redis::cmd("SET")
+                                    .arg(key)
+                                    .arg(value.as_slice())
+                                    .query_async::<()>(&mut conn),
+                            )
+                            .await
                         }
                     };
                     recorder.record(0, started, outcome);
