@@ -424,3 +424,18 @@ fn concurrent_sets_of_different_keys_lose_nothing() {
     assert_eq!(values.len(), 8 * 100);
     assert_eq!(info.version, 1 + 8 * 100);
 }
+
+#[test]
+fn a_map_emptied_by_a_mass_expiry_gives_its_memory_back() {
+    let store = store();
+    for _ in 0..100_000 {
+        store.create(data(&[]), None).unwrap();
+    }
+    let full = store.shared.sessions.capacity();
+    store.clock().advance(IDLE);
+    while store.purge_expired().more {}
+    assert_eq!(store.len(), 0);
+
+    store.shrink_if_sparse(100_000);
+    assert!(store.shared.sessions.capacity() < full / 4);
+}
