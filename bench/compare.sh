@@ -5,8 +5,8 @@
 # pinned to one core and the load generator to another. Prints a table of
 # ratios with the absolute numbers beside them; logs go to target/bench/.
 #
-#   bench/compare.sh                   # the full run (about 4 minutes)
-#   DURATION=5s EXPIRE_SESSIONS=200000 bench/compare.sh   # a quicker one
+#   bench/compare.sh                   # the full run (about 5 minutes)
+#   ROUNDS=1 EXPIRE_SESSIONS=200000 EXPIRE_IN=30s bench/compare.sh   # quicker
 #
 # Needs: cargo; redis-server, redis-tools and wrk (installed with apt-get
 # when missing, which needs root). Loopback only; every load stops itself.
@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-5s}          # per load, per round
+ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-4}     # HTTP/2 or multiplexed Redis connections
 CONCURRENCY=${CONCURRENCY:-16}    # requests in flight on each
 HTTP_CONNECTIONS=${HTTP_CONNECTIONS:-64}
@@ -72,29 +73,39 @@ grpc_load=(--connections "$CONNECTIONS" --concurrency "$CONCURRENCY" --sessions 
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/load.log" >&2
 
-# 1. The empty RPC: the ceiling of any unary tonic service here.
+# 1.-3. The ceilings and sessiond side by side. All three servers run at
+# once on the server core (an idle one costs nothing) and the loads
+# alternate, round after round, so that drift from other work on the
+# machine hits both sides of a ratio alike; the table takes the median.
 "${server[@]}" "$bin/sessiond-bench" serve-empty --addr 127.0.0.1:50061 >"$out/empty-server.log" 2>&1 &
-pid=$!; pids+=("$pid"); wait_port 50061
-client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50061 --mix empty "${grpc_load[@]}" \
-    "${window[@]}" --server-pid "$pid" | tee "$out/empty.log" >&2
-stop "$pid"
-
-# 2. sessiond: Get, Set, the gateway, then 1M sessions that expire at once.
+empty_pid=$!; pids+=("$empty_pid")
 "${server[@]}" "$bin/sessiond" --grpc-addr 127.0.0.1:50062 --http-addr 127.0.0.1:8082 \
     --admin-addr 127.0.0.1:9092 --drain-delay 0s --max-sessions 3000000 --cookie-secure false \
     >"$out/sessiond-server.log" 2>&1 &
-pid=$!; pids+=("$pid"); wait_port 50062; wait_port 8082; wait_port 9092
-client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50062 --mix get "${grpc_load[@]}" \
-    "${window[@]}" --server-pid "$pid" | tee "$out/get.log" >&2
-client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50062 --mix set "${grpc_load[@]}" \
-    "${window[@]}" --server-pid "$pid" | tee "$out/set.log" >&2
-client "$bin/sessiond-bench" http --addr 127.0.0.1:8082 --connections "$HTTP_CONNECTIONS" \
-    --value-size "$VALUE" "${window[@]}" --server-pid "$pid" | tee "$out/gateway.log" >&2
+sessiond_pid=$!; pids+=("$sessiond_pid")
+"${server[@]}" "$bin/sessiond-bench" serve-hello --addr 127.0.0.1:8083 >"$out/hello-server.log" 2>&1 &
+hello_pid=$!; pids+=("$hello_pid")
+for port in 50061 50062 8082 9092 8083; do wait_port "$port"; done
 cookie=$(curl -s -o /dev/null -D - -X POST -H 'Content-Type: application/json' \
     -d '{"user":"wrk"}' http://127.0.0.1:8082/session | sed -n 's/^set-cookie: \([^;]*\).*/\1/ip')
-client wrk -t1 -c"$HTTP_CONNECTIONS" -d"$DURATION" -H "Cookie: $cookie" \
-    http://127.0.0.1:8082/session >"$out/gateway-wrk.log" 2>&1 || true
-stop "$pid"
+for round in $(seq "$ROUNDS"); do
+    client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50061 --mix empty "${grpc_load[@]}" \
+        "${window[@]}" --server-pid "$empty_pid" >"$out/empty.$round.log"
+    client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50062 --mix get "${grpc_load[@]}" \
+        "${window[@]}" --server-pid "$sessiond_pid" >"$out/get.$round.log"
+    client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50062 --mix set "${grpc_load[@]}" \
+        "${window[@]}" --server-pid "$sessiond_pid" >"$out/set.$round.log"
+    client "$bin/sessiond-bench" http --addr 127.0.0.1:8082 --connections "$HTTP_CONNECTIONS" \
+        --value-size "$VALUE" "${window[@]}" --server-pid "$sessiond_pid" >"$out/gateway.$round.log"
+    client "$bin/sessiond-bench" http --addr 127.0.0.1:8083 --connections "$HTTP_CONNECTIONS" \
+        --value-size "$VALUE" "${window[@]}" --server-pid "$hello_pid" >"$out/hello.$round.log"
+    client wrk -t1 -c"$HTTP_CONNECTIONS" -d"$DURATION" -H "Cookie: $cookie" \
+        http://127.0.0.1:8082/session >"$out/gateway-wrk.$round.log" 2>&1 || true
+    client wrk -t1 -c"$HTTP_CONNECTIONS" -d"$DURATION" -H "Cookie: $cookie" \
+        http://127.0.0.1:8083/session >"$out/hello-wrk.$round.log" 2>&1 || true
+    grep -h '^RESULT' "$out"/{empty,get,set,gateway,hello}."$round".log >&2
+done
+stop "$empty_pid"; stop "$sessiond_pid"; stop "$hello_pid"
 
 # A fresh sessiond for memory and mass expiry, so the loads above leave
 # nothing behind in its heap.
@@ -106,15 +117,6 @@ client "$bin/sessiond-bench" expiry --addr 127.0.0.1:50062 --admin-addr 127.0.0.
     --server-pid "$pid" --sessions "$EXPIRE_SESSIONS" --value-size "$VALUE" \
     --connections "$CONNECTIONS" --concurrency "$CONCURRENCY" --expire-in "$EXPIRE_IN" \
     | tee "$out/expiry.log" >&2
-stop "$pid"
-
-# 3. The hello-world over the gateway's connection settings.
-"${server[@]}" "$bin/sessiond-bench" serve-hello --addr 127.0.0.1:8083 >"$out/hello-server.log" 2>&1 &
-pid=$!; pids+=("$pid"); wait_port 8083
-client "$bin/sessiond-bench" http --addr 127.0.0.1:8083 --connections "$HTTP_CONNECTIONS" \
-    --value-size "$VALUE" "${window[@]}" --server-pid "$pid" | tee "$out/hello.log" >&2
-client wrk -t1 -c"$HTTP_CONNECTIONS" -d"$DURATION" -H "Cookie: $cookie" \
-    http://127.0.0.1:8083/session >"$out/hello-wrk.log" 2>&1 || true
 stop "$pid"
 
 # 4./5. Redis: redis-benchmark, the redis crate, and memory for the same SETEX.
@@ -131,33 +133,57 @@ client "$bin/sessiond-bench" redis-fill --url redis://127.0.0.1:6390/ \
 stop "$pid"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/load.log" >&2
 
-# The table.
-empty=$(value "$out/empty.log" empty ops_per_s)
-get=$(value "$out/get.log" get ops_per_s)
-set_=$(value "$out/set.log" set ops_per_s)
-gw=$(value "$out/gateway.log" GET_/session ops_per_s)
-hello=$(value "$out/hello.log" GET_/session ops_per_s)
+# The table: medians over the rounds.
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "nan") }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+# across <name> <label> <key>: the median of a RESULT field over the rounds.
+across() {
+    for r in $(seq "$ROUNDS"); do value "$out/$1.$r.log" "$2" "$3"; done | median
+}
+# ratios <num> <num-label> <den> <den-label>: "median (min-max)" of per-round ratios.
+ratios() {
+    local all
+    all=$(for r in $(seq "$ROUNDS"); do
+        ratio "$(value "$out/$1.$r.log" "$2" ops_per_s)" "$(value "$out/$3.$r.log" "$4" ops_per_s)"
+        echo
+    done | sort -g)
+    echo "$(echo "$all" | median) ($(echo "$all" | head -1)–$(echo "$all" | tail -1))"
+}
+wrk_rps() { sed -n 's/^Requests\/sec: *//p' "$1"; }
+wrk_ratios() {
+    local all
+    all=$(for r in $(seq "$ROUNDS"); do
+        ratio "$(wrk_rps "$out/gateway-wrk.$r.log")" "$(wrk_rps "$out/hello-wrk.$r.log")"
+        echo
+    done | sort -g)
+    echo "$(echo "$all" | median) ($(echo "$all" | head -1)–$(echo "$all" | tail -1))"
+}
+G=GET_/session
+empty=$(across empty empty ops_per_s)
+get=$(across get get ops_per_s)
+set_=$(across set set ops_per_s)
+gw=$(across gateway $G ops_per_s)
+hello=$(across hello $G ops_per_s)
+gw_wrk=$(for r in $(seq "$ROUNDS"); do wrk_rps "$out/gateway-wrk.$r.log"; done | median)
+hello_wrk=$(for r in $(seq "$ROUNDS"); do wrk_rps "$out/hello-wrk.$r.log"; done | median)
 redis_rust=$(value "$out/redis.log" redis_GET ops_per_s)
 rb=$(grep '^"GET"' "$out/redis-benchmark.log" | tr -d '"' | cut -d, -f2)
 rb_p99=$(grep '^"GET"' "$out/redis-benchmark.log" | tr -d '"' | cut -d, -f7)
-wrk_rps() { sed -n 's/^Requests\/sec: *//p' "$1"; }
-gw_wrk=$(wrk_rps "$out/gateway-wrk.log"); hello_wrk=$(wrk_rps "$out/hello-wrk.log")
 mem_sd=$(value "$out/expiry.log" sessiond_memory bytes_per_session)
 mem_redis=$(value "$out/redis-fill.log" redis_memory bytes_per_session)
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
-us() { value "$1" "$2" "$3"; }
 
 cat <<TABLE | tee "$out/table.md"
 
 | # | ratio | target | measured | absolute |
 | --- | --- | --- | --- | --- |
-| 1 | Get ÷ empty RPC (ops/s) | ≥ 0.90 | $(ratio "$get" "$empty") | Get $get/s (p99 $(us "$out/get.log" get p99_us) µs, server $(us "$out/get.log" get server_cpu_us) µs CPU/call, client $(us "$out/get.log" get client_cpu_us)); empty $empty/s (p99 $(us "$out/empty.log" empty p99_us) µs, server $(us "$out/empty.log" empty server_cpu_us) µs CPU/call, client $(us "$out/empty.log" empty client_cpu_us)) |
-| 2 | Set ÷ Get (ops/s) | ≥ 0.85 | $(ratio "$set_" "$get") | Set $set_/s (p99 $(us "$out/set.log" set p99_us) µs, server $(us "$out/set.log" set server_cpu_us) µs CPU/call) |
-| 3 | gateway GET /session ÷ hello-world (req/s) | ≥ 0.80 | $(ratio "$gw" "$hello") (wrk: $(ratio "$gw_wrk" "$hello_wrk")) | gateway $gw/s (p99 $(us "$out/gateway.log" GET_/session p99_us) µs, server $(us "$out/gateway.log" GET_/session server_cpu_us) µs CPU/call); hello $hello/s (server $(us "$out/hello.log" GET_/session server_cpu_us) µs CPU/call); wrk: $gw_wrk vs $hello_wrk |
-| 4a | sessiond Get ÷ Redis GET, Rust clients (ops/s) | ≥ 1.00 | $(ratio "$get" "$redis_rust") | Redis GET $redis_rust/s, p99 $(us "$out/redis.log" redis_GET p99_us) µs (sessiond Get p99 $(us "$out/get.log" get p99_us) µs); Redis CPU $(us "$out/redis.log" redis_GET server_cpu_us) µs/call |
+| 1 | Get ÷ empty RPC (ops/s) | ≥ 0.90 | $(ratios get get empty empty) | Get $get/s (p99 $(across get get p99_us) µs; CPU/call server $(across get get server_cpu_us) µs, client $(across get get client_cpu_us) µs); empty $empty/s (p99 $(across empty empty p99_us) µs; CPU/call server $(across empty empty server_cpu_us) µs, client $(across empty empty client_cpu_us) µs) |
+| 2 | Set ÷ Get (ops/s) | ≥ 0.85 | $(ratios set set get get) | Set $set_/s (p99 $(across set set p99_us) µs; server $(across set set server_cpu_us) µs CPU/call) |
+| 3 | gateway GET /session ÷ hello-world (req/s), wrk | ≥ 0.80 | $(wrk_ratios) | wrk: gateway $gw_wrk/s, hello $hello_wrk/s |
+| 3' | the same with sessiond-bench http | ≥ 0.80 | $(ratios gateway $G hello $G) | gateway $gw/s (p99 $(across gateway $G p99_us) µs; server $(across gateway $G server_cpu_us) µs CPU/call); hello $hello/s (server $(across hello $G server_cpu_us) µs, client $(across hello $G client_cpu_us) µs CPU/call) |
+| 4a | sessiond Get ÷ Redis GET, Rust clients (ops/s) | ≥ 1.00 | $(ratio "$get" "$redis_rust") | Redis GET $redis_rust/s, p99 $(value "$out/redis.log" redis_GET p99_us) µs (sessiond Get p99 $(across get get p99_us) µs); Redis CPU $(value "$out/redis.log" redis_GET server_cpu_us) µs/call |
 | 4b | sessiond Get ÷ redis-benchmark GET (ops/s) | ≥ 1.00 | $(ratio "$get" "$rb") | redis-benchmark GET $rb/s, p99 $rb_p99 ms, $IN_FLIGHT clients |
 | 5 | memory per session: sessiond RSS ÷ Redis used_memory | ≤ 1.00 | $(ratio "$mem_sd" "$mem_redis") | sessiond $mem_sd B/session (RSS), Redis $mem_redis B/session (used_memory; RSS $(value "$out/redis-fill.log" redis_memory rss_bytes_per_session) B), $EXPIRE_SESSIONS sessions of $VALUE B |
 | 6 | Get p99.9 while $EXPIRE_SESSIONS expire ÷ steady | ≤ 2.00 | $(value "$out/expiry.log" expiry p999_ratio) | $(value "$out/expiry.log" expiry during_p999_us) µs vs $(value "$out/expiry.log" expiry steady_p999_us) µs; reclaimed in $(value "$out/expiry.log" expiry reclaimed_s) s; RSS back to base (+10% of growth) in $(value "$out/expiry.log" expiry memory_back_s) s |
 
-$IN_FLIGHT requests in flight ($CONNECTIONS connections x $CONCURRENCY) for gRPC and Redis, $HTTP_CONNECTIONS HTTP/1.1 connections; server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU; $DURATION per load; $(tr '\n' ';' <"$out/load.log")
+Rows 1-3: median (min–max) of $ROUNDS alternating rounds of $DURATION per load; absolute figures are medians. $IN_FLIGHT requests in flight ($CONNECTIONS connections x $CONCURRENCY) for gRPC and Redis, $HTTP_CONNECTIONS HTTP/1.1 connections; server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU; $(tr '\n' ';' <"$out/load.log")
 TABLE
