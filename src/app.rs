@@ -201,14 +201,14 @@ impl Application {
         } else {
             None
         };
-        let incoming = TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
+        let incoming = grpc_incoming(grpc_listener);
         let service = SessionService::new(store.clone(), lifecycle.clone(), metrics.clone());
         let authenticate = Authenticate::new(
             tokens.clone(),
             config.tls_client_ca.is_some(),
             metrics.clone(),
         );
-        let mut server = Server::builder();
+        let mut server = grpc_server();
         if let Some(tls) = &tls {
             server = server
                 .tls_config(grpc_tls(tls, tokens.is_some()))
@@ -284,6 +284,19 @@ impl Application {
         tracing::info!("sessiond stopped");
         Ok(())
     }
+}
+
+/// The tonic server with sessiond's transport settings. sessiond-bench
+/// serves its empty-RPC baseline with this too, so the two differ only in
+/// what the RPC does.
+pub fn grpc_server() -> Server {
+    Server::builder()
+}
+
+/// Connections accepted on `listener` the way the gRPC API accepts them:
+/// with TCP_NODELAY, since every reply is one small write.
+pub fn grpc_incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// A server task that ended before shutdown was asked for: its error, or one

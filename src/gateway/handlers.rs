@@ -126,7 +126,8 @@ impl<'a> Exchange<'a> {
             .cloned();
         match &live {
             Some(id) => {
-                tracing::Span::current().record("session", id.digest().short());
+                tracing::Span::current()
+                    .record("session", tracing::field::display(id.digest().short()));
             }
             None if self.presented.any => {
                 if !self.presented.ids.is_empty() {
@@ -297,7 +298,11 @@ impl<'a> Exchange<'a> {
     fn rotate(&mut self) -> Result<Reply, ApiError> {
         let id = self.session().ok_or(SessionError::NotFound)?;
         let info = self.shared.store.rotate(&self.shared.namespace, &id)?;
-        tracing::info!(session = %info.id.digest().short(), "session rotated");
+        tracing::info!(
+            old_session = %id.digest().short(),
+            session = %info.id.digest().short(),
+            "session rotated"
+        );
         let reply = Reply::done(&info);
         self.cookie = CookieAction::Issue(info);
         Ok(reply)

@@ -43,7 +43,7 @@ use cookie::CookiePolicy;
 use handlers::Exchange;
 use routes::Route;
 
-pub use server::serve;
+pub use server::{serve, serve_with, ConnectionSettings};
 
 /// The address a request came from: set by [`serve`] in each request's
 /// extensions, for brute-force detection. Absent when driven without a
@@ -117,7 +117,9 @@ impl Gateway {
         let label = route.label();
         let metric_name = route.metric_name(request.method());
         let method = request.method().clone();
-        let span = tracing::info_span!(
+        // DEBUG for the cost of an enabled span per request (see the gRPC
+        // service); the INFO events inside name their session themselves.
+        let span = tracing::debug_span!(
             "http",
             method = %method,
             route = label,

@@ -9,6 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -35,8 +39,52 @@ pub async fn serve(
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let builder = connection_builder(&gateway);
-    let read_timeout = gateway.0.read_timeout;
+    let settings = ConnectionSettings {
+        max_header_bytes: gateway.0.max_header_bytes,
+        read_timeout: gateway.0.read_timeout,
+    };
+    let handler = move |request| {
+        let gateway = gateway.clone();
+        async move { gateway.handle(request).await }
+    };
+    serve_with(listener, settings, tls, handler, shutdown).await
+}
+
+/// How the gateway's connections are served: the head buffer (431 past
+/// it) and the slow-client bound.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionSettings {
+    pub max_header_bytes: usize,
+    pub read_timeout: Duration,
+}
+
+impl ConnectionSettings {
+    /// The settings `config` gives the gateway.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        ConnectionSettings {
+            max_header_bytes: config.max_header_bytes,
+            read_timeout: config.http_read_timeout,
+        }
+    }
+}
+
+/// Serves any `handler` exactly as [`serve`] serves the gateway: same
+/// connection settings, accept loop, TLS and shutdown. sessiond-bench serves
+/// its hello-world baseline with it, so the two differ only in the handler.
+/// Each request carries the peer's address as a [`PeerAddr`] extension.
+pub async fn serve_with<H, F>(
+    listener: TcpListener,
+    settings: ConnectionSettings,
+    tls: Option<TlsAcceptor>,
+    handler: H,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()>
+where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    let builder = connection_builder(settings);
+    let read_timeout = settings.read_timeout;
     let graceful = GracefulShutdown::new();
     // Owned here, so that dropping `serve` aborts every connection task.
     let mut connections = JoinSet::new();
@@ -57,7 +105,7 @@ pub async fn serve(
                 let connection = Connection {
                     builder: builder.clone(),
                     watcher: graceful.watcher(),
-                    gateway: gateway.clone(),
+                    handler: handler.clone(),
                     peer,
                     read_timeout,
                 };
@@ -85,15 +133,19 @@ pub async fn serve(
 }
 
 /// One accepted connection, ready to serve once its transport is.
-struct Connection {
+struct Connection<H> {
     builder: auto::Builder<TokioExecutor>,
     watcher: Watcher,
-    gateway: Gateway,
+    handler: H,
     peer: SocketAddr,
     read_timeout: Duration,
 }
 
-impl Connection {
+impl<H, F> Connection<H>
+where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
     async fn serve<IO>(self, io: IO)
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -101,7 +153,7 @@ impl Connection {
         let Connection {
             builder,
             watcher,
-            gateway,
+            handler,
             peer,
             read_timeout,
         } = self;
@@ -111,11 +163,11 @@ impl Connection {
         let active = Arc::new(AtomicBool::new(false));
         let service = service_fn({
             let active = active.clone();
-            move |mut request: http::Request<hyper::body::Incoming>| {
+            move |mut request: Request<Incoming>| {
                 active.store(true, Ordering::Relaxed);
                 request.extensions_mut().insert(PeerAddr(peer));
-                let gateway = gateway.clone();
-                async move { Ok::<_, Infallible>(gateway.handle(request).await) }
+                let answer = handler(request);
+                async move { Ok::<_, Infallible>(answer.await) }
             }
         });
         let connection = builder
@@ -141,8 +193,7 @@ impl Connection {
 
 /// hyper-util's auto builder with the gateway's limits: the head buffer
 /// (431 past it), the header count, and the time to send a head.
-fn connection_builder(gateway: &Gateway) -> auto::Builder<TokioExecutor> {
-    let shared = &*gateway.0;
+fn connection_builder(shared: ConnectionSettings) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()

@@ -11,7 +11,7 @@ use crate::store::SessionInfo;
 impl From<SessionInfo> for pb::SessionInfo {
     fn from(info: SessionInfo) -> Self {
         pb::SessionInfo {
-            id: info.id.expose().to_owned(),
+            id: info.id.into_exposed(),
             version: info.version,
             created_at: Some(timestamp(info.created_ms)),
             expires_at: Some(timestamp(info.expires_ms)),

@@ -65,7 +65,11 @@ impl SessionService {
         op: impl FnOnce(&Store, &Namespace) -> Result<T, Status>,
     ) -> Result<Response<T>, Status> {
         let changes = rpc != "Get";
-        let span = tracing::info_span!("grpc", rpc, session = tracing::field::Empty);
+        // DEBUG, as tower-http's TraceLayer makes its spans: at the default
+        // `info` filter an enabled span costs ~10% of a Get's server CPU
+        // (the fmt layer formats its fields per request; BENCHMARKS.md),
+        // and the INFO events below name their session themselves.
+        let span = tracing::debug_span!("grpc", rpc, session = tracing::field::Empty);
         async {
             let started = Instant::now();
             let result = if self.lifecycle.is_stopping() {
@@ -148,7 +152,7 @@ impl pb::session_service_server::SessionService for SessionService {
         self.call("Create", caller, |store, ns| {
             let idle = idle_timeout(req.idle_timeout)?;
             let info = store.create(ns, req.data, idle)?;
-            tracing::info!(session = %info.id.digest().short(), "created");
+            tracing::info!(rpc = "Create", session = %info.id.digest().short(), "created");
             Ok(pb::CreateResponse {
                 session: Some(info.into()),
             })
@@ -213,7 +217,12 @@ impl pb::session_service_server::SessionService for SessionService {
         self.call("Rotate", Caller::of(&request), |store, ns| {
             let id = parse_id(&request.get_ref().id)?;
             let info = store.rotate(ns, &id)?;
-            tracing::info!(new_session = %info.id.digest().short(), "rotated");
+            tracing::info!(
+                rpc = "Rotate",
+                session = %id.digest().short(),
+                new_session = %info.id.digest().short(),
+                "rotated"
+            );
             Ok(pb::RotateResponse {
                 session: Some(info.into()),
             })

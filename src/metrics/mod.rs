@@ -276,16 +276,14 @@ impl Metrics {
             method: str_key(method),
             outcome: str_key(outcome),
         };
-        let handles = HANDLES.with(|cache| {
-            if let Some(handles) = cache.borrow().get(&key) {
-                return handles.clone();
-            }
-            let handles = self.register(api, method, outcome);
-            cache.borrow_mut().insert(key, handles.clone());
-            handles
+        HANDLES.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            let handles = cache
+                .entry(key)
+                .or_insert_with(|| self.register(api, method, outcome));
+            handles.requests.increment(1);
+            handles.duration.record(elapsed.as_secs_f64());
         });
-        handles.requests.increment(1);
-        handles.duration.record(elapsed.as_secs_f64());
     }
 
     fn register(&self, api: Api, method: &'static str, outcome: &'static str) -> RequestHandles {

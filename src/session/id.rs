@@ -20,8 +20,23 @@ const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 /// A parsed id that the server never issued is simply not found (strict
 /// mode). `Debug` and `Display` never print the id itself, so it cannot leak
 /// into a log by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SessionId(String);
+///
+/// The digest is computed once, when the id is made or parsed: a request
+/// names its session in its span and then looks it up, and SHA-256 per use
+/// would be most of the store's own cost.
+#[derive(Clone)]
+pub struct SessionId {
+    text: String,
+    digest: Digest,
+}
+
+impl PartialEq for SessionId {
+    fn eq(&self, other: &Self) -> bool {
+        self.digest == other.digest && self.text == other.text
+    }
+}
+
+impl Eq for SessionId {}
 
 impl SessionId {
     /// A fresh id from the thread-local CSPRNG (ChaCha, seeded from the OS).
@@ -30,7 +45,12 @@ impl SessionId {
         let id = (0..ID_LEN)
             .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
             .collect();
-        SessionId(id)
+        SessionId::new(id)
+    }
+
+    fn new(text: String) -> Self {
+        let digest = Digest(Sha256::digest(text.as_bytes()).into());
+        SessionId { text, digest }
     }
 
     /// Checks the shape of a client-supplied id.
@@ -40,7 +60,7 @@ impl SessionId {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
         if well_formed {
-            Ok(SessionId(raw.to_owned()))
+            Ok(SessionId::new(raw.to_owned()))
         } else {
             Err(SessionError::InvalidId)
         }
@@ -48,13 +68,18 @@ impl SessionId {
 
     /// The id itself, for the one place it must leave: the client.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.text
+    }
+
+    /// The id itself, moved out, for the reply that carries it.
+    pub fn into_exposed(self) -> String {
+        self.text
     }
 
     /// The SHA-256 digest of the id alone: the store's key in the default
     /// namespace, and the short name logs follow a session by.
     pub fn digest(&self) -> Digest {
-        Digest(Sha256::digest(self.0.as_bytes()).into())
+        self.digest
     }
 
     /// The digest the store keys this session by in `namespace`:
@@ -70,7 +95,7 @@ impl SessionId {
         let mut hash = Sha256::new();
         hash.update(namespace.as_str().as_bytes());
         hash.update([0u8]);
-        hash.update(self.0.as_bytes());
+        hash.update(self.text.as_bytes());
         Digest(hash.finalize().into())
     }
 }
@@ -91,9 +116,21 @@ pub struct Digest(pub [u8; 32]);
 
 impl Digest {
     /// A short hex prefix: enough to follow one session through logs, far too
-    /// little to find or forge its id.
-    pub fn short(&self) -> String {
-        self.0[..4].iter().map(|b| format!("{b:02x}")).collect()
+    /// little to find or forge its id. Formatted where it is written, so
+    /// naming a session in a span allocates nothing.
+    pub fn short(&self) -> ShortDigest {
+        ShortDigest([self.0[0], self.0[1], self.0[2], self.0[3]])
+    }
+}
+
+/// The first 4 bytes of a [`Digest`], displayed as 8 hex digits.
+#[derive(Clone, Copy)]
+pub struct ShortDigest([u8; 4]);
+
+impl fmt::Display for ShortDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d] = self.0;
+        write!(f, "{a:02x}{b:02x}{c:02x}{d:02x}")
     }
 }
 
@@ -182,6 +219,15 @@ mod tests {
         assert_ne!(id.digest_in(&shop), id.digest());
         assert_ne!(id.digest_in(&shop), id.digest_in(&blog));
         assert_eq!(id.digest_in(&shop), id.digest_in(&shop.clone()));
+    }
+
+    #[test]
+    fn the_short_digest_is_8_hex_digits_of_the_digest() {
+        let id = SessionId::parse("abcdefghijklmnopqrstuvwxyz012345").unwrap();
+        let short = id.digest().short().to_string();
+        let full: String = id.digest().0.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(short.len(), 8);
+        assert!(full.starts_with(&short));
     }
 
     #[test]

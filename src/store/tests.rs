@@ -513,3 +513,18 @@ fn the_reaper_gives_back_the_namespace_slot_of_what_expires() {
     assert_eq!(store.namespace_len(&shop), 0);
     store.create(&shop, data(&[]), None).unwrap();
 }
+
+#[test]
+fn a_map_emptied_by_a_mass_expiry_gives_its_memory_back() {
+    let store = store();
+    for _ in 0..100_000 {
+        store.create(&NS, data(&[]), None).unwrap();
+    }
+    let full = store.shared.sessions.capacity();
+    store.clock().advance(IDLE);
+    while store.purge_expired().more {}
+    assert_eq!(store.len(), 0);
+
+    store.shrink_if_sparse(100_000);
+    assert!(store.shared.sessions.capacity() < full / 4);
+}
