@@ -4,16 +4,14 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::io::Write;
-use std::net::SocketAddr;
 use std::process::Stdio;
-use std::time::Duration;
 
 use common::eventually;
+use common::process::{signal, start_sessiond};
 use sessiond::grpc::pb;
 use sessiond::grpc::pb::session_service_client::SessionServiceClient;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 use tonic::{Code, Request};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sessiond");
@@ -57,38 +55,6 @@ fn without_credentials_a_public_address_refuses_to_start_with_one_clear_line() {
     }
 }
 
-/// Starts the binary with a tokens file and returns it with its gRPC
-/// address, from the JSON "sessiond serving" log line.
-async fn start_with_tokens(tokens: &std::path::Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(BIN)
-        .args(["--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
-        .args(["--http-addr", "127.0.0.1:0", "--drain-delay", "0s"])
-        .args(["--log-format", "json"])
-        .arg("--tokens-file")
-        .arg(tokens)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            let event: serde_json::Value = serde_json::from_str(&line).unwrap();
-            if event["message"] == "sessiond serving" {
-                return event["grpc_addr"].as_str().unwrap().parse().unwrap();
-            }
-        }
-        panic!("sessiond exited before serving");
-    })
-    .await
-    .expect("sessiond serves");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, addr)
-}
-
 fn create(token: &str) -> Request<pb::CreateRequest> {
     let mut request = Request::new(pb::CreateRequest {
         data: Default::default(),
@@ -105,19 +71,20 @@ async fn sighup_rereads_the_tokens_file_without_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tokens");
     std::fs::write(&path, hash_token("shop", "first")).unwrap();
-    let (child, addr) = start_with_tokens(&path).await;
-    let mut client = SessionServiceClient::connect(format!("http://{addr}"))
+    let sessiond = start_sessiond([
+        OsStr::new("--drain-delay"),
+        "0s".as_ref(),
+        "--tokens-file".as_ref(),
+        path.as_os_str(),
+    ])
+    .await;
+    let mut client = SessionServiceClient::connect(format!("http://{}", sessiond.grpc_addr))
         .await
         .unwrap();
     client.create(create("first")).await.unwrap();
 
     std::fs::write(&path, hash_token("shop", "second")).unwrap();
-    let pid = child.id().unwrap().to_string();
-    let kill = std::process::Command::new("kill")
-        .args(["-HUP", &pid])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    signal(&sessiond.child, "HUP");
 
     assert!(
         eventually(|| {
@@ -129,5 +96,5 @@ async fn sighup_rereads_the_tokens_file_without_a_restart() {
     );
     let old = client.create(create("first")).await.unwrap_err();
     assert_eq!(old.code(), Code::Unauthenticated);
-    drop(child);
+    drop(sessiond);
 }

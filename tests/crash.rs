@@ -2,61 +2,39 @@
 //! more than one fsync interval before the kill (nothing at all with
 //! `--fsync always`), and SIGTERM leaves a final snapshot and exits 0.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
+use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use common::process::{signal, start_sessiond};
 
 use sessiond::grpc::pb::session_service_client::SessionServiceClient;
 use sessiond::grpc::pb::{CreateRequest, GetRequest, SetRequest};
+use tokio::process::Child;
 use tonic::transport::Channel;
 
-/// Starts `sessiond` on a free loopback port with `dir` as its data dir and
-/// returns it with the gRPC address it logged.
-fn start(dir: &Path, fsync: &str) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sessiond"))
-        .args([
-            "--grpc-addr",
-            "127.0.0.1:0",
-            "--fsync",
-            fsync,
-            "--max-keys",
-            "100000",
-        ])
-        .args(["--max-session-bytes", "100000000", "--shutdown-grace", "5s"])
-        .args([
-            "--admin-addr",
-            "127.0.0.1:0",
-            "--http-addr",
-            "127.0.0.1:0",
-            "--drain-delay",
-            "0s",
-        ])
-        .arg("--data-dir")
-        .arg(dir)
-        .env_clear()
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sessiond starts");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("grpc_addr=").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap_or_default();
-                let _ = tx.send(addr.trim_matches('"').to_string());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("sessiond logs its address");
-    (child, addr.parse().unwrap())
+/// Starts `sessiond` with `dir` as its data dir, room for the stream of
+/// keys, and no drain delay.
+async fn start(dir: &Path, fsync: &str) -> (Child, SocketAddr) {
+    let args = [
+        OsStr::new("--fsync"),
+        fsync.as_ref(),
+        "--max-keys".as_ref(),
+        "100000".as_ref(),
+        "--max-session-bytes".as_ref(),
+        "100000000".as_ref(),
+        "--shutdown-grace".as_ref(),
+        "5s".as_ref(),
+        "--drain-delay".as_ref(),
+        "0s".as_ref(),
+        "--data-dir".as_ref(),
+        dir.as_os_str(),
+    ];
+    let sessiond = start_sessiond(args).await;
+    (sessiond.child, sessiond.grpc_addr)
 }
 
 async fn client(addr: SocketAddr) -> SessionServiceClient<Channel> {
@@ -102,9 +80,9 @@ async fn write_then_kill(
         acked.push((i, Instant::now()));
         i += 1;
     }
-    server.kill().unwrap(); // SIGKILL
+    server.start_kill().unwrap(); // SIGKILL
     let killed = Instant::now();
-    server.wait().unwrap();
+    server.wait().await.unwrap();
     (acked, killed)
 }
 
@@ -120,12 +98,12 @@ async fn stored_keys(addr: SocketAddr, id: &str) -> std::collections::HashMap<St
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_with_everysec_keeps_what_was_acknowledged_a_second_before() {
     let dir = tempfile::tempdir().unwrap();
-    let (server, addr) = start(dir.path(), "everysec");
+    let (server, addr) = start(dir.path(), "everysec").await;
     let id = create(&mut client(addr).await).await;
     let (acked, killed) = write_then_kill(server, addr, &id).await;
     assert!(acked.len() > 10, "the stream ran");
 
-    let (mut server, addr) = start(dir.path(), "everysec");
+    let (mut server, addr) = start(dir.path(), "everysec").await;
     let stored = stored_keys(addr, &id).await;
     let must_survive = acked
         .iter()
@@ -140,18 +118,17 @@ async fn kill_9_with_everysec_keeps_what_was_acknowledged_a_second_before() {
     for (key, value) in &stored {
         assert_eq!(key, &format!("k{value}"), "nothing corrupted");
     }
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_with_fsync_always_keeps_every_acknowledged_write() {
     let dir = tempfile::tempdir().unwrap();
-    let (server, addr) = start(dir.path(), "always");
+    let (server, addr) = start(dir.path(), "always").await;
     let id = create(&mut client(addr).await).await;
     let (acked, _) = write_then_kill(server, addr, &id).await;
 
-    let (mut server, addr) = start(dir.path(), "always");
+    let (mut server, addr) = start(dir.path(), "always").await;
     let stored = stored_keys(addr, &id).await;
     for (i, _) in &acked {
         assert_eq!(
@@ -160,14 +137,13 @@ async fn kill_9_with_fsync_always_keeps_every_acknowledged_write() {
             "write {i} lost"
         );
     }
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_writes_a_final_snapshot_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, addr) = start(dir.path(), "no");
+    let (mut server, addr) = start(dir.path(), "no").await;
     let mut c = client(addr).await;
     let id = create(&mut c).await;
     let req = SetRequest {
@@ -179,17 +155,15 @@ async fn sigterm_writes_a_final_snapshot_and_exits_0() {
     c.set(req).await.unwrap();
     drop(c);
 
-    let status = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
+    signal(&server, "TERM");
+    let exit = tokio::time::timeout(Duration::from_secs(30), server.wait())
+        .await
+        .expect("exits after the final snapshot")
         .unwrap();
-    assert!(status.success());
-    let exit = server.wait().unwrap();
     assert_eq!(exit.code(), Some(0));
     assert!(dir.path().join("snapshot.bin").exists());
 
-    let (mut server, addr) = start(dir.path(), "no");
+    let (mut server, addr) = start(dir.path(), "no").await;
     assert_eq!(stored_keys(addr, &id).await["username"], "\"yuan\"");
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill().await.unwrap();
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses its own part of this helper
 
 pub mod http_client;
+pub mod process;
 
 use std::io;
 use std::net::SocketAddr;
