@@ -56,7 +56,7 @@ pub struct State {
 /// copying the data first.
 pub(crate) struct StateRef<'a> {
     pub namespace: &'a str,
-    pub data: &'a Fields,
+    pub data: Fields<'a>,
     pub version: u64,
     pub created_ms: Millis,
     pub idle_ms: u64,
@@ -451,6 +451,7 @@ pub fn read_frame<R: std::io::Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::FieldsBuf;
 
     fn state() -> State {
         State {
@@ -464,10 +465,10 @@ mod tests {
         }
     }
 
-    fn state_ref<'a>(s: &'a State, fields: &'a Fields) -> StateRef<'a> {
+    fn state_ref<'a>(s: &'a State, fields: &'a FieldsBuf) -> StateRef<'a> {
         StateRef {
             namespace: &s.namespace,
-            data: fields,
+            data: fields.fields(),
             version: s.version,
             created_ms: s.created_ms,
             idle_ms: s.idle_ms,
@@ -505,7 +506,7 @@ mod tests {
             Record::LogHeader { seq: 9 }
         );
         assert_eq!(
-            roundtrip(|o| put(o, 5, &d, &state_ref(&s, &Fields::from_map(&s.data)))),
+            roundtrip(|o| put(o, 5, &d, &state_ref(&s, &FieldsBuf::from_map(&s.data)))),
             Record::Put {
                 lsn: 5,
                 digest: d,
@@ -539,7 +540,7 @@ mod tests {
         );
         let n = Digest([9; 32]);
         assert_eq!(
-            roundtrip(|o| rotate(o, 9, &d, &n, &state_ref(&s, &Fields::from_map(&s.data)))),
+            roundtrip(|o| rotate(o, 9, &d, &n, &state_ref(&s, &FieldsBuf::from_map(&s.data)))),
             Record::Rotate {
                 lsn: 9,
                 old: d,

@@ -140,11 +140,20 @@ impl fmt::Debug for Digest {
     }
 }
 
-impl Hash for Digest {
-    fn hash<H: Hasher>(&self, state: &mut H) {
+impl Digest {
+    /// The first 64 bits, as maps key sessions: unique among the sessions
+    /// held (the store regenerates an id whose key is taken), and the rest
+    /// of the digest is checked on lookup.
+    pub fn key(&self) -> u64 {
         let mut word = [0u8; 8];
         word.copy_from_slice(&self.0[..8]);
-        state.write_u64(u64::from_le_bytes(word));
+        u64::from_le_bytes(word)
+    }
+}
+
+impl Hash for Digest {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.key());
     }
 }
 
@@ -174,7 +183,7 @@ impl Hasher for DigestHasher {
     }
 }
 
-/// `BuildHasher` for maps keyed by [`Digest`].
+/// `BuildHasher` for maps keyed by [`Digest`] or [`Digest::key`].
 pub type BuildDigestHasher = std::hash::BuildHasherDefault<DigestHasher>;
 
 #[cfg(test)]

@@ -3,12 +3,12 @@
 //! for snapshots. The files themselves are `crate::persist`'s business.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use dashmap::mapref::entry::Entry as MapEntry;
 
-use super::entry::Entry;
-use super::fields::Fields;
+use super::entry::{Entry, Meta};
+use super::fields::FieldsBuf;
 use super::{Store, Update};
 use crate::clock::Millis;
 use crate::persist::codec::{self, Record, State};
@@ -75,7 +75,7 @@ impl Store {
                     out,
                     lsn,
                     digest,
-                    entry.version,
+                    entry.version(),
                     deadline,
                     update.upsert.iter(),
                     &update.remove,
@@ -93,7 +93,7 @@ impl Store {
         if let Some(j) = self.journal() {
             let deadline = entry.idle_deadline_ms.load(Ordering::Relaxed);
             let lsn =
-                j.append(|lsn, out| codec::deadline(out, lsn, digest, entry.idle_ms, deadline));
+                j.append(|lsn, out| codec::deadline(out, lsn, digest, entry.idle_ms(), deadline));
             entry.lsn.store(lsn, Ordering::Relaxed);
             entry
                 .persisted_deadline_ms
@@ -109,7 +109,7 @@ impl Store {
         let Some(j) = self.journal() else { return };
         let deadline = entry.idle_deadline_ms.load(Ordering::Relaxed);
         let persisted = entry.persisted_deadline_ms.load(Ordering::Relaxed);
-        if deadline < persisted.saturating_add(slide_granularity(entry.idle_ms)) {
+        if deadline < persisted.saturating_add(slide_granularity(entry.idle_ms())) {
             return;
         }
         if entry
@@ -118,7 +118,7 @@ impl Store {
             .is_ok()
         {
             let lsn =
-                j.append(|lsn, out| codec::deadline(out, lsn, digest, entry.idle_ms, deadline));
+                j.append(|lsn, out| codec::deadline(out, lsn, digest, entry.idle_ms(), deadline));
             entry.lsn.fetch_max(lsn, Ordering::Relaxed);
         }
     }
@@ -154,13 +154,14 @@ impl Store {
                 upsert,
                 remove,
             } => {
-                if let Some(mut e) = s.sessions.get_mut(&digest) {
-                    if e.lsn.load(Ordering::Relaxed) < lsn {
+                if let Some(mut e) = s.sessions.get_mut(&digest.key()) {
+                    if e.digest == digest && e.lsn.load(Ordering::Relaxed) < lsn {
                         let upsert: HashMap<String, String> = upsert.into_iter().collect();
                         let mut remove = remove;
                         remove.sort_unstable();
-                        e.data = e.data.updated(&upsert, &remove);
-                        e.version = version;
+                        let data = e.data().updated(&upsert, &remove);
+                        *e = e.with_data(&data);
+                        e.version.store(version, Ordering::Relaxed);
                         e.idle_deadline_ms
                             .store(idle_deadline_ms, Ordering::Relaxed);
                         e.lsn.store(lsn, Ordering::Relaxed);
@@ -173,9 +174,9 @@ impl Store {
                 idle_ms,
                 idle_deadline_ms,
             } => {
-                if let Some(mut e) = s.sessions.get_mut(&digest) {
-                    if e.lsn.load(Ordering::Relaxed) < lsn {
-                        e.idle_ms = idle_ms;
+                if let Some(e) = s.sessions.get_mut(&digest.key()) {
+                    if e.digest == digest && e.lsn.load(Ordering::Relaxed) < lsn {
+                        e.idle_ms.store(idle_ms, Ordering::Relaxed);
                         e.idle_deadline_ms
                             .store(idle_deadline_ms, Ordering::Relaxed);
                         e.lsn.store(lsn, Ordering::Relaxed);
@@ -183,8 +184,9 @@ impl Store {
                 }
             }
             Record::Delete { lsn, digest } => {
-                s.sessions
-                    .remove_if(&digest, |_, e| e.lsn.load(Ordering::Relaxed) < lsn);
+                s.sessions.remove_if(&digest.key(), |_, e| {
+                    e.digest == digest && e.lsn.load(Ordering::Relaxed) < lsn
+                });
             }
             Record::Rotate {
                 lsn,
@@ -192,8 +194,9 @@ impl Store {
                 new,
                 state,
             } => {
-                s.sessions
-                    .remove_if(&old, |_, e| e.lsn.load(Ordering::Relaxed) < lsn);
+                s.sessions.remove_if(&old.key(), |_, e| {
+                    e.digest == old && e.lsn.load(Ordering::Relaxed) < lsn
+                });
                 self.restore_put(lsn, new, state);
             }
             Record::LogHeader { .. }
@@ -209,22 +212,32 @@ impl Store {
         let namespace = Namespace::parse(&state.namespace)
             .and_then(|ns| self.shared.namespaces.intern(&ns))
             .unwrap_or(0);
-        let fresh = || Entry {
-            namespace,
-            data: Fields::from_map(&state.data),
-            version: state.version,
-            created_ms: state.created_ms,
-            idle_ms: state.idle_ms,
-            absolute_deadline_ms: state.absolute_deadline_ms,
-            idle_deadline_ms: AtomicU64::new(state.idle_deadline_ms),
-            indexed_ms: 0,
-            lsn: AtomicU64::new(lsn),
-            persisted_deadline_ms: AtomicU64::new(state.idle_deadline_ms),
+        let fresh = || {
+            let meta = Meta {
+                digest,
+                namespace,
+                created_ms: state.created_ms,
+                absolute_deadline_ms: state.absolute_deadline_ms,
+                idle_ms: state.idle_ms,
+                version: state.version,
+                idle_deadline_ms: state.idle_deadline_ms,
+                indexed_ms: 0,
+                lsn,
+                persisted_deadline_ms: state.idle_deadline_ms,
+            };
+            Entry::new(meta, &FieldsBuf::from_map(&state.data))
         };
-        match self.shared.sessions.entry(digest) {
+        match self.shared.sessions.entry(digest.key()) {
             MapEntry::Occupied(mut o) => {
-                if o.get().lsn.load(Ordering::Relaxed) < lsn {
+                // Another digest under the same key cannot have been written
+                // by this sessiond (it keeps keys unique); the older wins.
+                if o.get().digest == digest && o.get().lsn.load(Ordering::Relaxed) < lsn {
                     o.insert(fresh());
+                } else if o.get().digest != digest {
+                    tracing::warn!(
+                        session = %digest.short(),
+                        "recovery: a second session under one 64-bit key; it is dropped"
+                    );
                 }
             }
             MapEntry::Vacant(v) => {
@@ -243,17 +256,17 @@ impl Store {
         let mut count = 0;
         let mut bytes = 0;
         let mut by_namespace = HashMap::new();
-        for mut e in s.sessions.iter_mut() {
+        for e in s.sessions.iter() {
             *by_namespace.entry(e.namespace).or_insert(0) += 1;
             let deadline = e.deadline();
-            e.indexed_ms = deadline;
+            e.indexed_ms.store(deadline, Ordering::Relaxed);
             e.persisted_deadline_ms.store(
                 e.idle_deadline_ms.load(Ordering::Relaxed),
                 Ordering::Relaxed,
             );
             s.expiry.insert(deadline, *e.key());
             count += 1;
-            bytes += e.data.bytes();
+            bytes += e.data().bytes();
         }
         s.count.store(count, Ordering::Release);
         s.namespaces.recount(&by_namespace);
@@ -265,7 +278,7 @@ impl Store {
     /// keys are copied.
     pub(crate) fn digests(&self) -> Vec<Digest> {
         let mut out = Vec::with_capacity(self.len());
-        out.extend(self.shared.sessions.iter().map(|e| *e.key()));
+        out.extend(self.shared.sessions.iter().map(|e| e.digest));
         out
     }
 
@@ -277,10 +290,10 @@ impl Store {
         now: Millis,
         out: &mut Vec<u8>,
     ) -> bool {
-        let Some(e) = self.shared.sessions.get(digest) else {
+        let Some(e) = self.shared.sessions.get(&digest.key()) else {
             return false;
         };
-        if !e.is_live(now) {
+        if !e.is_live_as(digest, now) {
             return false;
         }
         let lsn = e.lsn.load(Ordering::Relaxed);

@@ -1,34 +1,52 @@
-//! One stored session.
+//! One stored session, in one allocation.
+//!
+//! The map's slot holds only a 64-bit key and a thin pointer; the header
+//! and the encoded data sit together behind the pointer. Hash tables keep
+//! up to half their slots empty after growing, so every byte in a slot
+//! costs about two per session, while a byte behind the pointer costs one
+//! (BENCHMARKS.md, row 5).
 
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::fields::Fields;
+use triomphe::ThinArc;
+
+use super::fields::{Fields, FieldsBuf};
+use super::NsIndex;
 use crate::clock::Millis;
 use crate::persist::codec::StateRef;
+use crate::session::Digest;
 
-/// A session as the store holds it: its data and its clocks, but not its
-/// id (the map is keyed by the id's digest).
+/// A session as the store holds it. Immutable but for its atomics: a
+/// change of data builds a new `Entry` (sessions are small, and a Set
+/// builds the new data anyway).
+pub(crate) struct Entry(ThinArc<Header, u8>);
+
+/// Everything about a session but its data.
 #[derive(Debug)]
-pub(crate) struct Entry {
-    /// key -> JSON text, stored exactly as it was sent, compactly.
-    pub data: Fields,
+pub(crate) struct Header {
+    /// The full digest of the id; the map is keyed by its first 64 bits
+    /// ([`Digest::key`]), so a lookup checks the rest here.
+    pub digest: Digest,
     /// The namespace the session was created in, interned: the counts of
     /// the per-namespace limit are kept right by every removal, and
     /// snapshots record it so recovery can recount.
-    pub namespace: super::NsIndex,
-    /// Grows with every change of data or id; enables compare-and-set.
-    pub version: u64,
+    pub namespace: NsIndex,
     pub created_ms: Millis,
-    pub idle_ms: u64,
     /// `created + absolute timeout`, or `Millis::MAX` when there is no cap.
     pub absolute_deadline_ms: Millis,
+    /// Changed only under the map's exclusive guard.
+    pub idle_ms: AtomicU64,
+    /// Grows with every change of data or id; enables compare-and-set.
+    /// Changed only under the map's exclusive guard.
+    pub version: AtomicU64,
     /// `last activity + idle timeout`. Atomic so that a read can slide it
     /// under the map's shared guard: no exclusive lock on the hot path.
     pub idle_deadline_ms: AtomicU64,
     /// The deadline this session is filed under in the expiry index. Never
     /// later than the real deadline, so the index never misses an expiry;
     /// changed only under the map's exclusive guard.
-    pub indexed_ms: Millis,
+    pub indexed_ms: AtomicU64,
     /// The journal position of the last change to this session. Replay
     /// skips a record at or below it: the state already includes it.
     pub lsn: AtomicU64,
@@ -38,7 +56,88 @@ pub(crate) struct Entry {
     pub persisted_deadline_ms: AtomicU64,
 }
 
+/// The plain values of a [`Header`], to build one from.
+pub(crate) struct Meta {
+    pub digest: Digest,
+    pub namespace: NsIndex,
+    pub created_ms: Millis,
+    pub absolute_deadline_ms: Millis,
+    pub idle_ms: u64,
+    pub version: u64,
+    pub idle_deadline_ms: Millis,
+    pub indexed_ms: Millis,
+    pub lsn: u64,
+    pub persisted_deadline_ms: Millis,
+}
+
 impl Entry {
+    pub fn new(meta: Meta, data: &FieldsBuf) -> Self {
+        Entry::from_parts(meta, data.as_bytes())
+    }
+
+    fn from_parts(meta: Meta, data: &[u8]) -> Self {
+        let header = Header {
+            digest: meta.digest,
+            namespace: meta.namespace,
+            created_ms: meta.created_ms,
+            absolute_deadline_ms: meta.absolute_deadline_ms,
+            idle_ms: AtomicU64::new(meta.idle_ms),
+            version: AtomicU64::new(meta.version),
+            idle_deadline_ms: AtomicU64::new(meta.idle_deadline_ms),
+            indexed_ms: AtomicU64::new(meta.indexed_ms),
+            lsn: AtomicU64::new(meta.lsn),
+            persisted_deadline_ms: AtomicU64::new(meta.persisted_deadline_ms),
+        };
+        Entry(ThinArc::from_header_and_slice(header, data))
+    }
+
+    /// The values of the header now.
+    pub fn meta(&self) -> Meta {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Meta {
+            digest: self.digest,
+            namespace: self.namespace,
+            created_ms: self.created_ms,
+            absolute_deadline_ms: self.absolute_deadline_ms,
+            idle_ms: load(&self.idle_ms),
+            version: load(&self.version),
+            idle_deadline_ms: load(&self.idle_deadline_ms),
+            indexed_ms: load(&self.indexed_ms),
+            lsn: load(&self.lsn),
+            persisted_deadline_ms: load(&self.persisted_deadline_ms),
+        }
+    }
+
+    /// The same session holding `data` instead.
+    pub fn with_data(&self, data: &FieldsBuf) -> Self {
+        Entry::new(self.meta(), data)
+    }
+
+    /// The same session under another digest.
+    pub fn renamed(&self, digest: Digest) -> Self {
+        let meta = Meta {
+            digest,
+            ..self.meta()
+        };
+        Entry::from_parts(meta, &self.0.slice)
+    }
+
+    pub fn data(&self) -> Fields<'_> {
+        Fields::new(&self.0.slice)
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Relaxed)
+    }
+
+    pub fn idle_ms(&self) -> u64 {
+        self.idle_ms.load(Ordering::Relaxed)
+    }
+
+    pub fn indexed_ms(&self) -> Millis {
+        self.indexed_ms.load(Ordering::Relaxed)
+    }
+
     /// When the session expires if untouched.
     pub fn deadline(&self) -> Millis {
         self.idle_deadline_ms
@@ -52,15 +151,20 @@ impl Entry {
         now < self.deadline()
     }
 
+    /// Whether this is the session `digest` names, and it exists at `now`.
+    pub fn is_live_as(&self, digest: &Digest, now: Millis) -> bool {
+        self.digest == *digest && self.is_live(now)
+    }
+
     /// The state as the journal and snapshots encode it; `namespace` is the
     /// name of `self.namespace`.
     pub fn state<'a>(&'a self, namespace: &'a str) -> StateRef<'a> {
         StateRef {
             namespace,
-            data: &self.data,
-            version: self.version,
+            data: self.data(),
+            version: self.version(),
             created_ms: self.created_ms,
-            idle_ms: self.idle_ms,
+            idle_ms: self.idle_ms(),
             absolute_deadline_ms: self.absolute_deadline_ms,
             idle_deadline_ms: self.idle_deadline_ms.load(Ordering::Relaxed),
         }
@@ -70,6 +174,36 @@ impl Entry {
     /// moves it back, so concurrent slides commute.
     pub fn slide(&self, now: Millis) {
         self.idle_deadline_ms
-            .fetch_max(now.saturating_add(self.idle_ms), Ordering::Relaxed);
+            .fetch_max(now.saturating_add(self.idle_ms()), Ordering::Relaxed);
+    }
+}
+
+impl Deref for Entry {
+    type Target = Header;
+
+    fn deref(&self) -> &Header {
+        &self.0.header.header
+    }
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("header", &**self)
+            .field("keys", &self.data().len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_is_one_pointer_and_the_header_stays_small() {
+        assert_eq!(std::mem::size_of::<Entry>(), 8);
+        // With the allocation's refcount and length this is 120 bytes, so a
+        // session of ~100 bytes of data fits mimalloc's 224-byte class.
+        assert!(std::mem::size_of::<Header>() <= 104);
     }
 }

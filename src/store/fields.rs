@@ -1,71 +1,93 @@
 //! A session's data, held compactly: every key and value back to back in one
-//! string, and their lengths in one array. Two allocations per session
-//! instead of a hash table plus two per key, which is most of a small
-//! session's memory. Sessions hold few keys, so lookups scan.
+//! byte string, each preceded by its length as a LEB128 varint (one byte for
+//! anything under 128 bytes). The string lives in the same allocation as the
+//! rest of the session (`entry.rs`), so a small session costs one
+//! allocation. Sessions hold few keys, so lookups scan.
 
 use std::collections::HashMap;
 
-/// Keys and JSON values of one session. Keys are unique.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct Fields {
-    /// `key0 value0 key1 value1 ...`, concatenated.
-    text: Box<str>,
-    /// Byte lengths, two per field: key, then value.
-    lens: Box<[u32]>,
+/// The encoded keys and JSON values of one session, borrowed. Keys are
+/// unique.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fields<'a> {
+    bytes: &'a [u8],
 }
 
-impl Fields {
-    /// Builds from pairs with unique keys.
+/// Encoded fields, owned: what a session's allocation is built from.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct FieldsBuf(Vec<u8>);
+
+impl FieldsBuf {
+    /// Encodes pairs with unique keys.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)> + Clone) -> Self {
-        let (bytes, count) = pairs
+        let bytes = pairs
             .clone()
             .into_iter()
-            .fold((0, 0), |(b, n), (k, v)| (b + k.len() + v.len(), n + 1));
-        let mut text = String::with_capacity(bytes);
-        let mut lens = Vec::with_capacity(2 * count);
+            .map(|(k, v)| k.len() + v.len() + 2)
+            .sum();
+        let mut out = Vec::with_capacity(bytes);
         for (k, v) in pairs {
-            text.push_str(k);
-            text.push_str(v);
-            lens.push(k.len() as u32);
-            lens.push(v.len() as u32);
+            put(&mut out, k);
+            put(&mut out, v);
         }
-        Fields {
-            text: text.into_boxed_str(),
-            lens: lens.into_boxed_slice(),
-        }
+        FieldsBuf(out)
     }
 
     pub fn from_map(map: &HashMap<String, String>) -> Self {
         Self::from_pairs(map.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
-    /// Every (key, value).
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + Clone + '_ {
-        let mut at = 0;
-        self.lens.chunks_exact(2).map(move |kv| {
-            let (k, v) = (kv[0] as usize, kv[1] as usize);
-            let key = &self.text[at..at + k];
-            let value = &self.text[at + k..at + k + v];
-            at += k + v;
-            (key, value)
-        })
+    pub fn fields(&self) -> Fields<'_> {
+        Fields { bytes: &self.0 }
     }
 
-    pub fn get(&self, key: &str) -> Option<&str> {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl<'a> Fields<'a> {
+    /// Views bytes a [`FieldsBuf`] encoded.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Fields { bytes }
+    }
+
+    /// Every (key, value).
+    pub fn iter(self) -> impl ExactSizeIterator<Item = (&'a str, &'a str)> + Clone + 'a {
+        Pairs {
+            rest: self.bytes,
+            left: self.len(),
+        }
+    }
+
+    pub fn get(self, key: &str) -> Option<&'a str> {
         self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     /// Number of keys.
-    pub fn len(&self) -> usize {
-        self.lens.len() / 2
+    pub fn len(self) -> usize {
+        let mut rest = self.bytes;
+        let mut n = 0;
+        while !rest.is_empty() {
+            rest = &take(rest).1;
+            n += 1;
+        }
+        n / 2
     }
 
     /// Bytes of keys and values: what the session size limit counts.
-    pub fn bytes(&self) -> usize {
-        self.text.len()
+    pub fn bytes(self) -> usize {
+        let mut rest = self.bytes;
+        let mut n = 0;
+        while !rest.is_empty() {
+            let (s, r) = take(rest);
+            n += s.len();
+            rest = r;
+        }
+        n
     }
 
-    pub fn to_map(&self) -> HashMap<String, String> {
+    pub fn to_map(self) -> HashMap<String, String> {
         self.iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect()
@@ -74,19 +96,80 @@ impl Fields {
     /// The fields after removing `remove` (sorted) and then upserting
     /// `upsert`; `self` is unchanged, so a caller can check limits on the
     /// result before committing to it.
-    pub fn updated(&self, upsert: &HashMap<String, String>, remove: &[String]) -> Fields {
+    pub fn updated(self, upsert: &HashMap<String, String>, remove: &[String]) -> FieldsBuf {
         let kept = self.iter().filter(|(k, _)| {
             !upsert.contains_key(*k) && remove.binary_search_by(|r| r.as_str().cmp(k)).is_err()
         });
         let new = upsert.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        Fields::from_pairs(kept.chain(new))
+        FieldsBuf::from_pairs(kept.chain(new))
     }
 
     /// Whether removing `remove` would change anything.
-    pub fn has_any(&self, remove: &[String]) -> bool {
+    pub fn has_any(self, remove: &[String]) -> bool {
         self.iter()
             .any(|(k, _)| remove.binary_search_by(|r| r.as_str().cmp(k)).is_ok())
     }
+}
+
+#[derive(Clone)]
+struct Pairs<'a> {
+    rest: &'a [u8],
+    left: usize,
+}
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        let (key, rest) = take(self.rest);
+        let (value, rest) = take(rest);
+        self.rest = rest;
+        self.left -= 1;
+        Some((utf8(key), utf8(value)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Pairs<'_> {}
+
+/// Appends one length-prefixed string.
+fn put(out: &mut Vec<u8>, s: &str) {
+    let mut n = s.len();
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Splits one length-prefixed string off the front. The bytes were encoded
+/// by `put`, so they are well formed.
+fn take(bytes: &[u8]) -> (&[u8], &[u8]) {
+    let mut n = 0usize;
+    let mut shift = 0;
+    let mut at = 0;
+    loop {
+        let b = bytes[at];
+        at += 1;
+        n |= usize::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            break;
+        }
+        shift += 7;
+    }
+    bytes[at..].split_at(n)
+}
+
+/// Keys and values went in as `&str`; only a bug could make them otherwise.
+fn utf8(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).expect("session fields are encoded from UTF-8 strings")
 }
 
 #[cfg(test)]
@@ -102,26 +185,46 @@ mod tests {
 
     #[test]
     fn fields_round_trip_through_a_map() {
-        let m = map(&[("user", "\"yuan\""), ("é", "[1]"), ("empty", "\"\"")]);
-        let f = Fields::from_map(&m);
+        let long = "x".repeat(300); // a two-byte length prefix
+        let m = map(&[
+            ("user", "\"yuan\""),
+            ("é", "[1]"),
+            ("empty", "\"\""),
+            ("long", &long),
+        ]);
+        let buf = FieldsBuf::from_map(&m);
+        let f = buf.fields();
         assert_eq!(f.to_map(), m);
-        assert_eq!(f.len(), 3);
+        assert_eq!(f.len(), 4);
+        assert_eq!(f.iter().len(), 4);
         assert_eq!(
             f.bytes(),
             m.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
         );
         assert_eq!(f.get("é"), Some("[1]"));
+        assert_eq!(f.get("long"), Some(long.as_str()));
         assert_eq!(f.get("nope"), None);
+        assert_eq!(FieldsBuf::default().fields().len(), 0);
+    }
+
+    #[test]
+    fn a_small_field_costs_two_bytes_of_framing() {
+        let buf = FieldsBuf::from_pairs([("user", "\"yuan\"")]);
+        assert_eq!(buf.as_bytes().len(), 2 + 4 + 6);
     }
 
     #[test]
     fn updates_replace_remove_and_add() {
-        let f = Fields::from_map(&map(&[("a", "1"), ("b", "2"), ("c", "3")]));
+        let buf = FieldsBuf::from_map(&map(&[("a", "1"), ("b", "2"), ("c", "3")]));
+        let f = buf.fields();
         let g = f.updated(
             &map(&[("a", "10"), ("d", "4")]),
             &["b".to_string(), "z".to_string()],
         );
-        assert_eq!(g.to_map(), map(&[("a", "10"), ("c", "3"), ("d", "4")]));
+        assert_eq!(
+            g.fields().to_map(),
+            map(&[("a", "10"), ("c", "3"), ("d", "4")])
+        );
         assert!(f.has_any(&["b".to_string()]));
         assert!(!f.has_any(&["z".to_string()]));
         assert_eq!(f.to_map().len(), 3, "the original is unchanged");

@@ -24,12 +24,12 @@ use tokio::sync::Notify;
 
 use crate::clock::{Clock, Millis};
 use crate::session::{
-    validate_key, validate_value, BuildDigestHasher, Digest, Limit, Limits, Namespace,
-    SessionError, SessionId, Timeouts,
+    validate_key, validate_value, BuildDigestHasher, Limit, Limits, Namespace, SessionError,
+    SessionId, Timeouts,
 };
-use entry::Entry;
+use entry::{Entry, Meta};
 use expiry::ExpiryIndex;
-pub(crate) use fields::Fields;
+pub(crate) use fields::{Fields, FieldsBuf};
 use namespaces::{Namespaces, NsIndex};
 
 pub use reaper::{spawn_reaper, Purge, ReaperHandle};
@@ -68,7 +68,9 @@ pub struct Store {
 }
 
 struct Shared {
-    sessions: DashMap<Digest, Entry, BuildDigestHasher>,
+    /// Keyed by [`crate::session::Digest::key`], the digest's first 64 bits; the entry
+    /// holds the whole digest.
+    sessions: DashMap<u64, Entry, BuildDigestHasher>,
     expiry: ExpiryIndex,
     clock: Clock,
     limits: Limits,
@@ -150,8 +152,8 @@ impl Store {
                 s.limits.max_keys,
             ));
         }
-        let data = Fields::from_map(&data);
-        let bytes = data.bytes();
+        let data = FieldsBuf::from_map(&data);
+        let bytes = data.fields().bytes();
         self.check_session_bytes(bytes)?;
         let namespace = s.namespaces.intern(ns)?;
         self.reserve_slot(namespace)?;
@@ -162,36 +164,36 @@ impl Store {
             .absolute
             .map_or(Millis::MAX, |a| now.saturating_add(a.as_millis() as Millis));
         let idle_ms = idle.as_millis() as u64;
-        let mut entry = Entry {
-            data,
-            namespace,
-            version: 1,
-            created_ms: now,
-            idle_ms,
-            absolute_deadline_ms: absolute,
-            idle_deadline_ms: AtomicU64::new(now.saturating_add(idle_ms)),
-            indexed_ms: 0,
-            lsn: AtomicU64::new(0),
-            persisted_deadline_ms: AtomicU64::new(now.saturating_add(idle_ms)),
-        };
-        entry.indexed_ms = entry.deadline();
-        let deadline = entry.indexed_ms;
+        let idle_deadline = now.saturating_add(idle_ms);
+        let deadline = idle_deadline.min(absolute);
 
-        // A collision of 165-bit random ids will not happen, but an
-        // overwrite would hand one user another's session, so check anyway.
-        let (id, digest) = loop {
+        // Keys are 64 bits of a digest: one taken by another session is
+        // skipped like a taken id, so keys stay unique among the held.
+        let (id, key) = loop {
             let id = SessionId::generate();
             let digest = id.digest_in(ns);
-            match s.sessions.entry(digest) {
+            match s.sessions.entry(digest.key()) {
                 MapEntry::Occupied(_) => continue,
                 MapEntry::Vacant(v) => {
-                    let stored = v.insert(entry);
+                    let meta = Meta {
+                        digest,
+                        namespace,
+                        created_ms: now,
+                        absolute_deadline_ms: absolute,
+                        idle_ms,
+                        version: 1,
+                        idle_deadline_ms: idle_deadline,
+                        indexed_ms: deadline,
+                        lsn: 0,
+                        persisted_deadline_ms: idle_deadline,
+                    };
+                    let stored = v.insert(Entry::new(meta, &data));
                     self.journal_put(&digest, &stored);
-                    break (id, digest);
+                    break (id, digest.key());
                 }
             }
         };
-        self.file_deadline(deadline, digest);
+        self.file_deadline(deadline, key);
         s.data_bytes.fetch_add(bytes, Ordering::Relaxed);
         s.stats.created.fetch_add(1, Ordering::Relaxed);
         Ok(SessionInfo {
@@ -220,18 +222,18 @@ impl Store {
         let digest = id.digest_in(ns);
         let entry = s
             .sessions
-            .get(&digest)
-            .filter(|e| e.is_live(now))
+            .get(&digest.key())
+            .filter(|e| e.is_live_as(&digest, now))
             .ok_or(SessionError::NotFound)?;
         if touch {
             entry.slide(now);
             self.journal_slide(&digest, &entry);
         }
         let data = if keys.is_empty() {
-            entry.data.to_map()
+            entry.data().to_map()
         } else {
             keys.iter()
-                .filter_map(|k| entry.data.get(k).map(|v| (k.clone(), v.to_owned())))
+                .filter_map(|k| entry.data().get(k).map(|v| (k.clone(), v.to_owned())))
                 .collect()
         };
         Ok((info(id.clone(), &entry), data))
@@ -265,36 +267,39 @@ impl Store {
         let digest = id.digest_in(ns);
         let mut entry = s
             .sessions
-            .get_mut(&digest)
-            .filter(|e| e.is_live(now))
+            .get_mut(&digest.key())
+            .filter(|e| e.is_live_as(&digest, now))
             .ok_or(SessionError::NotFound)?;
+        let version = entry.version();
         if let Some(expected) = update.expected_version {
-            if expected != entry.version {
+            if expected != version {
                 return Err(SessionError::VersionMismatch {
                     expected,
-                    actual: entry.version,
+                    actual: version,
                 });
             }
         }
 
         // Work out the result first, so a limit refuses the whole request.
-        let data = entry.data.updated(&update.upsert, &update.remove);
-        if data.len() > s.limits.max_keys {
+        let data = entry.data().updated(&update.upsert, &update.remove);
+        let keys = data.fields().len();
+        if keys > s.limits.max_keys {
             return Err(SessionError::limit(
                 Limit::Keys,
-                format!("{} keys", data.len()),
+                format!("{keys} keys"),
                 s.limits.max_keys,
             ));
         }
-        let bytes = data.bytes();
+        let bytes = data.fields().bytes();
         self.check_session_bytes(bytes)?;
 
-        if !update.upsert.is_empty() || entry.data.has_any(&update.remove) {
-            entry.version += 1;
+        if !update.upsert.is_empty() || entry.data().has_any(&update.remove) {
+            entry.version.store(version + 1, Ordering::Relaxed);
         }
         entry.slide(now);
         self.journal_update(&digest, &entry, &update);
-        let before = std::mem::replace(&mut entry.data, data).bytes();
+        let before = entry.data().bytes();
+        *entry = entry.with_data(&data);
         let out = info(id.clone(), &entry);
         drop(entry);
         if bytes >= before {
@@ -311,12 +316,16 @@ impl Store {
         // A logout that could not be journaled would come back at restart.
         self.check_writable()?;
         let now = s.clock.now_ms();
-        let Some((digest, entry)) = s.sessions.remove(&id.digest_in(ns)) else {
+        let digest = id.digest_in(ns);
+        let Some((key, entry)) = s
+            .sessions
+            .remove_if(&digest.key(), |_, e| e.digest == digest)
+        else {
             return Ok(false);
         };
         self.journal_delete(&digest);
         let live = entry.is_live(now);
-        self.forget(digest, &entry);
+        self.forget(key, &entry);
         if live {
             s.stats.flushed.fetch_add(1, Ordering::Relaxed);
         } else {
@@ -332,29 +341,33 @@ impl Store {
         self.check_writable()?;
         let now = s.clock.now_ms();
         let old_digest = id.digest_in(ns);
-        let mut entry = match s.sessions.remove_if(&old_digest, |_, e| e.is_live(now)) {
+        let old_key = old_digest.key();
+        let entry = match s
+            .sessions
+            .remove_if(&old_key, |_, e| e.is_live_as(&old_digest, now))
+        {
             Some((_, entry)) => entry,
             None => return Err(SessionError::NotFound),
         };
-        s.expiry.remove(entry.indexed_ms, old_digest);
-        entry.version += 1;
+        s.expiry.remove(entry.indexed_ms(), old_key);
+        entry.version.fetch_add(1, Ordering::Relaxed);
         entry.slide(now);
-        entry.indexed_ms = entry.deadline();
-        let deadline = entry.indexed_ms;
-        let (digest, out) = loop {
+        let deadline = entry.deadline();
+        entry.indexed_ms.store(deadline, Ordering::Relaxed);
+        let (key, out) = loop {
             let new_id = SessionId::generate();
             let digest = new_id.digest_in(ns);
-            match s.sessions.entry(digest) {
+            match s.sessions.entry(digest.key()) {
                 MapEntry::Occupied(_) => continue,
                 MapEntry::Vacant(v) => {
                     let out = info(new_id, &entry);
-                    let stored = v.insert(entry);
+                    let stored = v.insert(entry.renamed(digest));
                     self.journal_rotate(&old_digest, &digest, &stored);
-                    break (digest, out);
+                    break (digest.key(), out);
                 }
             }
         };
-        self.file_deadline(deadline, digest);
+        self.file_deadline(deadline, key);
         s.stats.rotated.fetch_add(1, Ordering::Relaxed);
         Ok(out)
     }
@@ -373,8 +386,8 @@ impl Store {
         let Some(idle) = idle_timeout else {
             let entry = s
                 .sessions
-                .get(&digest)
-                .filter(|e| e.is_live(now))
+                .get(&digest.key())
+                .filter(|e| e.is_live_as(&digest, now))
                 .ok_or(SessionError::NotFound)?;
             entry.slide(now);
             self.journal_slide(&digest, &entry);
@@ -382,26 +395,25 @@ impl Store {
         };
         self.check_writable()?;
         let idle = self.checked_idle(Some(idle))?;
-        let mut entry = s
+        let entry = s
             .sessions
-            .get_mut(&digest)
-            .filter(|e| e.is_live(now))
+            .get_mut(&digest.key())
+            .filter(|e| e.is_live_as(&digest, now))
             .ok_or(SessionError::NotFound)?;
-        entry.idle_ms = idle.as_millis() as u64;
+        let idle_ms = idle.as_millis() as u64;
+        entry.idle_ms.store(idle_ms, Ordering::Relaxed);
         entry
             .idle_deadline_ms
-            .store(now.saturating_add(entry.idle_ms), Ordering::Relaxed);
+            .store(now.saturating_add(idle_ms), Ordering::Relaxed);
         self.journal_deadline(&digest, &entry);
         let deadline = entry.deadline();
-        let refile = (deadline < entry.indexed_ms).then(|| {
-            let old = std::mem::replace(&mut entry.indexed_ms, deadline);
-            (old, deadline)
-        });
+        let refile = (deadline < entry.indexed_ms())
+            .then(|| (entry.indexed_ms.swap(deadline, Ordering::Relaxed), deadline));
         let out = info(id.clone(), &entry);
         drop(entry);
         if let Some((old, new)) = refile {
-            s.expiry.remove(old, digest);
-            self.file_deadline(new, digest);
+            s.expiry.remove(old, digest.key());
+            self.file_deadline(new, digest.key());
         }
         Ok(out)
     }
@@ -497,32 +509,32 @@ impl Store {
 
     /// Files `digest` in the expiry index and wakes the reaper if this is now
     /// the earliest deadline it knows of.
-    fn file_deadline(&self, at: Millis, digest: Digest) {
+    fn file_deadline(&self, at: Millis, key: u64) {
         let s = &*self.shared;
-        s.expiry.insert(at, digest);
+        s.expiry.insert(at, key);
         if at < s.reaper_next.load(Ordering::SeqCst) {
             s.reaper_wake.notify_one();
         }
     }
 
     /// Bookkeeping for an entry just taken out of the map.
-    fn forget(&self, digest: Digest, entry: &Entry) {
+    fn forget(&self, key: u64, entry: &Entry) {
         let s = &*self.shared;
-        s.expiry.remove(entry.indexed_ms, digest);
+        s.expiry.remove(entry.indexed_ms(), key);
         s.count.fetch_sub(1, Ordering::AcqRel);
         s.namespaces.release(entry.namespace);
         s.data_bytes
-            .fetch_sub(entry.data.bytes(), Ordering::Relaxed);
+            .fetch_sub(entry.data().bytes(), Ordering::Relaxed);
     }
 }
 
 fn info(id: SessionId, entry: &Entry) -> SessionInfo {
     SessionInfo {
         id,
-        version: entry.version,
+        version: entry.version(),
         created_ms: entry.created_ms,
         expires_ms: entry.deadline(),
-        idle_timeout: Duration::from_millis(entry.idle_ms),
+        idle_timeout: Duration::from_millis(entry.idle_ms()),
     }
 }
 

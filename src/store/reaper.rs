@@ -54,12 +54,14 @@ impl Store {
             loop {
                 due.clear();
                 s.expiry.pop_due(shard, now, BATCH, &mut due);
-                for &(at, digest) in &due {
+                for &(at, key) in &due {
                     purge.visited += 1;
-                    let MapEntry::Occupied(mut slot) = s.sessions.entry(digest) else {
+                    let MapEntry::Occupied(slot) = s.sessions.entry(key) else {
                         continue; // flushed or rotated since it was filed
                     };
-                    if slot.get().indexed_ms != at {
+                    // A key is unique among the sessions held, and a session
+                    // filed under it since was filed under its own deadline.
+                    if slot.get().indexed_ms() != at {
                         continue; // a stale duplicate: filed again since
                     }
                     let deadline = slot.get().deadline();
@@ -68,14 +70,14 @@ impl Store {
                         s.count.fetch_sub(1, Ordering::AcqRel);
                         s.namespaces.release(entry.namespace);
                         s.data_bytes
-                            .fetch_sub(entry.data.bytes(), Ordering::Relaxed);
+                            .fetch_sub(entry.data().bytes(), Ordering::Relaxed);
                         s.stats.expired.fetch_add(1, Ordering::Relaxed);
                         purge.reclaimed += 1;
                     } else {
                         // Activity slid it; file it again under its real
                         // deadline once the map guard is gone.
-                        slot.get_mut().indexed_ms = deadline;
-                        refile.push((deadline, digest));
+                        slot.get().indexed_ms.store(deadline, Ordering::Relaxed);
+                        refile.push((deadline, key));
                     }
                 }
                 for (at, digest) in refile.drain(..) {

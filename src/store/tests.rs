@@ -528,3 +528,50 @@ fn a_map_emptied_by_a_mass_expiry_gives_its_memory_back() {
     store.shrink_if_sparse(100_000);
     assert!(store.shared.sessions.capacity() < full / 4);
 }
+
+#[test]
+fn a_digest_that_shares_only_the_key_finds_nothing() {
+    use crate::persist::codec::{Record, State};
+    use crate::session::Digest;
+
+    let store = store();
+    let stored = Digest([7; 32]);
+    let mut same_key = [7; 32];
+    same_key[31] = 8; // the first 64 bits agree, the digest does not
+    let same_key = Digest(same_key);
+    assert_eq!(stored.key(), same_key.key());
+    let now = store.clock().now_ms();
+    let state = |user: &str| State {
+        namespace: String::new(),
+        data: data(&[("user", user)]),
+        version: 1,
+        created_ms: now,
+        idle_ms: 60_000,
+        absolute_deadline_ms: Millis::MAX,
+        idle_deadline_ms: now + 60_000,
+    };
+    store.restore(Record::Put {
+        lsn: 1,
+        digest: stored,
+        state: state("\"yuan\""),
+    });
+    // Cannot come from a sessiond that keeps keys unique: kept out.
+    store.restore(Record::Put {
+        lsn: 2,
+        digest: same_key,
+        state: state("\"mallory\""),
+    });
+    assert_eq!(store.finish_restore(), 1);
+    assert_eq!(store.digests(), vec![stored]);
+
+    let mut out = Vec::new();
+    assert!(!store.encode_snapshot_entry(&same_key, now, &mut out));
+    assert!(out.is_empty());
+    assert!(store.encode_snapshot_entry(&stored, now, &mut out));
+    // Nor does a record for the other digest touch the stored session.
+    store.restore(Record::Delete {
+        lsn: 3,
+        digest: same_key,
+    });
+    assert_eq!(store.digests(), vec![stored]);
+}
