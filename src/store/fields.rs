@@ -69,7 +69,7 @@ impl<'a> Fields<'a> {
         let mut rest = self.bytes;
         let mut n = 0;
         while !rest.is_empty() {
-            rest = &take(rest).1;
+            rest = take(rest).1;
             n += 1;
         }
         n / 2
