@@ -154,8 +154,8 @@ impl Store {
                 upsert,
                 remove,
             } => {
-                if let Some(mut e) = s.sessions.get_mut(&digest.key()) {
-                    if e.digest == digest && e.lsn.load(Ordering::Relaxed) < lsn {
+                self.exclusive_any(&digest, |e| {
+                    if e.lsn.load(Ordering::Relaxed) < lsn {
                         let upsert: HashMap<String, String> = upsert.into_iter().collect();
                         let mut remove = remove;
                         remove.sort_unstable();
@@ -166,7 +166,7 @@ impl Store {
                             .store(idle_deadline_ms, Ordering::Relaxed);
                         e.lsn.store(lsn, Ordering::Relaxed);
                     }
-                }
+                });
             }
             Record::Deadline {
                 lsn,
@@ -174,18 +174,18 @@ impl Store {
                 idle_ms,
                 idle_deadline_ms,
             } => {
-                if let Some(e) = s.sessions.get_mut(&digest.key()) {
-                    if e.digest == digest && e.lsn.load(Ordering::Relaxed) < lsn {
+                self.exclusive_any(&digest, |e| {
+                    if e.lsn.load(Ordering::Relaxed) < lsn {
                         e.idle_ms.store(idle_ms, Ordering::Relaxed);
                         e.idle_deadline_ms
                             .store(idle_deadline_ms, Ordering::Relaxed);
                         e.lsn.store(lsn, Ordering::Relaxed);
                     }
-                }
+                });
             }
             Record::Delete { lsn, digest } => {
-                s.sessions.remove_if(&digest.key(), |_, e| {
-                    e.digest == digest && e.lsn.load(Ordering::Relaxed) < lsn
+                s.sessions.remove_if(&digest.key(), |e, _| {
+                    e.is(&digest) && e.lsn.load(Ordering::Relaxed) < lsn
                 });
             }
             Record::Rotate {
@@ -194,8 +194,8 @@ impl Store {
                 new,
                 state,
             } => {
-                s.sessions.remove_if(&old.key(), |_, e| {
-                    e.digest == old && e.lsn.load(Ordering::Relaxed) < lsn
+                s.sessions.remove_if(&old.key(), |e, _| {
+                    e.is(&old) && e.lsn.load(Ordering::Relaxed) < lsn
                 });
                 self.restore_put(lsn, new, state);
             }
@@ -212,7 +212,7 @@ impl Store {
         let namespace = Namespace::parse(&state.namespace)
             .and_then(|ns| self.shared.namespaces.intern(&ns))
             .unwrap_or(0);
-        let fresh = || {
+        let fresh = {
             let meta = Meta {
                 digest,
                 namespace,
@@ -227,21 +227,21 @@ impl Store {
             };
             Entry::new(meta, &FieldsBuf::from_map(&state.data))
         };
-        match self.shared.sessions.entry(digest.key()) {
-            MapEntry::Occupied(mut o) => {
+        match self.shared.sessions.entry(fresh) {
+            MapEntry::Occupied(o) => {
                 // Another digest under the same key cannot have been written
                 // by this sessiond (it keeps keys unique); the older wins.
-                if o.get().digest == digest && o.get().lsn.load(Ordering::Relaxed) < lsn {
-                    o.insert(fresh());
-                } else if o.get().digest != digest {
+                if !o.key().is(&digest) {
                     tracing::warn!(
                         session = %digest.short(),
                         "recovery: a second session under one 64-bit key; it is dropped"
                     );
+                } else if o.key().lsn.load(Ordering::Relaxed) < lsn {
+                    o.replace_entry(());
                 }
             }
             MapEntry::Vacant(v) => {
-                v.insert(fresh());
+                v.insert(());
             }
         }
     }
@@ -252,11 +252,12 @@ impl Store {
     pub(crate) fn finish_restore(&self) -> usize {
         let s = &*self.shared;
         let now = s.clock.now_ms();
-        s.sessions.retain(|_, e| e.is_live(now));
+        s.sessions.retain(|e, _| e.is_live(now));
         let mut count = 0;
         let mut bytes = 0;
         let mut by_namespace = HashMap::new();
-        for e in s.sessions.iter() {
+        for found in s.sessions.iter() {
+            let e = found.key();
             *by_namespace.entry(e.namespace).or_insert(0) += 1;
             let deadline = e.deadline();
             e.indexed_ms.store(deadline, Ordering::Relaxed);
@@ -264,7 +265,7 @@ impl Store {
                 e.idle_deadline_ms.load(Ordering::Relaxed),
                 Ordering::Relaxed,
             );
-            s.expiry.insert(deadline, *e.key());
+            s.expiry.insert(deadline, e.key);
             count += 1;
             bytes += e.data().bytes();
         }
@@ -278,7 +279,7 @@ impl Store {
     /// keys are copied.
     pub(crate) fn digests(&self) -> Vec<Digest> {
         let mut out = Vec::with_capacity(self.len());
-        out.extend(self.shared.sessions.iter().map(|e| e.digest));
+        out.extend(self.shared.sessions.iter().map(|e| e.key().digest()));
         out
     }
 
@@ -290,9 +291,10 @@ impl Store {
         now: Millis,
         out: &mut Vec<u8>,
     ) -> bool {
-        let Some(e) = self.shared.sessions.get(&digest.key()) else {
+        let Some(found) = self.shared.sessions.get(&digest.key()) else {
             return false;
         };
+        let e = found.key();
         if !e.is_live_as(digest, now) {
             return false;
         }

@@ -1,11 +1,14 @@
 //! One stored session, in one allocation.
 //!
-//! The map's slot holds only a 64-bit key and a thin pointer; the header
-//! and the encoded data sit together behind the pointer. Hash tables keep
-//! up to half their slots empty after growing, so every byte in a slot
-//! costs about two per session, while a byte behind the pointer costs one
+//! The map's slot holds only a thin pointer: the entry is the map's key,
+//! hashed and compared by its digest's first 64 bits, and the header and
+//! the encoded data sit together behind the pointer. Hash tables keep up to
+//! half their slots empty after growing, so every byte in a slot costs
+//! about two per session, while a byte behind the pointer costs one
 //! (BENCHMARKS.md, row 5).
 
+use std::borrow::Borrow;
+use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -25,9 +28,11 @@ pub(crate) struct Entry(ThinArc<Header, u8>);
 /// Everything about a session but its data.
 #[derive(Debug)]
 pub(crate) struct Header {
-    /// The full digest of the id; the map is keyed by its first 64 bits
-    /// ([`Digest::key`]), so a lookup checks the rest here.
-    pub digest: Digest,
+    /// The id digest's first 64 bits ([`Digest::key`]): what the map
+    /// hashes and compares, unique among the sessions held.
+    pub key: u64,
+    /// The rest of the digest, which a lookup checks too.
+    rest: [u8; 24],
     /// The namespace the session was created in, interned: the counts of
     /// the per-namespace limit are kept right by every removal, and
     /// snapshots record it so recovery can recount.
@@ -44,8 +49,9 @@ pub(crate) struct Header {
     /// under the map's shared guard: no exclusive lock on the hot path.
     pub idle_deadline_ms: AtomicU64,
     /// The deadline this session is filed under in the expiry index. Never
-    /// later than the real deadline, so the index never misses an expiry;
-    /// changed only under the map's exclusive guard.
+    /// later than the real deadline, so the index never misses an expiry.
+    /// Changed under the map's exclusive guard, or by the reaper's
+    /// compare-and-swap from the deadline it found filed.
     pub indexed_ms: AtomicU64,
     /// The journal position of the last change to this session. Replay
     /// skips a record at or below it: the state already includes it.
@@ -76,8 +82,11 @@ impl Entry {
     }
 
     fn from_parts(meta: Meta, data: &[u8]) -> Self {
+        let mut rest = [0; 24];
+        rest.copy_from_slice(&meta.digest.0[8..]);
         let header = Header {
-            digest: meta.digest,
+            key: meta.digest.key(),
+            rest,
             namespace: meta.namespace,
             created_ms: meta.created_ms,
             absolute_deadline_ms: meta.absolute_deadline_ms,
@@ -95,7 +104,7 @@ impl Entry {
     pub fn meta(&self) -> Meta {
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         Meta {
-            digest: self.digest,
+            digest: self.digest(),
             namespace: self.namespace,
             created_ms: self.created_ms,
             absolute_deadline_ms: self.absolute_deadline_ms,
@@ -153,7 +162,7 @@ impl Entry {
 
     /// Whether this is the session `digest` names, and it exists at `now`.
     pub fn is_live_as(&self, digest: &Digest, now: Millis) -> bool {
-        self.digest == *digest && self.is_live(now)
+        self.is(digest) && self.is_live(now)
     }
 
     /// The state as the journal and snapshots encode it; `namespace` is the
@@ -175,6 +184,41 @@ impl Entry {
     pub fn slide(&self, now: Millis) {
         self.idle_deadline_ms
             .fetch_max(now.saturating_add(self.idle_ms()), Ordering::Relaxed);
+    }
+}
+
+impl Header {
+    pub fn digest(&self) -> Digest {
+        let mut digest = [0; 32];
+        digest[..8].copy_from_slice(&self.key.to_le_bytes());
+        digest[8..].copy_from_slice(&self.rest);
+        Digest(digest)
+    }
+
+    /// Whether this is the session `digest` names.
+    pub fn is(&self, digest: &Digest) -> bool {
+        self.key == digest.key() && self.rest == digest.0[8..]
+    }
+}
+
+/// Hashed like its key, so the map finds an entry by `&u64`.
+impl Hash for Entry {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key.hash(state);
+    }
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Entry {}
+
+impl Borrow<u64> for Entry {
+    fn borrow(&self) -> &u64 {
+        &self.key
     }
 }
 
@@ -201,9 +245,39 @@ mod tests {
 
     #[test]
     fn a_slot_is_one_pointer_and_the_header_stays_small() {
-        assert_eq!(std::mem::size_of::<Entry>(), 8);
+        assert_eq!(std::mem::size_of::<(Entry, ())>(), 8);
         // With the allocation's refcount and length this is 120 bytes, so a
         // session of ~100 bytes of data fits mimalloc's 224-byte class.
         assert!(std::mem::size_of::<Header>() <= 104);
+    }
+}
+
+#[cfg(test)]
+mod digest_tests {
+    use super::*;
+
+    #[test]
+    fn the_header_keeps_the_whole_digest() {
+        let mut bytes = [0; 32];
+        bytes.iter_mut().enumerate().for_each(|(i, b)| *b = i as u8);
+        let digest = Digest(bytes);
+        let meta = Meta {
+            digest,
+            namespace: 0,
+            created_ms: 0,
+            absolute_deadline_ms: Millis::MAX,
+            idle_ms: 1,
+            version: 1,
+            idle_deadline_ms: 1,
+            indexed_ms: 1,
+            lsn: 0,
+            persisted_deadline_ms: 1,
+        };
+        let entry = Entry::new(meta, &FieldsBuf::default());
+        assert_eq!(entry.digest(), digest);
+        assert!(entry.is(&digest));
+        bytes[31] ^= 1;
+        assert!(!entry.is(&Digest(bytes)));
+        assert_eq!(*Borrow::<u64>::borrow(&entry), digest.key());
     }
 }

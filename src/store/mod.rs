@@ -24,8 +24,8 @@ use tokio::sync::Notify;
 
 use crate::clock::{Clock, Millis};
 use crate::session::{
-    validate_key, validate_value, BuildDigestHasher, Limit, Limits, Namespace, SessionError,
-    SessionId, Timeouts,
+    validate_key, validate_value, BuildDigestHasher, Digest, Limit, Limits, Namespace,
+    SessionError, SessionId, Timeouts,
 };
 use entry::{Entry, Meta};
 use expiry::ExpiryIndex;
@@ -68,9 +68,9 @@ pub struct Store {
 }
 
 struct Shared {
-    /// Keyed by [`crate::session::Digest::key`], the digest's first 64 bits; the entry
-    /// holds the whole digest.
-    sessions: DashMap<u64, Entry, BuildDigestHasher>,
+    /// A set of entries, found by `&u64`: the first 64 bits of the digest
+    /// ([`crate::session::Digest::key`]); the entry holds the rest.
+    sessions: DashMap<Entry, (), BuildDigestHasher>,
     expiry: ExpiryIndex,
     clock: Clock,
     limits: Limits,
@@ -172,23 +172,23 @@ impl Store {
         let (id, key) = loop {
             let id = SessionId::generate();
             let digest = id.digest_in(ns);
-            match s.sessions.entry(digest.key()) {
+            let meta = Meta {
+                digest,
+                namespace,
+                created_ms: now,
+                absolute_deadline_ms: absolute,
+                idle_ms,
+                version: 1,
+                idle_deadline_ms: idle_deadline,
+                indexed_ms: deadline,
+                lsn: 0,
+                persisted_deadline_ms: idle_deadline,
+            };
+            match s.sessions.entry(Entry::new(meta, &data)) {
                 MapEntry::Occupied(_) => continue,
                 MapEntry::Vacant(v) => {
-                    let meta = Meta {
-                        digest,
-                        namespace,
-                        created_ms: now,
-                        absolute_deadline_ms: absolute,
-                        idle_ms,
-                        version: 1,
-                        idle_deadline_ms: idle_deadline,
-                        indexed_ms: deadline,
-                        lsn: 0,
-                        persisted_deadline_ms: idle_deadline,
-                    };
-                    let stored = v.insert(Entry::new(meta, &data));
-                    self.journal_put(&digest, &stored);
+                    let stored = v.insert(());
+                    self.journal_put(&digest, stored.key());
                     break (id, digest.key());
                 }
             }
@@ -220,14 +220,15 @@ impl Store {
         }
         let now = s.clock.now_ms();
         let digest = id.digest_in(ns);
-        let entry = s
-            .sessions
-            .get(&digest.key())
+        let found = s.sessions.get(&digest.key());
+        let entry = found
+            .as_ref()
+            .map(|r| r.key())
             .filter(|e| e.is_live_as(&digest, now))
             .ok_or(SessionError::NotFound)?;
         if touch {
             entry.slide(now);
-            self.journal_slide(&digest, &entry);
+            self.journal_slide(&digest, entry);
         }
         let data = if keys.is_empty() {
             entry.data().to_map()
@@ -236,7 +237,7 @@ impl Store {
                 .filter_map(|k| entry.data().get(k).map(|v| (k.clone(), v.to_owned())))
                 .collect()
         };
-        Ok((info(id.clone(), &entry), data))
+        Ok((info(id.clone(), entry), data))
     }
 
     /// Applies every upsert and removal of `update` atomically, or nothing.
@@ -265,11 +266,21 @@ impl Store {
         }
         let now = s.clock.now_ms();
         let digest = id.digest_in(ns);
-        let mut entry = s
-            .sessions
-            .get_mut(&digest.key())
-            .filter(|e| e.is_live_as(&digest, now))
-            .ok_or(SessionError::NotFound)?;
+        self.exclusive(&digest, now, |entry| {
+            self.set_in(entry, id, &digest, now, &update)
+        })
+    }
+
+    /// `set` under the session's exclusive guard.
+    fn set_in(
+        &self,
+        entry: &mut Entry,
+        id: &SessionId,
+        digest: &Digest,
+        now: Millis,
+        update: &Update,
+    ) -> Result<SessionInfo, SessionError> {
+        let s = &*self.shared;
         let version = entry.version();
         if let Some(expected) = update.expected_version {
             if expected != version {
@@ -297,11 +308,10 @@ impl Store {
             entry.version.store(version + 1, Ordering::Relaxed);
         }
         entry.slide(now);
-        self.journal_update(&digest, &entry, &update);
+        self.journal_update(digest, entry, update);
         let before = entry.data().bytes();
         *entry = entry.with_data(&data);
-        let out = info(id.clone(), &entry);
-        drop(entry);
+        let out = info(id.clone(), entry);
         if bytes >= before {
             s.data_bytes.fetch_add(bytes - before, Ordering::Relaxed);
         } else {
@@ -317,15 +327,12 @@ impl Store {
         self.check_writable()?;
         let now = s.clock.now_ms();
         let digest = id.digest_in(ns);
-        let Some((key, entry)) = s
-            .sessions
-            .remove_if(&digest.key(), |_, e| e.digest == digest)
-        else {
+        let Some((entry, ())) = s.sessions.remove_if(&digest.key(), |e, _| e.is(&digest)) else {
             return Ok(false);
         };
         self.journal_delete(&digest);
         let live = entry.is_live(now);
-        self.forget(key, &entry);
+        self.forget(&entry);
         if live {
             s.stats.flushed.fetch_add(1, Ordering::Relaxed);
         } else {
@@ -344,9 +351,9 @@ impl Store {
         let old_key = old_digest.key();
         let entry = match s
             .sessions
-            .remove_if(&old_key, |_, e| e.is_live_as(&old_digest, now))
+            .remove_if(&old_key, |e, _| e.is_live_as(&old_digest, now))
         {
-            Some((_, entry)) => entry,
+            Some((entry, ())) => entry,
             None => return Err(SessionError::NotFound),
         };
         s.expiry.remove(entry.indexed_ms(), old_key);
@@ -357,12 +364,12 @@ impl Store {
         let (key, out) = loop {
             let new_id = SessionId::generate();
             let digest = new_id.digest_in(ns);
-            match s.sessions.entry(digest.key()) {
+            match s.sessions.entry(entry.renamed(digest)) {
                 MapEntry::Occupied(_) => continue,
                 MapEntry::Vacant(v) => {
                     let out = info(new_id, &entry);
-                    let stored = v.insert(entry.renamed(digest));
-                    self.journal_rotate(&old_digest, &digest, &stored);
+                    let stored = v.insert(());
+                    self.journal_rotate(&old_digest, &digest, stored.key());
                     break (digest.key(), out);
                 }
             }
@@ -384,33 +391,30 @@ impl Store {
         let now = s.clock.now_ms();
         let digest = id.digest_in(ns);
         let Some(idle) = idle_timeout else {
-            let entry = s
-                .sessions
-                .get(&digest.key())
+            let found = s.sessions.get(&digest.key());
+            let entry = found
+                .as_ref()
+                .map(|r| r.key())
                 .filter(|e| e.is_live_as(&digest, now))
                 .ok_or(SessionError::NotFound)?;
             entry.slide(now);
-            self.journal_slide(&digest, &entry);
-            return Ok(info(id.clone(), &entry));
+            self.journal_slide(&digest, entry);
+            return Ok(info(id.clone(), entry));
         };
         self.check_writable()?;
         let idle = self.checked_idle(Some(idle))?;
-        let entry = s
-            .sessions
-            .get_mut(&digest.key())
-            .filter(|e| e.is_live_as(&digest, now))
-            .ok_or(SessionError::NotFound)?;
-        let idle_ms = idle.as_millis() as u64;
-        entry.idle_ms.store(idle_ms, Ordering::Relaxed);
-        entry
-            .idle_deadline_ms
-            .store(now.saturating_add(idle_ms), Ordering::Relaxed);
-        self.journal_deadline(&digest, &entry);
-        let deadline = entry.deadline();
-        let refile = (deadline < entry.indexed_ms())
-            .then(|| (entry.indexed_ms.swap(deadline, Ordering::Relaxed), deadline));
-        let out = info(id.clone(), &entry);
-        drop(entry);
+        let (out, refile) = self.exclusive(&digest, now, |entry| {
+            let idle_ms = idle.as_millis() as u64;
+            entry.idle_ms.store(idle_ms, Ordering::Relaxed);
+            entry
+                .idle_deadline_ms
+                .store(now.saturating_add(idle_ms), Ordering::Relaxed);
+            self.journal_deadline(&digest, entry);
+            let deadline = entry.deadline();
+            let refile = (deadline < entry.indexed_ms())
+                .then(|| (entry.indexed_ms.swap(deadline, Ordering::Relaxed), deadline));
+            Ok((info(id.clone(), entry), refile))
+        })?;
         if let Some((old, new)) = refile {
             s.expiry.remove(old, digest.key());
             self.file_deadline(new, digest.key());
@@ -507,6 +511,37 @@ impl Store {
         })
     }
 
+    /// Runs `f` on the live session `digest` names, under its shard's
+    /// exclusive lock, where `f` may replace the entry. `NotFound` when
+    /// there is no such live session.
+    fn exclusive<R>(
+        &self,
+        digest: &Digest,
+        now: Millis,
+        f: impl FnOnce(&mut Entry) -> Result<R, SessionError>,
+    ) -> Result<R, SessionError> {
+        self.exclusive_any(digest, |entry| match entry.is_live(now) {
+            true => f(entry),
+            false => Err(SessionError::NotFound),
+        })
+        .unwrap_or(Err(SessionError::NotFound))
+    }
+
+    /// Runs `f` on the session `digest` names, live or not, under its
+    /// shard's exclusive lock. Entries are the map's keys, which dashmap
+    /// hands out only shared, so this goes to the shard's table itself.
+    fn exclusive_any<R>(&self, digest: &Digest, f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
+        let map = &self.shared.sessions;
+        let key = digest.key();
+        let mut shard = map.shards()[map.determine_map(&key)].write();
+        // The table is hashed with `DigestHasher`, which passes a key
+        // through (`store::tests::the_map_hashes_a_key_as_itself`).
+        match shard.get_mut(key, |(e, _)| e.key == key) {
+            Some((entry, _)) if entry.is(digest) => Some(f(entry)),
+            _ => None,
+        }
+    }
+
     /// Files `digest` in the expiry index and wakes the reaper if this is now
     /// the earliest deadline it knows of.
     fn file_deadline(&self, at: Millis, key: u64) {
@@ -518,9 +553,9 @@ impl Store {
     }
 
     /// Bookkeeping for an entry just taken out of the map.
-    fn forget(&self, key: u64, entry: &Entry) {
+    fn forget(&self, entry: &Entry) {
         let s = &*self.shared;
-        s.expiry.remove(entry.indexed_ms(), key);
+        s.expiry.remove(entry.indexed_ms(), entry.key);
         s.count.fetch_sub(1, Ordering::AcqRel);
         s.namespaces.release(entry.namespace);
         s.data_bytes

@@ -6,10 +6,9 @@
 
 use std::sync::atomic::Ordering;
 
-use dashmap::mapref::entry::Entry as MapEntry;
 use tokio::task::JoinHandle;
 
-use super::Store;
+use super::{Entry, Store};
 use crate::clock::Millis;
 
 /// Index entries taken per lock acquisition of an index shard.
@@ -56,32 +55,39 @@ impl Store {
                 s.expiry.pop_due(shard, now, BATCH, &mut due);
                 for &(at, key) in &due {
                     purge.visited += 1;
-                    let MapEntry::Occupied(slot) = s.sessions.entry(key) else {
-                        continue; // flushed or rotated since it was filed
-                    };
-                    // A key is unique among the sessions held, and a session
-                    // filed under it since was filed under its own deadline.
-                    if slot.get().indexed_ms() != at {
-                        continue; // a stale duplicate: filed again since
-                    }
-                    let deadline = slot.get().deadline();
-                    if deadline <= now {
-                        let entry = slot.remove();
+                    // Keys are unique among the sessions held; an index entry
+                    // that no longer matches the session's filing is stale:
+                    // the session was filed again since (or it is gone).
+                    let due_now = |e: &Entry| e.indexed_ms() == at && e.deadline() <= now;
+                    if let Some((entry, ())) = s.sessions.remove_if(&key, |e, _| due_now(e)) {
                         s.count.fetch_sub(1, Ordering::AcqRel);
                         s.namespaces.release(entry.namespace);
                         s.data_bytes
                             .fetch_sub(entry.data().bytes(), Ordering::Relaxed);
                         s.stats.expired.fetch_add(1, Ordering::Relaxed);
                         purge.reclaimed += 1;
-                    } else {
-                        // Activity slid it; file it again under its real
-                        // deadline once the map guard is gone.
-                        slot.get().indexed_ms.store(deadline, Ordering::Relaxed);
-                        refile.push((deadline, key));
+                    } else if let Some(found) = s.sessions.get(&key) {
+                        // Activity slid it: file it again under its real
+                        // deadline, unless a Touch re-filed it meanwhile.
+                        let entry = found.key();
+                        let deadline = entry.deadline();
+                        if deadline > now
+                            && entry
+                                .indexed_ms
+                                .compare_exchange(
+                                    at,
+                                    deadline,
+                                    Ordering::Relaxed,
+                                    Ordering::Relaxed,
+                                )
+                                .is_ok()
+                        {
+                            refile.push((deadline, key));
+                        }
                     }
                 }
-                for (at, digest) in refile.drain(..) {
-                    s.expiry.insert(at, digest);
+                for (at, key) in refile.drain(..) {
+                    s.expiry.insert(at, key);
                 }
                 if purge.visited >= VISITS_PER_CALL {
                     purge.more = true;

@@ -575,3 +575,21 @@ fn a_digest_that_shares_only_the_key_finds_nothing() {
     });
     assert_eq!(store.digests(), vec![stored]);
 }
+
+#[test]
+fn the_map_hashes_a_key_as_itself() {
+    // `Store::exclusive_any` looks entries up in a shard's table by the key
+    // as the hash, which holds only while the hasher passes it through.
+    use std::hash::BuildHasher;
+    let key = 0x0123_4567_89ab_cdef_u64;
+    assert_eq!(BuildDigestHasher::default().hash_one(key), key);
+
+    let store = store();
+    let info = store
+        .create(&Namespace::default(), data(&[("a", "1")]), None)
+        .unwrap();
+    let digest = info.id.digest_in(&Namespace::default());
+    let map = &store.shared.sessions;
+    let found = map.get(&digest.key()).expect("stored under its key");
+    assert_eq!(map.hasher().hash_one(found.key()), digest.key());
+}
