@@ -112,7 +112,7 @@ impl SessionService {
         } else {
             match &caller.access {
                 // Only reachable if the service is served without its
-                // interceptor: fail closed.
+                // access-control layer: fail closed.
                 None => Err(Status::unauthenticated("no credential was checked")),
                 Some(access) if access.read_only && changes => Err(Status::permission_denied(
                     format!("{rpc} changes sessions, and this token is read-only"),
@@ -158,14 +158,14 @@ fn request_span(rpc: &'static str) -> tracing::Span {
     tracing::debug_span!("grpc", rpc, session = tracing::field::Empty)
 }
 
-/// Who sent a request: what the interceptor resolved, and from where.
+/// Who sent a request: what the access-control layer resolved, and from where.
 struct Caller {
     access: Option<Access>,
     peer: Option<IpAddr>,
 }
 
 impl Caller {
-    /// Takes what the interceptor put in the request: the handler is its
+    /// Takes what the access-control layer put in the request: the handler is its
     /// last reader, so it is moved out, not cloned.
     fn of<T>(request: &mut Request<T>) -> Self {
         Caller {
@@ -310,7 +310,7 @@ mod tests {
         (service, lifecycle, metrics)
     }
 
-    /// A request as the interceptor passes it on.
+    /// A request as the access-control layer passes it on.
     fn checked<T>(message: T, access: Access) -> Request<T> {
         let mut request = Request::new(message);
         request.extensions_mut().insert(access);
