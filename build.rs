@@ -1,5 +1,5 @@
 //! Generates the gRPC types and service from `proto/` with a vendored protoc,
-//! so building needs no system protoc; also the benchmark's empty RPC.
+//! so building needs no system protoc; also the benchmark's own services.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protoc = protoc_bin_vendored::protoc_bin_path()?;
@@ -8,8 +8,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .file_descriptor_set_path(out_dir.join("sessiond_descriptor.bin"))
         .compile_protos(&["proto/sessiond/v1/sessiond.proto"], &["proto"])?;
-    // The empty-RPC baseline of sessiond-bench (BENCHMARKS.md).
-    tonic_prost_build::configure().compile_protos(&["proto/bench/v1/empty.proto"], &["proto"])?;
+    // sessiond-bench's own services (BENCHMARKS.md): the empty-RPC
+    // baseline and the batched Get of row 4c, whose messages reuse the
+    // contract's, as generated into the library's `grpc::pb`. A directory of
+    // their own: protoc hands the imported contract to the generator too,
+    // which would overwrite its code with an empty extern stub.
+    let bench = out_dir.join("bench");
+    std::fs::create_dir_all(&bench)?;
+    tonic_prost_build::configure()
+        .out_dir(bench)
+        .extern_path(".sessiond.v1", "::sessiond::grpc::pb")
+        .compile_protos(
+            &["proto/bench/v1/empty.proto", "proto/bench/v1/batch.proto"],
+            &["proto"],
+        )?;
     println!("cargo:rerun-if-changed=proto");
     Ok(())
 }

@@ -7,6 +7,7 @@
 #
 #   bench/compare.sh                   # the full run (about 5 minutes)
 #   ROUNDS=1 EXPIRE_SESSIONS=200000 EXPIRE_IN=30s bench/compare.sh   # quicker
+#   ROWS="1 4" bench/compare.sh        # only the loads rows 1 and 4 need
 #
 # Needs: cargo; redis-server, redis-tools and wrk (installed with apt-get
 # when missing, which needs root). Loopback only; every load stops itself.
@@ -25,7 +26,15 @@ VALUE=${VALUE:-100}               # bytes of data per session
 EXPIRE_SESSIONS=${EXPIRE_SESSIONS:-1000000}
 EXPIRE_IN=${EXPIRE_IN:-75s}
 REDIS_REQUESTS=${REDIS_REQUESTS:-1000000}
+ROWS=${ROWS:-1 2 3 4 5 6}         # which rows of the table to measure
 IN_FLIGHT=$((CONNECTIONS * CONCURRENCY))
+
+# want <row>...: whether any of these rows is to be measured.
+want() {
+    local r
+    for r in "$@"; do [[ " $ROWS " == *" $r "* ]] && return 0; done
+    return 1
+}
 
 out=target/bench
 mkdir -p "$out"
@@ -73,6 +82,7 @@ grpc_load=(--connections "$CONNECTIONS" --concurrency "$CONCURRENCY" --sessions 
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/load.log" >&2
 
+if want 1 2 3 4; then
 # 1.-3. The ceilings and sessiond side by side. All three servers run at
 # once on the server core (an idle one costs nothing) and the loads
 # alternate, round after round, so that drift from other work on the
@@ -89,24 +99,32 @@ for port in 50061 50062 8082 9092 8083; do wait_port "$port"; done
 cookie=$(curl -s -o /dev/null -D - -X POST -H 'Content-Type: application/json' \
     -d '{"user":"wrk"}' http://127.0.0.1:8082/session | sed -n 's/^set-cookie: \([^;]*\).*/\1/ip')
 for round in $(seq "$ROUNDS"); do
-    client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50061 --mix empty "${grpc_load[@]}" \
-        "${window[@]}" --server-pid "$empty_pid" >"$out/empty.$round.log"
+    if want 1; then
+        client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50061 --mix empty "${grpc_load[@]}" \
+            "${window[@]}" --server-pid "$empty_pid" >"$out/empty.$round.log"
+    fi
     client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50062 --mix get "${grpc_load[@]}" \
         "${window[@]}" --server-pid "$sessiond_pid" >"$out/get.$round.log"
-    client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50062 --mix set "${grpc_load[@]}" \
-        "${window[@]}" --server-pid "$sessiond_pid" >"$out/set.$round.log"
-    client "$bin/sessiond-bench" http --addr 127.0.0.1:8082 --connections "$HTTP_CONNECTIONS" \
-        --value-size "$VALUE" "${window[@]}" --server-pid "$sessiond_pid" >"$out/gateway.$round.log"
-    client "$bin/sessiond-bench" http --addr 127.0.0.1:8083 --connections "$HTTP_CONNECTIONS" \
-        --value-size "$VALUE" "${window[@]}" --server-pid "$hello_pid" >"$out/hello.$round.log"
-    client wrk -t1 -c"$HTTP_CONNECTIONS" -d"$DURATION" -H "Cookie: $cookie" \
-        http://127.0.0.1:8082/session >"$out/gateway-wrk.$round.log" 2>&1 || true
-    client wrk -t1 -c"$HTTP_CONNECTIONS" -d"$DURATION" -H "Cookie: $cookie" \
-        http://127.0.0.1:8083/session >"$out/hello-wrk.$round.log" 2>&1 || true
-    grep -h '^RESULT' "$out"/{empty,get,set,gateway,hello}."$round".log >&2
+    if want 2; then
+        client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50062 --mix set "${grpc_load[@]}" \
+            "${window[@]}" --server-pid "$sessiond_pid" >"$out/set.$round.log"
+    fi
+    if want 3; then
+        client "$bin/sessiond-bench" http --addr 127.0.0.1:8082 --connections "$HTTP_CONNECTIONS" \
+            --value-size "$VALUE" "${window[@]}" --server-pid "$sessiond_pid" >"$out/gateway.$round.log"
+        client "$bin/sessiond-bench" http --addr 127.0.0.1:8083 --connections "$HTTP_CONNECTIONS" \
+            --value-size "$VALUE" "${window[@]}" --server-pid "$hello_pid" >"$out/hello.$round.log"
+        client wrk -t1 -c"$HTTP_CONNECTIONS" -d"$DURATION" -H "Cookie: $cookie" \
+            http://127.0.0.1:8082/session >"$out/gateway-wrk.$round.log" 2>&1 || true
+        client wrk -t1 -c"$HTTP_CONNECTIONS" -d"$DURATION" -H "Cookie: $cookie" \
+            http://127.0.0.1:8083/session >"$out/hello-wrk.$round.log" 2>&1 || true
+    fi
+    cat "$out"/{empty,get,set,gateway,hello}."$round".log 2>/dev/null | grep '^RESULT' >&2 || true
 done
 stop "$empty_pid"; stop "$sessiond_pid"; stop "$hello_pid"
+fi
 
+if want 5 6; then
 # A fresh sessiond for memory and mass expiry, so the loads above leave
 # nothing behind in its heap.
 "${server[@]}" "$bin/sessiond" --grpc-addr 127.0.0.1:50062 --http-addr 127.0.0.1:8082 \
@@ -118,19 +136,38 @@ client "$bin/sessiond-bench" expiry --addr 127.0.0.1:50062 --admin-addr 127.0.0.
     --connections "$CONNECTIONS" --concurrency "$CONCURRENCY" --expire-in "$EXPIRE_IN" \
     | tee "$out/expiry.log" >&2
 stop "$pid"
+fi
 
-# 4./5. Redis: redis-benchmark, the redis crate, and memory for the same SETEX.
+if want 4 5; then
+# 4./5. Redis: redis-benchmark, the redis crate, and memory for the same
+# SETEX; 4c: sessiond's store read through batches of Gets pipelined on one
+# HTTP/2 stream per connection (serve-batch), alternating with the redis
+# crate's GETs round after round, both servers on the server core.
 "${server[@]}" redis-server --port 6390 --save '' --appendonly no --bind 127.0.0.1 \
     >"$out/redis-server.log" 2>&1 &
 pid=$!; pids+=("$pid"); wait_port 6390
-client redis-benchmark -p 6390 -t set,get -n "$REDIS_REQUESTS" -c "$IN_FLIGHT" -d "$VALUE" \
-    -r "$SESSIONS" --csv >"$out/redis-benchmark.log" 2>&1
-client "$bin/sessiond-bench" redis --url redis://127.0.0.1:6390/ "${grpc_load[@]}" \
-    "${window[@]}" --server-pid "$pid" | tee "$out/redis.log" >&2
-redis-cli -p 6390 flushall >/dev/null
-client "$bin/sessiond-bench" redis-fill --url redis://127.0.0.1:6390/ \
-    --sessions "$EXPIRE_SESSIONS" --value-size "$VALUE" | tee "$out/redis-fill.log" >&2
+if want 4; then
+    "${server[@]}" "$bin/sessiond-bench" serve-batch --addr 127.0.0.1:50063 \
+        >"$out/batch-server.log" 2>&1 &
+    batch_pid=$!; pids+=("$batch_pid"); wait_port 50063
+    client redis-benchmark -p 6390 -t set,get -n "$REDIS_REQUESTS" -c "$IN_FLIGHT" -d "$VALUE" \
+        -r "$SESSIONS" --csv >"$out/redis-benchmark.log" 2>&1
+    for round in $(seq "$ROUNDS"); do
+        client "$bin/sessiond-bench" redis --url redis://127.0.0.1:6390/ "${grpc_load[@]}" \
+            "${window[@]}" --server-pid "$pid" >"$out/redis.$round.log"
+        client "$bin/sessiond-bench" batch --addr 127.0.0.1:50063 "${grpc_load[@]}" \
+            "${window[@]}" --server-pid "$batch_pid" >"$out/batch.$round.log"
+        grep -h '^RESULT' "$out"/{redis,batch}."$round".log >&2
+    done
+    stop "$batch_pid"
+fi
+if want 5; then
+    redis-cli -p 6390 flushall >/dev/null
+    client "$bin/sessiond-bench" redis-fill --url redis://127.0.0.1:6390/ \
+        --sessions "$EXPIRE_SESSIONS" --value-size "$VALUE" | tee "$out/redis-fill.log" >&2
+fi
 stop "$pid"
+fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/load.log" >&2
 
 # The table: medians over the rounds.
@@ -159,31 +196,38 @@ wrk_ratios() {
     echo "$(echo "$all" | median) ($(echo "$all" | head -1)–$(echo "$all" | tail -1))"
 }
 G=GET_/session
-empty=$(across empty empty ops_per_s)
-get=$(across get get ops_per_s)
-set_=$(across set set ops_per_s)
-gw=$(across gateway $G ops_per_s)
-hello=$(across hello $G ops_per_s)
-gw_wrk=$(for r in $(seq "$ROUNDS"); do wrk_rps "$out/gateway-wrk.$r.log"; done | median)
-hello_wrk=$(for r in $(seq "$ROUNDS"); do wrk_rps "$out/hello-wrk.$r.log"; done | median)
-redis_rust=$(value "$out/redis.log" redis_GET ops_per_s)
-rb=$(grep '^"GET"' "$out/redis-benchmark.log" | tr -d '"' | cut -d, -f2)
-rb_p99=$(grep '^"GET"' "$out/redis-benchmark.log" | tr -d '"' | cut -d, -f7)
-mem_sd=$(value "$out/expiry.log" sessiond_memory bytes_per_session)
-mem_redis=$(value "$out/redis-fill.log" redis_memory bytes_per_session)
-
-cat <<TABLE | tee "$out/table.md"
-
-| # | ratio | target | measured | absolute |
-| --- | --- | --- | --- | --- |
-| 1 | Get ÷ empty RPC (ops/s) | ≥ 0.90 | $(ratios get get empty empty) | Get $get/s (p99 $(across get get p99_us) µs; CPU/call server $(across get get server_cpu_us) µs, client $(across get get client_cpu_us) µs); empty $empty/s (p99 $(across empty empty p99_us) µs; CPU/call server $(across empty empty server_cpu_us) µs, client $(across empty empty client_cpu_us) µs) |
-| 2 | Set ÷ Get (ops/s) | ≥ 0.85 | $(ratios set set get get) | Set $set_/s (p99 $(across set set p99_us) µs; server $(across set set server_cpu_us) µs CPU/call) |
-| 3 | gateway GET /session ÷ hello-world (req/s), wrk | ≥ 0.80 | $(wrk_ratios) | wrk: gateway $gw_wrk/s, hello $hello_wrk/s |
-| 3' | the same with sessiond-bench http | ≥ 0.80 | $(ratios gateway $G hello $G) | gateway $gw/s (p99 $(across gateway $G p99_us) µs; server $(across gateway $G server_cpu_us) µs CPU/call); hello $hello/s (server $(across hello $G server_cpu_us) µs, client $(across hello $G client_cpu_us) µs CPU/call) |
-| 4a | sessiond Get ÷ Redis GET, Rust clients (ops/s) | ≥ 1.00 | $(ratio "$get" "$redis_rust") | Redis GET $redis_rust/s, p99 $(value "$out/redis.log" redis_GET p99_us) µs (sessiond Get p99 $(across get get p99_us) µs); Redis CPU $(value "$out/redis.log" redis_GET server_cpu_us) µs/call |
-| 4b | sessiond Get ÷ redis-benchmark GET (ops/s) | ≥ 1.00 | $(ratio "$get" "$rb") | redis-benchmark GET $rb/s, p99 $rb_p99 ms, $IN_FLIGHT clients |
-| 5 | memory per session: sessiond RSS ÷ Redis used_memory | ≤ 1.00 | $(ratio "$mem_sd" "$mem_redis") | sessiond $mem_sd B/session (RSS), Redis $mem_redis B/session (used_memory; RSS $(value "$out/redis-fill.log" redis_memory rss_bytes_per_session) B), $EXPIRE_SESSIONS sessions of $VALUE B |
-| 6 | Get p99.9 while $EXPIRE_SESSIONS expire ÷ steady | ≤ 2.00 | $(value "$out/expiry.log" expiry p999_ratio) | $(value "$out/expiry.log" expiry during_p999_us) µs vs $(value "$out/expiry.log" expiry steady_p999_us) µs; reclaimed in $(value "$out/expiry.log" expiry reclaimed_s) s; RSS back to base (+10% of growth) in $(value "$out/expiry.log" expiry memory_back_s) s |
-
-Rows 1-3: median (min–max) of $ROUNDS alternating rounds of $DURATION per load; absolute figures are medians. $IN_FLIGHT requests in flight ($CONNECTIONS connections x $CONCURRENCY) for gRPC and Redis, $HTTP_CONNECTIONS HTTP/1.1 connections; server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU; $(tr '\n' ';' <"$out/load.log")
-TABLE
+{
+echo
+echo "| # | ratio | target | measured | absolute |"
+echo "| --- | --- | --- | --- | --- |"
+if want 1; then
+    echo "| 1 | Get ÷ empty RPC (ops/s) | ≥ 0.90 | $(ratios get get empty empty) | Get $(across get get ops_per_s)/s (p99 $(across get get p99_us) µs; CPU/call server $(across get get server_cpu_us) µs, client $(across get get client_cpu_us) µs); empty $(across empty empty ops_per_s)/s (p99 $(across empty empty p99_us) µs; CPU/call server $(across empty empty server_cpu_us) µs, client $(across empty empty client_cpu_us) µs) |"
+fi
+if want 2; then
+    echo "| 2 | Set ÷ Get (ops/s) | ≥ 0.85 | $(ratios set set get get) | Set $(across set set ops_per_s)/s (p99 $(across set set p99_us) µs; server $(across set set server_cpu_us) µs CPU/call) |"
+fi
+if want 3; then
+    echo "| 3 | gateway GET /session ÷ hello-world (req/s), wrk | ≥ 0.80 | $(wrk_ratios) | wrk: gateway $(for r in $(seq "$ROUNDS"); do wrk_rps "$out/gateway-wrk.$r.log"; done | median)/s, hello $(for r in $(seq "$ROUNDS"); do wrk_rps "$out/hello-wrk.$r.log"; done | median)/s |"
+    echo "| 3' | the same with sessiond-bench http | ≥ 0.80 | $(ratios gateway $G hello $G) | gateway $(across gateway $G ops_per_s)/s (p99 $(across gateway $G p99_us) µs; server $(across gateway $G server_cpu_us) µs CPU/call); hello $(across hello $G ops_per_s)/s (server $(across hello $G server_cpu_us) µs, client $(across hello $G client_cpu_us) µs CPU/call) |"
+fi
+if want 4; then
+    get=$(across get get ops_per_s)
+    redis_rust=$(across redis redis_GET ops_per_s)
+    rb=$(grep '^"GET"' "$out/redis-benchmark.log" | tr -d '"' | cut -d, -f2)
+    rb_p99=$(grep '^"GET"' "$out/redis-benchmark.log" | tr -d '"' | cut -d, -f7)
+    batches=$(for r in $(seq "$ROUNDS"); do sed -n 's/^batches .* of \([0-9.]*\) reads.*/\1/p' "$out/batch.$r.log"; done | median)
+    echo "| 4a | sessiond Get ÷ Redis GET, Rust clients (ops/s) | ≥ 1.00 | $(ratio "$get" "$redis_rust") | Redis GET $redis_rust/s, p99 $(across redis redis_GET p99_us) µs (sessiond Get p99 $(across get get p99_us) µs); Redis CPU $(across redis redis_GET server_cpu_us) µs/call |"
+    echo "| 4b | sessiond Get ÷ redis-benchmark GET (ops/s) | ≥ 1.00 | $(ratio "$get" "$rb") | redis-benchmark GET $rb/s, p99 $rb_p99 ms, $IN_FLIGHT clients |"
+    echo "| 4c | sessiond Gets batched on an HTTP/2 stream ÷ Redis GET, Rust clients (reads/s) | ≥ 1.00 | $(ratios batch batch_get redis redis_GET) | batched $(across batch batch_get ops_per_s) reads/s (p99 $(across batch batch_get p99_us) µs; CPU/read server $(across batch batch_get server_cpu_us) µs, client $(across batch batch_get client_cpu_us) µs; $batches reads per batch); Redis GET $redis_rust/s (p99 $(across redis redis_GET p99_us) µs; server $(across redis redis_GET server_cpu_us) µs/call) |"
+fi
+if want 5; then
+    mem_sd=$(value "$out/expiry.log" sessiond_memory bytes_per_session)
+    mem_redis=$(value "$out/redis-fill.log" redis_memory bytes_per_session)
+    echo "| 5 | memory per session: sessiond RSS ÷ Redis used_memory | ≤ 1.00 | $(ratio "$mem_sd" "$mem_redis") | sessiond $mem_sd B/session (RSS), Redis $mem_redis B/session (used_memory; RSS $(value "$out/redis-fill.log" redis_memory rss_bytes_per_session) B), $EXPIRE_SESSIONS sessions of $VALUE B |"
+fi
+if want 6; then
+    echo "| 6 | Get p99.9 while $EXPIRE_SESSIONS expire ÷ steady | ≤ 2.00 | $(value "$out/expiry.log" expiry p999_ratio) | $(value "$out/expiry.log" expiry during_p999_us) µs vs $(value "$out/expiry.log" expiry steady_p999_us) µs; reclaimed in $(value "$out/expiry.log" expiry reclaimed_s) s; RSS back to base (+10% of growth) in $(value "$out/expiry.log" expiry memory_back_s) s |"
+fi
+echo
+echo "Rows 1-3 and 4a/4c: median (min–max) of $ROUNDS alternating rounds of $DURATION per load; absolute figures are medians. $IN_FLIGHT requests in flight ($CONNECTIONS connections x $CONCURRENCY) for gRPC and Redis, $HTTP_CONNECTIONS HTTP/1.1 connections; server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU; $(tr '\n' ';' <"$out/load.log")"
+} | tee "$out/table.md"

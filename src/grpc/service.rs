@@ -4,11 +4,10 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use tonic::service::interceptor::InterceptedService;
 use tonic::{Code, Request, Response, Status};
 use tracing::Instrument;
 
-use super::auth::Authenticate;
+use super::auth::{Authenticate, Authenticated};
 use super::convert::idle_timeout;
 use super::pb;
 use super::pb::session_service_server::SessionServiceServer;
@@ -44,100 +43,147 @@ impl SessionService {
     pub fn into_server(
         self,
         authenticate: Authenticate,
-    ) -> InterceptedService<SessionServiceServer<Self>, Authenticate> {
+    ) -> Authenticated<SessionServiceServer<Self>> {
         let limit = (self.store.limits().max_session_bytes * 2 + 64 * 1024).max(4 << 20);
         let server = SessionServiceServer::new(self)
             .max_decoding_message_size(limit)
             .max_encoding_message_size(limit);
-        InterceptedService::new(server, authenticate)
+        authenticate.layer(server)
     }
 
-    /// Runs `op` (which parses the request and calls the store in the
-    /// caller's namespace) inside the request's span, after the shutdown
-    /// and permission checks, and counts the request with its outcome and
-    /// latency. Every RPC goes through here, so every request is counted,
-    /// malformed ones included. A change is acknowledged only once it is as
-    /// durable as `--fsync` says.
-    async fn call<T>(
+    /// Runs `op`, a read (which parses the request and calls the store in
+    /// the caller's namespace), inside the request's span, after the
+    /// shutdown and permission checks, and counts the request with its
+    /// outcome and latency. Every RPC goes through here or [`Self::change`],
+    /// so every request is counted, malformed ones included. Synchronous:
+    /// a read waits for nothing, so its future stays small and is not
+    /// moved through an instrumented async wrapper on every call.
+    fn read<T>(
         &self,
         rpc: &'static str,
         caller: Caller,
         op: impl FnOnce(&Store, &Namespace) -> Result<T, Status>,
     ) -> Result<Response<T>, Status> {
-        let changes = rpc != "Get";
-        // DEBUG, as tower-http's TraceLayer makes its spans: at the default
-        // `info` filter an enabled span costs ~10% of a Get's server CPU
-        // (the fmt layer formats its fields per request; BENCHMARKS.md),
-        // and the INFO events below name their session themselves.
-        let span = tracing::debug_span!("grpc", rpc, session = tracing::field::Empty);
+        let span = request_span(rpc);
+        let _entered = span.enter();
+        let started = Instant::now();
+        let result = self.checked(rpc, false, caller, op);
+        self.counted(rpc, started, result)
+    }
+
+    /// [`Self::read`] for an RPC that changes sessions: the change is
+    /// acknowledged only once it is as durable as `--fsync` says.
+    async fn change<T>(
+        &self,
+        rpc: &'static str,
+        caller: Caller,
+        op: impl FnOnce(&Store, &Namespace) -> Result<T, Status>,
+    ) -> Result<Response<T>, Status> {
         async {
             let started = Instant::now();
-            let result = if self.lifecycle.is_stopping() {
-                Err(Status::unavailable(
-                    "sessiond is shutting down; retry on another instance",
-                ))
-            } else {
-                match &caller.access {
-                    // Only reachable if the service is served without its
-                    // interceptor: fail closed.
-                    None => Err(Status::unauthenticated("no credential was checked")),
-                    Some(access) if access.read_only && changes => Err(Status::permission_denied(
-                        format!("{rpc} changes sessions, and this token is read-only"),
-                    )),
-                    Some(access) => op(&self.store, &access.namespace),
-                }
-            };
-            if matches!(&result, Err(s) if s.code() == Code::NotFound) {
-                self.metrics.unknown_session(Api::Grpc, caller.peer);
-            }
-            let result = match result {
-                Ok(reply) if changes => self
+            let result = match self.checked(rpc, true, caller, op) {
+                Ok(reply) => self
                     .store
                     .durable()
                     .await
                     .map(|()| reply)
                     .map_err(Status::from),
-                other => other,
+                refused => refused,
             };
-            let code = match &result {
-                Ok(_) => {
-                    tracing::debug!("ok");
-                    Code::Ok
-                }
-                Err(status) => {
-                    tracing::debug!(code = ?status.code(), "refused");
-                    status.code()
-                }
-            };
-            self.metrics
-                .record(Api::Grpc, rpc, code_name(code), started.elapsed());
-            result.map(Response::new)
+            self.counted(rpc, started, result)
         }
-        .instrument(span)
+        .instrument(request_span(rpc))
         .await
+    }
+
+    /// `op`, unless the server is stopping or the caller may not run it;
+    /// an unknown session is counted against the caller's address.
+    fn checked<T>(
+        &self,
+        rpc: &'static str,
+        changes: bool,
+        caller: Caller,
+        op: impl FnOnce(&Store, &Namespace) -> Result<T, Status>,
+    ) -> Result<T, Status> {
+        let result = if self.lifecycle.is_stopping() {
+            Err(Status::unavailable(
+                "sessiond is shutting down; retry on another instance",
+            ))
+        } else {
+            match &caller.access {
+                // Only reachable if the service is served without its
+                // access-control layer: fail closed.
+                None => Err(Status::unauthenticated("no credential was checked")),
+                Some(access) if access.read_only && changes => Err(Status::permission_denied(
+                    format!("{rpc} changes sessions, and this token is read-only"),
+                )),
+                Some(access) => op(&self.store, &access.namespace),
+            }
+        };
+        if matches!(&result, Err(s) if s.code() == Code::NotFound) {
+            self.metrics.unknown_session(Api::Grpc, caller.peer);
+        }
+        result
+    }
+
+    /// Logs the outcome at DEBUG and counts the request with its latency.
+    fn counted<T>(
+        &self,
+        rpc: &'static str,
+        started: Instant,
+        result: Result<T, Status>,
+    ) -> Result<Response<T>, Status> {
+        let code = match &result {
+            Ok(_) => {
+                tracing::debug!("ok");
+                Code::Ok
+            }
+            Err(status) => {
+                tracing::debug!(code = ?status.code(), "refused");
+                status.code()
+            }
+        };
+        self.metrics
+            .record(Api::Grpc, rpc, code_name(code), started.elapsed());
+        result.map(Response::new)
     }
 }
 
-/// Who sent a request: what the interceptor resolved, and from where.
+/// The request's span. DEBUG, as tower-http's TraceLayer makes its spans:
+/// at the default `info` filter an enabled span costs ~10% of a Get's
+/// server CPU (the fmt layer formats its fields per request;
+/// BENCHMARKS.md), and the INFO events inside name their session
+/// themselves.
+fn request_span(rpc: &'static str) -> tracing::Span {
+    tracing::debug_span!("grpc", rpc, session = tracing::field::Empty)
+}
+
+/// Who sent a request: what the access-control layer resolved, and from where.
 struct Caller {
     access: Option<Access>,
     peer: Option<IpAddr>,
 }
 
 impl Caller {
-    fn of<T>(request: &Request<T>) -> Self {
+    /// Takes what the access-control layer put in the request: the handler is its
+    /// last reader, so it is moved out, not cloned.
+    fn of<T>(request: &mut Request<T>) -> Self {
         Caller {
-            access: request.extensions().get::<Access>().cloned(),
+            access: request.extensions_mut().remove::<Access>(),
             peer: request.remote_addr().map(|a| a.ip()),
         }
     }
 }
 
 /// Parses a session id at the edge and names it in the request's span, as a
-/// short digest prefix only.
-fn parse_id(raw: &str) -> Result<SessionId, Status> {
-    let id = SessionId::parse(raw)?;
-    tracing::Span::current().record("session", tracing::field::display(id.digest().short()));
+/// short digest prefix only. The span is DEBUG: below that level it is
+/// disabled and finding the current one is skipped, which a Get would
+/// otherwise pay for on every call.
+fn parse_id(raw: String) -> Result<SessionId, Status> {
+    let id = SessionId::parse_owned(raw)?;
+    if tracing::level_filters::LevelFilter::current() >= tracing::Level::DEBUG {
+        tracing::Span::current().record("session", tracing::field::display(id.digest().short()));
+    }
     Ok(id)
 }
 
@@ -145,11 +191,11 @@ fn parse_id(raw: &str) -> Result<SessionId, Status> {
 impl pb::session_service_server::SessionService for SessionService {
     async fn create(
         &self,
-        request: Request<pb::CreateRequest>,
+        mut request: Request<pb::CreateRequest>,
     ) -> Result<Response<pb::CreateResponse>, Status> {
-        let caller = Caller::of(&request);
+        let caller = Caller::of(&mut request);
         let req = request.into_inner();
-        self.call("Create", caller, |store, ns| {
+        self.change("Create", caller, |store, ns| {
             let idle = idle_timeout(req.idle_timeout)?;
             let info = store.create(ns, req.data, idle)?;
             tracing::info!(rpc = "Create", session = %info.id.digest().short(), "created");
@@ -162,29 +208,28 @@ impl pb::session_service_server::SessionService for SessionService {
 
     async fn get(
         &self,
-        request: Request<pb::GetRequest>,
+        mut request: Request<pb::GetRequest>,
     ) -> Result<Response<pb::GetResponse>, Status> {
-        let caller = Caller::of(&request);
+        let caller = Caller::of(&mut request);
         let req = request.into_inner();
-        self.call("Get", caller, |store, ns| {
-            let id = parse_id(&req.id)?;
+        self.read("Get", caller, |store, ns| {
+            let id = parse_id(req.id)?;
             let (info, data) = store.get(ns, &id, &req.keys, !req.no_touch)?;
             Ok(pb::GetResponse {
                 session: Some(info.into()),
                 data,
             })
         })
-        .await
     }
 
     async fn set(
         &self,
-        request: Request<pb::SetRequest>,
+        mut request: Request<pb::SetRequest>,
     ) -> Result<Response<pb::SetResponse>, Status> {
-        let caller = Caller::of(&request);
+        let caller = Caller::of(&mut request);
         let req = request.into_inner();
-        self.call("Set", caller, |store, ns| {
-            let id = parse_id(&req.id)?;
+        self.change("Set", caller, |store, ns| {
+            let id = parse_id(req.id)?;
             let update = Update {
                 upsert: req.upsert,
                 remove: req.remove,
@@ -199,10 +244,12 @@ impl pb::session_service_server::SessionService for SessionService {
 
     async fn flush(
         &self,
-        request: Request<pb::FlushRequest>,
+        mut request: Request<pb::FlushRequest>,
     ) -> Result<Response<pb::FlushResponse>, Status> {
-        self.call("Flush", Caller::of(&request), |store, ns| {
-            let id = parse_id(&request.get_ref().id)?;
+        let caller = Caller::of(&mut request);
+        let req = request.into_inner();
+        self.change("Flush", caller, |store, ns| {
+            let id = parse_id(req.id)?;
             Ok(pb::FlushResponse {
                 existed: store.flush(ns, &id)?,
             })
@@ -212,10 +259,12 @@ impl pb::session_service_server::SessionService for SessionService {
 
     async fn rotate(
         &self,
-        request: Request<pb::RotateRequest>,
+        mut request: Request<pb::RotateRequest>,
     ) -> Result<Response<pb::RotateResponse>, Status> {
-        self.call("Rotate", Caller::of(&request), |store, ns| {
-            let id = parse_id(&request.get_ref().id)?;
+        let caller = Caller::of(&mut request);
+        let req = request.into_inner();
+        self.change("Rotate", caller, |store, ns| {
+            let id = parse_id(req.id)?;
             let info = store.rotate(ns, &id)?;
             tracing::info!(
                 rpc = "Rotate",
@@ -232,12 +281,12 @@ impl pb::session_service_server::SessionService for SessionService {
 
     async fn touch(
         &self,
-        request: Request<pb::TouchRequest>,
+        mut request: Request<pb::TouchRequest>,
     ) -> Result<Response<pb::TouchResponse>, Status> {
-        let caller = Caller::of(&request);
+        let caller = Caller::of(&mut request);
         let req = request.into_inner();
-        self.call("Touch", caller, |store, ns| {
-            let id = parse_id(&req.id)?;
+        self.change("Touch", caller, |store, ns| {
+            let id = parse_id(req.id)?;
             let idle = idle_timeout(req.idle_timeout)?;
             Ok(pb::TouchResponse {
                 session: Some(store.touch(ns, &id, idle)?.into()),
@@ -261,7 +310,7 @@ mod tests {
         (service, lifecycle, metrics)
     }
 
-    /// A request as the interceptor passes it on.
+    /// A request as the access-control layer passes it on.
     fn checked<T>(message: T, access: Access) -> Request<T> {
         let mut request = Request::new(message);
         request.extensions_mut().insert(access);

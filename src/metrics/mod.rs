@@ -14,6 +14,7 @@ mod unknown_ids;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -119,12 +120,41 @@ fn str_key(s: &'static str) -> (usize, usize) {
     (s.as_ptr() as usize, s.len())
 }
 
+/// Hashes a [`HandleKey`] with one multiply per word (FxHash's mix)
+/// instead of SipHash: the keys are registry numbers and the addresses of
+/// `'static` names, never chosen by a client, so there is no flooding to
+/// resist, and SipHash stood out in the profile of a Get (BENCHMARKS.md).
+#[derive(Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+type Handles = HashMap<HandleKey, RequestHandles, BuildHasherDefault<KeyHasher>>;
+
 thread_local! {
     /// Each thread resolves a label set to its handles once; after that a
     /// request finds them here, touching no state shared with other threads
     /// but the atomics it records into. Registries are made once per server
     /// (a handful in a test run), so stale entries are bounded.
-    static HANDLES: RefCell<HashMap<HandleKey, RequestHandles>> = RefCell::new(HashMap::new());
+    static HANDLES: RefCell<Handles> = RefCell::new(Handles::default());
 }
 
 static NEXT_REGISTRY: AtomicU64 = AtomicU64::new(0);

@@ -19,9 +19,12 @@ use tokio::task::JoinHandle;
 use crate::load::{bounded, XorShift};
 use crate::report::{Control, Recorder};
 
-/// The empty RPC of the baseline (proto/bench/v1/empty.proto).
-pub mod empty_pb {
-    tonic::include_proto!("bench.v1");
+/// sessiond-bench's own services: the empty RPC of the baseline
+/// (proto/bench/v1/empty.proto) and the batched Get of row 4c
+/// (proto/bench/v1/batch.proto).
+pub mod bench_pb {
+    // build.rs generates these apart from the contract's code.
+    include!(concat!(env!("OUT_DIR"), "/bench/bench.v1.rs"));
 }
 
 /// One HTTP/2 connection as a tower service for tonic's generated clients.
@@ -61,7 +64,7 @@ pub async fn connect(addr: SocketAddr) -> std::io::Result<H2> {
     Ok(H2(send))
 }
 
-fn origin(addr: SocketAddr) -> http::Uri {
+pub fn origin(addr: SocketAddr) -> http::Uri {
     format!("http://{addr}")
         .parse()
         .expect("an address is a valid origin")
@@ -74,8 +77,8 @@ pub fn session_client(h2: H2, addr: SocketAddr) -> SessionServiceClient<H2> {
 pub fn empty_client(
     h2: H2,
     addr: SocketAddr,
-) -> empty_pb::empty_service_client::EmptyServiceClient<H2> {
-    empty_pb::empty_service_client::EmptyServiceClient::with_origin(h2, origin(addr))
+) -> bench_pb::empty_service_client::EmptyServiceClient<H2> {
+    bench_pb::empty_service_client::EmptyServiceClient::with_origin(h2, origin(addr))
 }
 
 /// The operations of a mix, in the order of [`OPS`].
@@ -235,7 +238,7 @@ pub struct Workload {
 /// `slots` phases and run until the control stops them.
 pub fn spawn_workers(
     clients: &[SessionServiceClient<H2>],
-    empties: &[empty_pb::empty_service_client::EmptyServiceClient<H2>],
+    empties: &[bench_pb::empty_service_client::EmptyServiceClient<H2>],
     load: &Workload,
     control: &Arc<Control>,
     slots: usize,
@@ -254,7 +257,7 @@ pub fn spawn_workers(
                 workers.push(tokio::spawn(async move {
                     while recorder.running() {
                         let started = Instant::now();
-                        let outcome = bounded(client.call(empty_pb::Empty {})).await.map(drop);
+                        let outcome = bounded(client.call(bench_pb::Empty {})).await.map(drop);
                         recorder.record(Op::Empty as usize, started, outcome);
                     }
                     recorder
