@@ -5,7 +5,8 @@
 //! cookies, empty pairs, quoting and garbage; we add the policy: only
 //! well-formed ids count, and duplicates are all kept as candidates.
 
-use cookie::time::Duration as CookieDuration;
+use std::fmt::Write as _;
+
 use cookie::{Cookie, SameSite};
 use http::{header, HeaderMap, HeaderValue};
 
@@ -43,15 +44,36 @@ impl CookiePolicy {
 
     /// `Set-Cookie` carrying `id`, living as long as the session does when
     /// untouched (`expires_ms`), unless cookies are browser-session ones.
+    ///
+    /// Every read refreshes the cookie, so this is on the hot path: the
+    /// header is written directly, attribute for attribute as the `cookie`
+    /// crate's `Display` writes it for [`Self::base`] (a test holds the two
+    /// equal), without its generic formatter or an intermediate `Cookie`.
     pub fn issue(&self, id: &SessionId, expires_ms: Millis, now_ms: Millis) -> Option<HeaderValue> {
-        let mut cookie = self.base(id.expose().to_owned());
+        let mut text = String::with_capacity(128);
+        text.push_str(&self.name);
+        text.push('=');
+        text.push_str(id.expose());
+        text.push_str("; HttpOnly; SameSite=Lax");
+        if self.secure {
+            text.push_str("; Secure");
+        }
+        text.push_str("; Path=/");
+        if let Some(domain) = &self.domain {
+            // As `Cookie::domain` reports it: without a leading dot.
+            text.push_str("; Domain=");
+            text.push_str(domain.strip_prefix('.').unwrap_or(domain));
+        }
         if !self.browser_session {
             let secs = expires_ms.saturating_sub(now_ms).div_ceil(1000);
-            cookie.set_max_age(CookieDuration::seconds(
-                i64::try_from(secs).unwrap_or(i64::MAX),
-            ));
+            // `fmt::Write` for `String` cannot fail.
+            let _ = write!(
+                text,
+                "; Max-Age={}",
+                i64::try_from(secs).unwrap_or(i64::MAX)
+            );
         }
-        HeaderValue::try_from(cookie.to_string()).ok()
+        HeaderValue::try_from(text).ok()
     }
 
     /// `Set-Cookie` that makes the browser drop the cookie now.
@@ -145,6 +167,30 @@ mod tests {
             assert!(text.contains(attr), "{attr} missing from {text}");
         }
         assert!(!text.contains("Domain"));
+    }
+
+    #[test]
+    fn an_issued_cookie_is_written_as_the_cookie_crate_writes_it() {
+        use cookie::time::Duration as CookieDuration;
+        let id = SessionId::generate();
+        for secure in [true, false] {
+            for domain in [None, Some("example.com"), Some(".example.com")] {
+                for browser_session in [false, true] {
+                    let p = CookiePolicy {
+                        name: "__Secure-sid".into(),
+                        secure,
+                        domain: domain.map(String::from),
+                        browser_session,
+                    };
+                    let mut expected = p.base(id.expose().to_owned());
+                    if !browser_session {
+                        expected.set_max_age(CookieDuration::seconds(1_209_601));
+                    }
+                    let issued = p.issue(&id, 1_209_600_500, 0).unwrap();
+                    assert_eq!(issued.to_str().unwrap(), expected.to_string());
+                }
+            }
+        }
     }
 
     #[test]
