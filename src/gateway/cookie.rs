@@ -1,9 +1,10 @@
 //! The session cookie: finding it among whatever a browser sends, and
 //! writing the `Set-Cookie` that issues, refreshes or expires it.
 //!
-//! Parsing uses the `cookie` crate's `split_parse`, which copes with many
-//! cookies, empty pairs, quoting and garbage; we add the policy: only
-//! well-formed ids count, and duplicates are all kept as candidates.
+//! Parsing follows the `cookie` crate's `split_parse` rule for rule (many
+//! cookies, empty pairs, quoting and garbage), without building a `Cookie`
+//! per pair (see `values_named`); we add the policy: only well-formed ids
+//! count, and duplicates are all kept as candidates.
 
 use std::fmt::Write as _;
 
@@ -115,12 +116,9 @@ pub fn presented(headers: &HeaderMap, name: &str) -> Presented {
         let Ok(text) = std::str::from_utf8(value.as_bytes()) else {
             continue;
         };
-        for cookie in Cookie::split_parse(text).flatten() {
-            if cookie.name() != name {
-                continue;
-            }
+        for value in values_named(text, name) {
             found.any = true;
-            if let Ok(id) = SessionId::parse(cookie.value_trimmed()) {
+            if let Ok(id) = SessionId::parse(value) {
                 if found.ids.len() < MAX_CANDIDATES && !found.ids.contains(&id) {
                     found.ids.push(id);
                 }
@@ -128,6 +126,32 @@ pub fn presented(headers: &HeaderMap, name: &str) -> Presented {
         }
     }
     found
+}
+
+/// The values of the cookies called `name` in one `Cookie` header, quotes
+/// trimmed: what `Cookie::split_parse(text)` yields for that name, read
+/// with `value_trimmed`. Every request parses its cookies, and the crate
+/// builds a whole `Cookie` (with attribute parsing) for each pair; this
+/// reads only the pairs. The rules are the crate's, step for step, and a
+/// test compares the two on random headers: pairs split at `;`, trimmed;
+/// a pair without `=` or with an empty name is skipped; the name and value
+/// are trimmed around the first `=`; one pair of surrounding double quotes
+/// is removed from the value.
+fn values_named<'t>(text: &'t str, name: &'t str) -> impl Iterator<Item = &'t str> + 't {
+    text.split(';').filter_map(move |pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        let key = key.trim();
+        if key.is_empty() || key != name {
+            return None;
+        }
+        let value = value.trim();
+        let quoted = value.len() >= 2 && value.starts_with('"') && value.ends_with('"');
+        Some(if quoted {
+            &value[1..value.len() - 1]
+        } else {
+            value
+        })
+    })
 }
 
 #[cfg(test)]
@@ -252,6 +276,60 @@ mod tests {
             .collect();
         let h = headers(&[&many.join("; ")]);
         assert_eq!(presented(&h, "sessionid").ids.len(), MAX_CANDIDATES);
+    }
+
+    #[test]
+    fn cookie_values_are_read_as_the_cookie_crate_reads_them() {
+        use rand::Rng;
+        // Pieces that exercise every rule: separators, whitespace (ASCII
+        // and Unicode), quotes, empty names and values, our name and
+        // near-misses of it.
+        const PIECES: &[&str] = &[
+            "sessionid",
+            "sessionid2",
+            "Sessionid",
+            "x",
+            "=",
+            ";",
+            " ",
+            "\t",
+            "\u{a0}",
+            "\"",
+            "\"\"",
+            "abc",
+            "é",
+            "; ",
+            "=;",
+            "secure",
+            "==",
+        ];
+        let mut rng = rand::rng();
+        let mut headers = vec![
+            String::new(),
+            "sessionid=\"\"".into(),
+            "sessionid=\"".into(),
+            " sessionid = \" a \" ;sessionid=b".into(),
+            "=sessionid; sessionid; sessionid=a=b".into(),
+        ];
+        for _ in 0..20_000 {
+            let len = rng.random_range(1..12);
+            headers.push(
+                (0..len)
+                    .map(|_| PIECES[rng.random_range(0..PIECES.len())])
+                    .collect(),
+            );
+        }
+        for text in &headers {
+            for name in ["sessionid", "x", ""] {
+                let ours: Vec<&str> = values_named(text, name).collect();
+                let crate_reads: Vec<String> = Cookie::split_parse(text.as_str())
+                    .flatten()
+                    .filter(|c| c.name() == name)
+                    .map(|c| c.value_trimmed().to_owned())
+                    .collect();
+                assert_eq!(ours, crate_reads, "{text:?} for {name:?}");
+            }
+        }
     }
 
     #[test]
