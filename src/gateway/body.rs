@@ -33,6 +33,23 @@ where
     if declared.is_some_and(|n| n > max as u64) {
         return Err(ApiError::BodyTooLarge { max });
     }
+    // Most requests (every GET) have no body: answer without arming a
+    // timer and collecting nothing.
+    if body.is_end_stream() {
+        return Ok(Bytes::new());
+    }
+    // Boxed: a timer and a collector would otherwise make the future of
+    // every request larger, and futures are moved whole, also for the many
+    // requests that never get here.
+    Box::pin(collect(body, max, timeout)).await
+}
+
+/// The reading itself, with the errors [`read`] promises.
+async fn collect<B>(body: B, max: usize, timeout: Duration) -> Result<Bytes, ApiError>
+where
+    B: Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     match tokio::time::timeout(timeout, Limited::new(body, max).collect()).await {
         Err(_) => Err(ApiError::BodyTimeout),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),

@@ -1,11 +1,13 @@
 //! The session cookie: finding it among whatever a browser sends, and
 //! writing the `Set-Cookie` that issues, refreshes or expires it.
 //!
-//! Parsing uses the `cookie` crate's `split_parse`, which copes with many
-//! cookies, empty pairs, quoting and garbage; we add the policy: only
-//! well-formed ids count, and duplicates are all kept as candidates.
+//! Parsing follows the `cookie` crate's `split_parse` rule for rule (many
+//! cookies, empty pairs, quoting and garbage), without building a `Cookie`
+//! per pair (see `values_named`); we add the policy: only well-formed ids
+//! count, and duplicates are all kept as candidates.
 
-use cookie::time::Duration as CookieDuration;
+use std::fmt::Write as _;
+
 use cookie::{Cookie, SameSite};
 use http::{header, HeaderMap, HeaderValue};
 
@@ -43,15 +45,36 @@ impl CookiePolicy {
 
     /// `Set-Cookie` carrying `id`, living as long as the session does when
     /// untouched (`expires_ms`), unless cookies are browser-session ones.
+    ///
+    /// Every read refreshes the cookie, so this is on the hot path: the
+    /// header is written directly, attribute for attribute as the `cookie`
+    /// crate's `Display` writes it for [`Self::base`] (a test holds the two
+    /// equal), without its generic formatter or an intermediate `Cookie`.
     pub fn issue(&self, id: &SessionId, expires_ms: Millis, now_ms: Millis) -> Option<HeaderValue> {
-        let mut cookie = self.base(id.expose().to_owned());
+        let mut text = String::with_capacity(128);
+        text.push_str(&self.name);
+        text.push('=');
+        text.push_str(id.expose());
+        text.push_str("; HttpOnly; SameSite=Lax");
+        if self.secure {
+            text.push_str("; Secure");
+        }
+        text.push_str("; Path=/");
+        if let Some(domain) = &self.domain {
+            // As `Cookie::domain` reports it: without a leading dot.
+            text.push_str("; Domain=");
+            text.push_str(domain.strip_prefix('.').unwrap_or(domain));
+        }
         if !self.browser_session {
             let secs = expires_ms.saturating_sub(now_ms).div_ceil(1000);
-            cookie.set_max_age(CookieDuration::seconds(
-                i64::try_from(secs).unwrap_or(i64::MAX),
-            ));
+            // `fmt::Write` for `String` cannot fail.
+            let _ = write!(
+                text,
+                "; Max-Age={}",
+                i64::try_from(secs).unwrap_or(i64::MAX)
+            );
         }
-        HeaderValue::try_from(cookie.to_string()).ok()
+        HeaderValue::try_from(text).ok()
     }
 
     /// `Set-Cookie` that makes the browser drop the cookie now.
@@ -93,12 +116,9 @@ pub fn presented(headers: &HeaderMap, name: &str) -> Presented {
         let Ok(text) = std::str::from_utf8(value.as_bytes()) else {
             continue;
         };
-        for cookie in Cookie::split_parse(text).flatten() {
-            if cookie.name() != name {
-                continue;
-            }
+        for value in values_named(text, name) {
             found.any = true;
-            if let Ok(id) = SessionId::parse(cookie.value_trimmed()) {
+            if let Ok(id) = SessionId::parse(value) {
                 if found.ids.len() < MAX_CANDIDATES && !found.ids.contains(&id) {
                     found.ids.push(id);
                 }
@@ -106,6 +126,32 @@ pub fn presented(headers: &HeaderMap, name: &str) -> Presented {
         }
     }
     found
+}
+
+/// The values of the cookies called `name` in one `Cookie` header, quotes
+/// trimmed: what `Cookie::split_parse(text)` yields for that name, read
+/// with `value_trimmed`. Every request parses its cookies, and the crate
+/// builds a whole `Cookie` (with attribute parsing) for each pair; this
+/// reads only the pairs. The rules are the crate's, step for step, and a
+/// test compares the two on random headers: pairs split at `;`, trimmed;
+/// a pair without `=` or with an empty name is skipped; the name and value
+/// are trimmed around the first `=`; one pair of surrounding double quotes
+/// is removed from the value.
+fn values_named<'t>(text: &'t str, name: &'t str) -> impl Iterator<Item = &'t str> + 't {
+    text.split(';').filter_map(move |pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        let key = key.trim();
+        if key.is_empty() || key != name {
+            return None;
+        }
+        let value = value.trim();
+        let quoted = value.len() >= 2 && value.starts_with('"') && value.ends_with('"');
+        Some(if quoted {
+            &value[1..value.len() - 1]
+        } else {
+            value
+        })
+    })
 }
 
 #[cfg(test)]
@@ -145,6 +191,30 @@ mod tests {
             assert!(text.contains(attr), "{attr} missing from {text}");
         }
         assert!(!text.contains("Domain"));
+    }
+
+    #[test]
+    fn an_issued_cookie_is_written_as_the_cookie_crate_writes_it() {
+        use cookie::time::Duration as CookieDuration;
+        let id = SessionId::generate();
+        for secure in [true, false] {
+            for domain in [None, Some("example.com"), Some(".example.com")] {
+                for browser_session in [false, true] {
+                    let p = CookiePolicy {
+                        name: "__Secure-sid".into(),
+                        secure,
+                        domain: domain.map(String::from),
+                        browser_session,
+                    };
+                    let mut expected = p.base(id.expose().to_owned());
+                    if !browser_session {
+                        expected.set_max_age(CookieDuration::seconds(1_209_601));
+                    }
+                    let issued = p.issue(&id, 1_209_600_500, 0).unwrap();
+                    assert_eq!(issued.to_str().unwrap(), expected.to_string());
+                }
+            }
+        }
     }
 
     #[test]
@@ -206,6 +276,60 @@ mod tests {
             .collect();
         let h = headers(&[&many.join("; ")]);
         assert_eq!(presented(&h, "sessionid").ids.len(), MAX_CANDIDATES);
+    }
+
+    #[test]
+    fn cookie_values_are_read_as_the_cookie_crate_reads_them() {
+        use rand::Rng;
+        // Pieces that exercise every rule: separators, whitespace (ASCII
+        // and Unicode), quotes, empty names and values, our name and
+        // near-misses of it.
+        const PIECES: &[&str] = &[
+            "sessionid",
+            "sessionid2",
+            "Sessionid",
+            "x",
+            "=",
+            ";",
+            " ",
+            "\t",
+            "\u{a0}",
+            "\"",
+            "\"\"",
+            "abc",
+            "é",
+            "; ",
+            "=;",
+            "secure",
+            "==",
+        ];
+        let mut rng = rand::rng();
+        let mut headers = vec![
+            String::new(),
+            "sessionid=\"\"".into(),
+            "sessionid=\"".into(),
+            " sessionid = \" a \" ;sessionid=b".into(),
+            "=sessionid; sessionid; sessionid=a=b".into(),
+        ];
+        for _ in 0..20_000 {
+            let len = rng.random_range(1..12);
+            headers.push(
+                (0..len)
+                    .map(|_| PIECES[rng.random_range(0..PIECES.len())])
+                    .collect(),
+            );
+        }
+        for text in &headers {
+            for name in ["sessionid", "x", ""] {
+                let ours: Vec<&str> = values_named(text, name).collect();
+                let crate_reads: Vec<String> = Cookie::split_parse(text.as_str())
+                    .flatten()
+                    .filter(|c| c.name() == name)
+                    .map(|c| c.value_trimmed().to_owned())
+                    .collect();
+                assert_eq!(ours, crate_reads, "{text:?} for {name:?}");
+            }
+        }
     }
 
     #[test]

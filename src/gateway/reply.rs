@@ -2,6 +2,7 @@
 //! `ETag`, the cookie, `Cache-Control: no-store`, and errors.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -93,10 +94,14 @@ pub fn render(
         Ok(reply) => (reply.status, reply.body, reply.version, reply.headers),
         Err(err) => (err.status(), Some(err.body()), None, err.headers()),
     };
-    let mut response = Response::new(Full::new(body.clone().map(Bytes::from).unwrap_or_default()));
+    let has_body = body.is_some();
+    let mut response = Response::new(Full::new(body.map(Bytes::from).unwrap_or_default()));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    if body.is_some() {
+    // Room for every header below at once, instead of growing the map as
+    // they arrive.
+    headers.reserve(6 + extra.len());
+    if has_body {
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -131,8 +136,9 @@ pub fn render(
 /// holds valid JSON documents, so no re-encoding (which could change
 /// numbers) is needed. Keys are sorted so the output is stable.
 fn session_json(info: &SessionInfo, data: &HashMap<String, String>) -> String {
-    let mut keys: Vec<&String> = data.keys().collect();
-    keys.sort();
+    // Pairs, not keys, so that no value is looked up again by its key.
+    let mut members: Vec<(&String, &String)> = data.iter().collect();
+    members.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let mut out = String::with_capacity(
         64 + data
             .iter()
@@ -140,25 +146,41 @@ fn session_json(info: &SessionInfo, data: &HashMap<String, String>) -> String {
             .sum::<usize>(),
     );
     out.push_str("{\"data\":{");
-    for (i, key) in keys.into_iter().enumerate() {
+    for (i, (key, value)) in members.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&serde_json::Value::from(key.as_str()).to_string());
+        push_json_string(&mut out, key);
         out.push(':');
-        out.push_str(data[key].trim());
+        out.push_str(value.trim());
     }
     out.push_str("},\"version\":");
-    out.push_str(&info.version.to_string());
+    // Written in place: `fmt::Write` for `String` cannot fail.
+    let _ = write!(out, "{}", info.version);
     out.push_str(",\"expires_at\":\"");
-    out.push_str(&rfc3339(info.expires_ms));
+    let _ = write!(out, "{}", rfc3339(info.expires_ms));
     out.push_str("\"}");
     out
 }
 
-/// Milliseconds since the epoch in RFC 3339, UTC, millisecond precision.
-pub fn rfc3339(ms: Millis) -> String {
-    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+/// Appends `text` as a JSON string, escaped exactly as `serde_json` escapes
+/// it. Session keys rarely need escaping, so those that do not are copied
+/// as they are instead of going through an allocated `serde_json` string;
+/// serde_json escapes only `"`, `\` and control characters below U+0020.
+fn push_json_string(out: &mut String, text: &str) {
+    if text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(&serde_json::Value::from(text).to_string());
+    } else {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    }
+}
+
+/// Milliseconds since the epoch in RFC 3339, UTC, millisecond precision:
+/// a `Display`, so that it is written into the body in place.
+fn rfc3339(ms: Millis) -> humantime::Rfc3339Timestamp {
+    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms))
 }
 
 #[cfg(test)]
@@ -190,6 +212,24 @@ mod tests {
         assert_eq!(body["data"]["we\"ird"]["a"][0], true);
         assert!(text.contains("\"n\":1.50"), "{text}");
         assert!(!text.contains(info.id.expose()));
+    }
+
+    #[test]
+    fn keys_are_escaped_exactly_as_serde_json_escapes_them() {
+        for key in [
+            "user",
+            "café ☕",
+            "we\"ird",
+            "back\\slash",
+            "tab\tnew\nline",
+            "\u{1}\u{1f}\u{7f}",
+            "</script>",
+            "",
+        ] {
+            let mut out = String::new();
+            push_json_string(&mut out, key);
+            assert_eq!(out, serde_json::to_string(key).unwrap(), "{key:?}");
+        }
     }
 
     #[test]
