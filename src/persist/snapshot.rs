@@ -1,7 +1,7 @@
 //! Snapshots: every live session written to `snapshot.bin`, without
-//! stopping the world. Sessions are copied out one at a time under their
-//! shard's shared lock, encoded into a buffer, and written in the
-//! background; the file replaces the previous one atomically (write to a
+//! stopping the world. The sessions are shared out of the store (a pointer
+//! each, under each shard's read lock in turn), then encoded into a buffer
+//! with no lock held and written in the background; the file replaces the previous one atomically (write to a
 //! temporary, fsync, rename, fsync the directory).
 
 use std::fs::File;
@@ -43,8 +43,8 @@ pub fn write(store: &Store, dir: &Path, log_seq: u64) -> std::io::Result<Snapsho
     codec::frame(&mut buf, |out| codec::snapshot_header(out, log_seq, now));
     let mut sessions = 0u64;
     let mut bytes = 0u64;
-    for digest in store.digests() {
-        if store.encode_snapshot_entry(&digest, now, &mut buf) {
+    for entry in store.snapshot_entries() {
+        if store.encode_snapshot_entry(&entry, now, &mut buf) {
             sessions += 1;
         }
         if buf.len() >= CHUNK {

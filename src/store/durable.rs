@@ -275,36 +275,59 @@ impl Store {
         count
     }
 
-    /// Digests of the sessions held now; each shard is locked only while its
-    /// keys are copied.
-    pub(crate) fn digests(&self) -> Vec<Digest> {
+    /// The sessions held now, shared out of the map: each shard's read
+    /// lock is held only while its pointers are copied, so a snapshot
+    /// encodes with no lock held. A session changed or removed after this
+    /// is encoded as it was here; its later journal records replay over it.
+    pub(crate) fn snapshot_entries(&self) -> Vec<SnapshotEntry> {
         let mut out = Vec::with_capacity(self.len());
-        out.extend(self.shared.sessions.iter().map(|e| e.key().digest()));
+        out.extend(
+            self.shared
+                .sessions
+                .iter()
+                .map(|e| SnapshotEntry(e.key().share())),
+        );
         out
     }
 
-    /// Appends a snapshot frame for one live session to `out`, under that
-    /// session's shared guard only. `false` if it is gone or expired.
+    /// Appends a snapshot frame for `entry` to `out`; `false` if it had
+    /// expired by `now`.
     pub(crate) fn encode_snapshot_entry(
         &self,
-        digest: &Digest,
+        entry: &SnapshotEntry,
         now: Millis,
         out: &mut Vec<u8>,
     ) -> bool {
-        let Some(found) = self.shared.sessions.get(&digest.key()) else {
-            return false;
-        };
-        let e = found.key();
-        if !e.is_live_as(digest, now) {
+        let e = &entry.0;
+        if !e.is_live(now) {
             return false;
         }
+        // The lsn before the state: a slide that lands in between is then
+        // replayed again, never skipped.
         let lsn = e.lsn.load(Ordering::Relaxed);
+        let digest = e.digest();
         self.shared.namespaces.with_name(e.namespace, |ns| {
-            codec::frame(out, |buf| codec::put(buf, lsn, digest, &e.state(ns)))
+            codec::frame(out, |buf| codec::put(buf, lsn, &digest, &e.state(ns)))
         });
         true
     }
+
+    /// Digests of the sessions held now.
+    #[cfg(test)]
+    pub(crate) fn digests(&self) -> Vec<Digest> {
+        let mut out: Vec<Digest> = self
+            .shared
+            .sessions
+            .iter()
+            .map(|e| e.key().digest())
+            .collect();
+        out.sort_unstable_by_key(|d| d.0);
+        out
+    }
 }
+
+/// A session as a snapshot copies it out of the store.
+pub(crate) struct SnapshotEntry(Entry);
 
 fn journal_failed() -> SessionError {
     SessionError::Unavailable("the journal cannot be written; changes are refused until sessiond is restarted with a working --data-dir")

@@ -117,6 +117,13 @@ impl Entry {
         }
     }
 
+    /// Another handle on this very allocation: it stays valid after the
+    /// map replaces or drops the entry, and sees its atomics change until
+    /// then.
+    pub fn share(&self) -> Self {
+        Entry(self.0.clone())
+    }
+
     /// The same session holding `data` instead.
     pub fn with_data(&self, data: &FieldsBuf) -> Self {
         Entry::new(self.meta(), data)

@@ -304,13 +304,17 @@ impl Store {
         let bytes = data.fields().bytes();
         self.check_session_bytes(bytes)?;
 
+        // The new allocation takes the change and its lsn; the old one keeps
+        // the lsn of the state it holds, so a snapshot that shared it out
+        // before this Set encodes it with that lsn and replays the Set.
+        let changed = Entry::with_data(entry, &data);
         if !update.upsert.is_empty() || entry.data().has_any(&update.remove) {
-            entry.version.store(version + 1, Ordering::Relaxed);
+            changed.version.store(version + 1, Ordering::Relaxed);
         }
-        entry.slide(now);
-        self.journal_update(digest, entry, update);
+        changed.slide(now);
+        self.journal_update(digest, &changed, update);
         let before = entry.data().bytes();
-        *entry = entry.with_data(&data);
+        *entry = changed;
         let out = info(id.clone(), entry);
         if bytes >= before {
             s.data_bytes.fetch_add(bytes - before, Ordering::Relaxed);

@@ -564,10 +564,22 @@ fn a_digest_that_shares_only_the_key_finds_nothing() {
     assert_eq!(store.finish_restore(), 1);
     assert_eq!(store.digests(), vec![stored]);
 
+    let entries = store.snapshot_entries();
+    assert_eq!(entries.len(), 1);
     let mut out = Vec::new();
-    assert!(!store.encode_snapshot_entry(&same_key, now, &mut out));
-    assert!(out.is_empty());
-    assert!(store.encode_snapshot_entry(&stored, now, &mut out));
+    assert!(store.encode_snapshot_entry(&entries[0], now, &mut out));
+    let mut payload = Vec::new();
+    let mut reader = out.as_slice();
+    let (next, _) =
+        crate::persist::codec::read_frame(&mut reader, out.len() as u64, &mut payload).unwrap();
+    assert!(matches!(next, crate::persist::codec::Next::Frame));
+    match crate::persist::codec::decode(&payload).unwrap() {
+        Record::Put { digest, state, .. } => {
+            assert_eq!(digest, stored);
+            assert_eq!(state.data, data(&[("user", "\"yuan\"")]));
+        }
+        other => panic!("a snapshot frame is a Put, not {other:?}"),
+    }
     // Nor does a record for the other digest touch the stored session.
     store.restore(Record::Delete {
         lsn: 3,
@@ -592,4 +604,66 @@ fn the_map_hashes_a_key_as_itself() {
     let map = &store.shared.sessions;
     let found = map.get(&digest.key()).expect("stored under its key");
     assert_eq!(map.hasher().hash_one(found.key()), digest.key());
+}
+
+#[test]
+fn a_snapshot_that_shared_a_session_out_before_a_set_replays_the_set() {
+    use crate::persist::codec::{self, Next, Record};
+    use crate::persist::{FsyncPolicy, PersistConfig, Persistence};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = store();
+    let _persistence = Persistence::open(
+        &store,
+        PersistConfig {
+            dir: dir.path().to_path_buf(),
+            fsync: FsyncPolicy::No,
+            snapshot_interval: Duration::from_secs(3600),
+            snapshot_log_bytes: u64::MAX,
+            accept_data_loss: false,
+        },
+    )
+    .unwrap();
+    let ns = Namespace::default();
+    let info = store.create(&ns, data(&[("n", "1")]), None).unwrap();
+    let now = store.clock().now_ms();
+    let encoded = |store: &Store| {
+        let entries = store.snapshot_entries();
+        let mut out = Vec::new();
+        assert!(store.encode_snapshot_entry(&entries[0], now, &mut out));
+        let mut payload = Vec::new();
+        let (next, _) =
+            codec::read_frame(&mut out.as_slice(), out.len() as u64, &mut payload).unwrap();
+        assert!(matches!(next, Next::Frame));
+        match codec::decode(&payload).unwrap() {
+            Record::Put { lsn, state, .. } => (lsn, state.data),
+            other => panic!("{other:?}"),
+        }
+    };
+
+    let before = store.snapshot_entries();
+    store.set(&ns, &info.id, upsert(&[("n", "2")])).unwrap();
+    let mut out = Vec::new();
+    assert!(store.encode_snapshot_entry(&before[0], now, &mut out));
+    let mut payload = Vec::new();
+    codec::read_frame(&mut out.as_slice(), out.len() as u64, &mut payload).unwrap();
+    let Record::Put {
+        lsn: old_lsn,
+        state,
+        ..
+    } = codec::decode(&payload).unwrap()
+    else {
+        panic!("a Put");
+    };
+    assert_eq!(
+        state.data,
+        data(&[("n", "1")]),
+        "the state as it was shared"
+    );
+    let (new_lsn, new_data) = encoded(&store);
+    assert_eq!(new_data, data(&[("n", "2")]));
+    assert!(
+        old_lsn < new_lsn,
+        "the old state must carry an lsn below the Set's, so replay applies the Set"
+    );
 }
