@@ -568,18 +568,9 @@ fn a_digest_that_shares_only_the_key_finds_nothing() {
     assert_eq!(entries.len(), 1);
     let mut out = Vec::new();
     assert!(store.encode_snapshot_entry(&entries[0], now, &mut out));
-    let mut payload = Vec::new();
-    let mut reader = out.as_slice();
-    let (next, _) =
-        crate::persist::codec::read_frame(&mut reader, out.len() as u64, &mut payload).unwrap();
-    assert!(matches!(next, crate::persist::codec::Next::Frame));
-    match crate::persist::codec::decode(&payload).unwrap() {
-        Record::Put { digest, state, .. } => {
-            assert_eq!(digest, stored);
-            assert_eq!(state.data, data(&[("user", "\"yuan\"")]));
-        }
-        other => panic!("a snapshot frame is a Put, not {other:?}"),
-    }
+    let (_, digest, state) = decode_put(&out);
+    assert_eq!(digest, stored);
+    assert_eq!(state.data, data(&[("user", "\"yuan\"")]));
     // Nor does a record for the other digest touch the stored session.
     store.restore(Record::Delete {
         lsn: 3,
@@ -608,7 +599,6 @@ fn the_map_hashes_a_key_as_itself() {
 
 #[test]
 fn a_snapshot_that_shared_a_session_out_before_a_set_replays_the_set() {
-    use crate::persist::codec::{self, Next, Record};
     use crate::persist::{FsyncPolicy, PersistConfig, Persistence};
 
     let dir = tempfile::tempdir().unwrap();
@@ -627,43 +617,33 @@ fn a_snapshot_that_shared_a_session_out_before_a_set_replays_the_set() {
     let ns = Namespace::default();
     let info = store.create(&ns, data(&[("n", "1")]), None).unwrap();
     let now = store.clock().now_ms();
-    let encoded = |store: &Store| {
-        let entries = store.snapshot_entries();
+    let encoded = |entry| {
         let mut out = Vec::new();
-        assert!(store.encode_snapshot_entry(&entries[0], now, &mut out));
-        let mut payload = Vec::new();
-        let (next, _) =
-            codec::read_frame(&mut out.as_slice(), out.len() as u64, &mut payload).unwrap();
-        assert!(matches!(next, Next::Frame));
-        match codec::decode(&payload).unwrap() {
-            Record::Put { lsn, state, .. } => (lsn, state.data),
-            other => panic!("{other:?}"),
-        }
+        assert!(store.encode_snapshot_entry(entry, now, &mut out));
+        let (lsn, _, state) = decode_put(&out);
+        (lsn, state.data)
     };
 
     let before = store.snapshot_entries();
     store.set(&ns, &info.id, upsert(&[("n", "2")])).unwrap();
-    let mut out = Vec::new();
-    assert!(store.encode_snapshot_entry(&before[0], now, &mut out));
-    let mut payload = Vec::new();
-    codec::read_frame(&mut out.as_slice(), out.len() as u64, &mut payload).unwrap();
-    let Record::Put {
-        lsn: old_lsn,
-        state,
-        ..
-    } = codec::decode(&payload).unwrap()
-    else {
-        panic!("a Put");
-    };
-    assert_eq!(
-        state.data,
-        data(&[("n", "1")]),
-        "the state as it was shared"
-    );
-    let (new_lsn, new_data) = encoded(&store);
+    let (old_lsn, old_data) = encoded(&before[0]);
+    assert_eq!(old_data, data(&[("n", "1")]), "the state as it was shared");
+    let (new_lsn, new_data) = encoded(&store.snapshot_entries()[0]);
     assert_eq!(new_data, data(&[("n", "2")]));
     assert!(
         old_lsn < new_lsn,
         "the old state must carry an lsn below the Set's, so replay applies the Set"
     );
+}
+
+/// The Put record of one snapshot frame.
+fn decode_put(frame: &[u8]) -> (u64, crate::session::Digest, crate::persist::codec::State) {
+    use crate::persist::codec::{self, Next, Record};
+    let mut payload = Vec::new();
+    let (next, _) = codec::read_frame(&mut &frame[..], frame.len() as u64, &mut payload).unwrap();
+    assert!(matches!(next, Next::Frame));
+    match codec::decode(&payload).unwrap() {
+        Record::Put { lsn, digest, state } => (lsn, digest, state),
+        other => panic!("a snapshot frame is a Put, not {other:?}"),
+    }
 }
