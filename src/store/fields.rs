@@ -52,12 +52,9 @@ impl<'a> Fields<'a> {
         Fields { bytes }
     }
 
-    /// Every (key, value).
-    pub fn iter(self) -> impl ExactSizeIterator<Item = (&'a str, &'a str)> + Clone + 'a {
-        Pairs {
-            rest: self.bytes,
-            left: self.len(),
-        }
+    /// Every (key, value), in one pass over the bytes.
+    pub fn iter(self) -> impl Iterator<Item = (&'a str, &'a str)> + Clone + 'a {
+        Pairs { rest: self.bytes }
     }
 
     pub fn get(self, key: &str) -> Option<&'a str> {
@@ -114,29 +111,21 @@ impl<'a> Fields<'a> {
 #[derive(Clone)]
 struct Pairs<'a> {
     rest: &'a [u8],
-    left: usize,
 }
 
 impl<'a> Iterator for Pairs<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.left == 0 {
+        if self.rest.is_empty() {
             return None;
         }
         let (key, rest) = take(self.rest);
         let (value, rest) = take(rest);
         self.rest = rest;
-        self.left -= 1;
         Some((utf8(key), utf8(value)))
     }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.left, Some(self.left))
-    }
 }
-
-impl ExactSizeIterator for Pairs<'_> {}
 
 /// Appends one length-prefixed string.
 fn put(out: &mut Vec<u8>, s: &str) {
@@ -196,7 +185,7 @@ mod tests {
         let f = buf.fields();
         assert_eq!(f.to_map(), m);
         assert_eq!(f.len(), 4);
-        assert_eq!(f.iter().len(), 4);
+        assert_eq!(f.iter().count(), 4);
         assert_eq!(
             f.bytes(),
             m.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()

@@ -220,12 +220,8 @@ impl Store {
         }
         let now = s.clock.now_ms();
         let digest = id.digest_in(ns);
-        let found = s.sessions.get(&digest.key());
-        let entry = found
-            .as_ref()
-            .map(|r| r.key())
-            .filter(|e| e.is_live_as(&digest, now))
-            .ok_or(SessionError::NotFound)?;
+        let found = self.shared_live(&digest, now)?;
+        let entry = found.key();
         if touch {
             entry.slide(now);
             self.journal_slide(&digest, entry);
@@ -395,12 +391,8 @@ impl Store {
         let now = s.clock.now_ms();
         let digest = id.digest_in(ns);
         let Some(idle) = idle_timeout else {
-            let found = s.sessions.get(&digest.key());
-            let entry = found
-                .as_ref()
-                .map(|r| r.key())
-                .filter(|e| e.is_live_as(&digest, now))
-                .ok_or(SessionError::NotFound)?;
+            let found = self.shared_live(&digest, now)?;
+            let entry = found.key();
             entry.slide(now);
             self.journal_slide(&digest, entry);
             return Ok(info(id.clone(), entry));
@@ -513,6 +505,19 @@ impl Store {
             ),
             _ => SessionError::limit(limit, "the store", max),
         })
+    }
+
+    /// The live session `digest` names, under its shard's shared lock.
+    fn shared_live(
+        &self,
+        digest: &Digest,
+        now: Millis,
+    ) -> Result<dashmap::mapref::one::Ref<'_, Entry, ()>, SessionError> {
+        self.shared
+            .sessions
+            .get(&digest.key())
+            .filter(|found| found.key().is_live_as(digest, now))
+            .ok_or(SessionError::NotFound)
     }
 
     /// Runs `f` on the live session `digest` names, under its shard's
