@@ -470,3 +470,54 @@ fn namespaced_sessions_come_back_in_their_namespace_and_are_counted_there() {
     assert_eq!(store.namespace_len(&blog), 1);
     assert_eq!(store.namespace_len(&NS), 1);
 }
+
+/// A data directory written before digests were cut to 128 bits (format 2,
+/// 32-byte digests) still recovers, and keeps recovering once this sessiond
+/// has added journal files of its own format next to the old one.
+#[test]
+fn a_format_2_journal_with_full_sha256_digests_recovers() {
+    use sha2::{Digest as _, Sha256};
+
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::manual(T0);
+    let id = SessionId::generate();
+    let mut bytes = Vec::new();
+    codec::frame(&mut bytes, |o| {
+        o.push(1); // LOG_HEADER
+        o.extend_from_slice(b"SESSIOND");
+        o.extend_from_slice(&2u32.to_le_bytes());
+        o.extend_from_slice(&1u64.to_le_bytes());
+    });
+    codec::frame(&mut bytes, |o| {
+        o.push(7); // PUT_IN
+        o.extend_from_slice(&1u64.to_le_bytes()); // lsn
+        o.extend_from_slice(&Sha256::digest(id.expose().as_bytes()));
+        o.extend_from_slice(&0u32.to_le_bytes()); // the default namespace
+        for v in [4, T0, 60_000, Millis::MAX, T0 + 60_000] {
+            o.extend_from_slice(&v.to_le_bytes());
+        }
+        o.extend_from_slice(&1u32.to_le_bytes());
+        for s in ["user", "\"yuan\""] {
+            o.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            o.extend_from_slice(s.as_bytes());
+        }
+    });
+    std::fs::write(dir.path().join(format!("journal-{:016}.log", 1)), bytes).unwrap();
+
+    let (store, persistence) = open(&clock, dir.path());
+    let (info, found) = read(&store, &id).expect("the old session is found by its id");
+    assert_eq!(info.version, 4);
+    assert_eq!(found, data(&[("user", "\"yuan\"".into())]));
+    let update = Update {
+        upsert: data(&[("user", "\"ana\"".into())]),
+        remove: vec![],
+        expected_version: None,
+    };
+    store.set(&NS, &id, update).unwrap();
+    drop(persistence);
+
+    let (store, _persistence) = open(&clock, dir.path());
+    let (info, found) = read(&store, &id).expect("found after a second restart");
+    assert_eq!(info.version, 5);
+    assert_eq!(found, data(&[("user", "\"ana\"".into())]));
+}

@@ -19,12 +19,18 @@ pub const FRAME_HEADER: usize = 12;
 pub const MAX_FRAME: usize = 256 << 20;
 
 const MAGIC: &[u8; 8] = b"SESSIOND";
-/// 2: sessions carry their namespace (`PUT_IN`, `ROTATE_IN`). Files of
-/// format 1 are still read, their sessions in the default namespace; an
-/// older sessiond refuses files of format 2 instead of misreading them.
-const FORMAT: u32 = 2;
+/// 3: digests are 16 bytes (the first 128 bits of the SHA-256), not 32.
+/// 2: sessions carry their namespace (`PUT_IN`, `ROTATE_IN`).
+///
+/// Older files are still read: their 32-byte digests are cut to 16, and the
+/// sessions of format 1 are in the default namespace. An older sessiond
+/// refuses a newer file instead of misreading it. A file is written in one
+/// format, named by its header, since every start begins a new journal file.
+const FORMAT: u32 = 3;
 /// The oldest format still read.
 const OLDEST_FORMAT: u32 = 1;
+/// The last format with 32-byte digests.
+const LONG_DIGESTS: u32 = 2;
 
 mod kind {
     pub const LOG_HEADER: u8 = 1;
@@ -239,79 +245,116 @@ pub fn snapshot_end(out: &mut Vec<u8>, count: u64) {
 /// Why a payload could not be decoded.
 pub type DecodeError = &'static str;
 
-/// Decodes one payload (checksum already verified).
-pub fn decode(payload: &[u8]) -> Result<Record, DecodeError> {
-    let mut r = Reader(payload);
-    let kind = r.u8()?;
-    let record = match kind {
-        kind::LOG_HEADER => {
-            r.magic()?;
-            Record::LogHeader { seq: r.u64()? }
-        }
-        kind::PUT | kind::PUT_IN => Record::Put {
-            lsn: r.u64()?,
-            digest: r.digest()?,
-            state: r.state(kind == kind::PUT_IN)?,
-        },
-        kind::UPDATE => {
-            let (lsn, digest, version, idle_deadline_ms) =
-                (r.u64()?, r.digest()?, r.u64()?, r.u64()?);
-            let n = r.count()?;
-            let upsert = (0..n)
-                .map(|_| Ok::<_, DecodeError>((r.string()?, r.string()?)))
-                .collect::<Result<_, _>>()?;
-            let n = r.count()?;
-            let remove = (0..n).map(|_| r.string()).collect::<Result<_, _>>()?;
-            Record::Update {
-                lsn,
-                digest,
-                version,
-                idle_deadline_ms,
-                upsert,
-                remove,
-            }
-        }
-        kind::DEADLINE => Record::Deadline {
-            lsn: r.u64()?,
-            digest: r.digest()?,
-            idle_ms: r.u64()?,
-            idle_deadline_ms: r.u64()?,
-        },
-        kind::DELETE => Record::Delete {
-            lsn: r.u64()?,
-            digest: r.digest()?,
-        },
-        kind::ROTATE | kind::ROTATE_IN => Record::Rotate {
-            lsn: r.u64()?,
-            old: r.digest()?,
-            new: r.digest()?,
-            state: r.state(kind == kind::ROTATE_IN)?,
-        },
-        kind::SNAPSHOT_HEADER => {
-            r.magic()?;
-            Record::SnapshotHeader {
-                log_seq: r.u64()?,
-                written_ms: r.u64()?,
-            }
-        }
-        kind::SNAPSHOT_END => Record::SnapshotEnd { count: r.u64()? },
-        _ => return Err("unknown record kind"),
-    };
-    if !r.0.is_empty() {
-        return Err("trailing bytes after the record");
-    }
-    Ok(record)
+/// Decodes the payloads of one file, in order: its header names the format
+/// the records after it are in.
+#[derive(Debug, Clone, Copy)]
+pub struct Decoder {
+    format: u32,
 }
 
-struct Reader<'a>(&'a [u8]);
+impl Default for Decoder {
+    /// A decoder for this sessiond's own format, until a header says
+    /// otherwise.
+    fn default() -> Self {
+        Decoder { format: FORMAT }
+    }
+}
+
+impl Decoder {
+    /// Decodes one payload (checksum already verified).
+    pub fn decode(&mut self, payload: &[u8]) -> Result<Record, DecodeError> {
+        let mut r = Reader {
+            bytes: payload,
+            format: self.format,
+        };
+        let record = r.record()?;
+        if !r.bytes.is_empty() {
+            return Err("trailing bytes after the record");
+        }
+        self.format = r.format;
+        Ok(record)
+    }
+}
+
+/// Decodes one payload of this sessiond's own format.
+pub fn decode(payload: &[u8]) -> Result<Record, DecodeError> {
+    Decoder::default().decode(payload)
+}
+
+impl Reader<'_> {
+    fn record(&mut self) -> Result<Record, DecodeError> {
+        let r = self;
+        let kind = r.u8()?;
+        Ok(match kind {
+            kind::LOG_HEADER => {
+                r.magic()?;
+                Record::LogHeader { seq: r.u64()? }
+            }
+            kind::PUT | kind::PUT_IN => Record::Put {
+                lsn: r.u64()?,
+                digest: r.digest()?,
+                state: r.state(kind == kind::PUT_IN)?,
+            },
+            kind::UPDATE => {
+                let (lsn, digest, version, idle_deadline_ms) =
+                    (r.u64()?, r.digest()?, r.u64()?, r.u64()?);
+                let n = r.count()?;
+                let upsert = (0..n)
+                    .map(|_| Ok::<_, DecodeError>((r.string()?, r.string()?)))
+                    .collect::<Result<_, _>>()?;
+                let n = r.count()?;
+                let remove = (0..n).map(|_| r.string()).collect::<Result<_, _>>()?;
+                Record::Update {
+                    lsn,
+                    digest,
+                    version,
+                    idle_deadline_ms,
+                    upsert,
+                    remove,
+                }
+            }
+            kind::DEADLINE => Record::Deadline {
+                lsn: r.u64()?,
+                digest: r.digest()?,
+                idle_ms: r.u64()?,
+                idle_deadline_ms: r.u64()?,
+            },
+            kind::DELETE => Record::Delete {
+                lsn: r.u64()?,
+                digest: r.digest()?,
+            },
+            kind::ROTATE | kind::ROTATE_IN => Record::Rotate {
+                lsn: r.u64()?,
+                old: r.digest()?,
+                new: r.digest()?,
+                state: r.state(kind == kind::ROTATE_IN)?,
+            },
+            kind::SNAPSHOT_HEADER => {
+                r.magic()?;
+                Record::SnapshotHeader {
+                    log_seq: r.u64()?,
+                    written_ms: r.u64()?,
+                }
+            }
+            kind::SNAPSHOT_END => Record::SnapshotEnd { count: r.u64()? },
+            _ => return Err("unknown record kind"),
+        })
+    }
+}
+
+/// A payload being decoded, in the format of the file it came from.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    format: u32,
+}
 
 impl Reader<'_> {
     fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
-        if self.0.len() < n {
+        if self.bytes.len() < n {
             return Err("record ends early");
         }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
+        let (head, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
         Ok(head)
     }
     fn u8(&mut self) -> Result<u8, DecodeError> {
@@ -331,7 +374,7 @@ impl Reader<'_> {
     /// so a damaged count cannot make us allocate wildly.
     fn count(&mut self) -> Result<usize, DecodeError> {
         let n = self.u32()? as usize;
-        if n > self.0.len() / 4 {
+        if n > self.bytes.len() / 4 {
             return Err("item count exceeds the record");
         }
         Ok(n)
@@ -341,15 +384,22 @@ impl Reader<'_> {
         String::from_utf8(self.take(n)?.to_vec()).map_err(|_| "string is not UTF-8")
     }
     fn digest(&mut self) -> Result<Digest, DecodeError> {
-        Ok(Digest(self.take(32)?.try_into().expect("32 bytes")))
+        if self.format <= LONG_DIGESTS {
+            return Ok(Digest::of(self.take(32)?.try_into().expect("32 bytes")));
+        }
+        Ok(Digest(self.take(16)?.try_into().expect("16 bytes")))
     }
+    /// The magic and format of a file header; the format holds for the
+    /// rest of the file.
     fn magic(&mut self) -> Result<(), DecodeError> {
         if self.take(8)? != MAGIC {
             return Err("not a sessiond file");
         }
-        if !(OLDEST_FORMAT..=FORMAT).contains(&self.u32()?) {
+        let format = self.u32()?;
+        if !(OLDEST_FORMAT..=FORMAT).contains(&format) {
             return Err("unsupported format version");
         }
+        self.format = format;
         Ok(())
     }
     /// A session's state; `named` when the record carries its namespace
@@ -499,7 +549,7 @@ mod tests {
 
     #[test]
     fn every_record_kind_round_trips() {
-        let d = Digest([7; 32]);
+        let d = Digest([7; 16]);
         let s = state();
         assert_eq!(
             roundtrip(|o| log_header(o, 9)),
@@ -538,7 +588,7 @@ mod tests {
             roundtrip(|o| delete(o, 8, &d)),
             Record::Delete { lsn: 8, digest: d }
         );
-        let n = Digest([9; 32]);
+        let n = Digest([9; 16]);
         assert_eq!(
             roundtrip(|o| rotate(o, 9, &d, &n, &state_ref(&s, &FieldsBuf::from_map(&s.data)))),
             Record::Rotate {
@@ -564,7 +614,7 @@ mod tests {
     #[test]
     fn a_cut_frame_is_torn_and_a_flipped_byte_is_corrupt() {
         let mut out = Vec::new();
-        frame(&mut out, |o| delete(o, 1, &Digest([1; 32])));
+        frame(&mut out, |o| delete(o, 1, &Digest([1; 16])));
         for cut in 1..out.len() {
             assert_eq!(next_frame(&out[..cut]).0, Next::Torn, "cut at {cut}");
         }
@@ -586,37 +636,82 @@ mod tests {
         assert!(matches!(next_frame(&zero_then_data).0, Next::Corrupt(_)));
     }
 
-    #[test]
-    fn format_1_files_are_still_read_in_the_default_namespace() {
+    fn header_of_format(format: u32) -> Vec<u8> {
         let mut header = vec![kind::LOG_HEADER];
         header.extend_from_slice(MAGIC);
-        header.extend_from_slice(&1u32.to_le_bytes());
+        header.extend_from_slice(&format.to_le_bytes());
         header.extend_from_slice(&4u64.to_le_bytes());
-        assert_eq!(decode(&header), Ok(Record::LogHeader { seq: 4 }));
+        header
+    }
 
-        // A format-1 PUT: the state has no namespace.
+    #[test]
+    fn format_1_files_are_still_read_in_the_default_namespace() {
+        let mut file = Decoder::default();
+        assert_eq!(
+            file.decode(&header_of_format(1)),
+            Ok(Record::LogHeader { seq: 4 })
+        );
+
+        // A format-1 PUT: the state has no namespace, the digest 32 bytes.
         let mut old = vec![kind::PUT];
         old.extend_from_slice(&5u64.to_le_bytes());
-        old.extend_from_slice(&[7; 32]);
+        let long: [u8; 32] = std::array::from_fn(|i| i as u8);
+        old.extend_from_slice(&long);
         for v in [3u64, 10, 20, u64::MAX, 30] {
             old.extend_from_slice(&v.to_le_bytes());
         }
         old.extend_from_slice(&0u32.to_le_bytes());
-        let Ok(Record::Put { state, .. }) = decode(&old) else {
+        let Ok(Record::Put { state, digest, .. }) = file.decode(&old) else {
             panic!("format-1 PUT not decoded");
         };
         assert_eq!(state.namespace, "");
         assert_eq!(state.version, 3);
+        assert_eq!(digest, Digest::of(long), "cut to its first 128 bits");
+        assert!(
+            decode(&old).is_err(),
+            "read as the current format, the long digest does not fit"
+        );
 
-        let mut future = header.clone();
-        future[9..13].copy_from_slice(&(FORMAT + 1).to_le_bytes());
-        assert_eq!(decode(&future), Err("unsupported format version"));
+        assert_eq!(
+            decode(&header_of_format(FORMAT + 1)),
+            Err("unsupported format version")
+        );
+    }
+
+    #[test]
+    fn format_2_digests_are_cut_to_128_bits_and_format_3_ones_kept() {
+        let long: [u8; 32] = std::array::from_fn(|i| 100 + i as u8);
+        let mut delete = vec![kind::DELETE];
+        delete.extend_from_slice(&8u64.to_le_bytes());
+        delete.extend_from_slice(&long);
+        let mut file = Decoder::default();
+        file.decode(&header_of_format(2)).unwrap();
+        assert_eq!(
+            file.decode(&delete),
+            Ok(Record::Delete {
+                lsn: 8,
+                digest: Digest::of(long)
+            })
+        );
+
+        let mut file = Decoder::default();
+        file.decode(&header_of_format(3)).unwrap();
+        let mut out = Vec::new();
+        super::delete(&mut out, 8, &Digest::of(long));
+        assert_eq!(out.len(), 1 + 8 + 16, "a 16-byte digest is written");
+        assert_eq!(
+            file.decode(&out),
+            Ok(Record::Delete {
+                lsn: 8,
+                digest: Digest::of(long)
+            })
+        );
     }
 
     #[test]
     fn damaged_counts_do_not_allocate_or_panic() {
         let mut payload = vec![kind::UPDATE];
-        payload.extend_from_slice(&[0; 8 + 32 + 8 + 8]);
+        payload.extend_from_slice(&[0; 8 + 16 + 8 + 8]);
         payload.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(decode(&payload).is_err());
         assert!(decode(&[]).is_err());

@@ -148,12 +148,13 @@ fn replay_file(
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut offset = 0u64;
     let mut payload = Vec::new();
+    let mut decoder = codec::Decoder::default();
     loop {
         let (next, used) =
             codec::read_frame(&mut reader, len - offset, &mut payload).map_err(io)?;
         let problem = match next {
             Next::End => return Ok(()),
-            Next::Frame => match codec::decode(&payload) {
+            Next::Frame => match decoder.decode(&payload) {
                 Ok(record) => {
                     each(record);
                     offset += used;

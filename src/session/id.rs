@@ -49,7 +49,7 @@ impl SessionId {
     }
 
     fn new(text: String) -> Self {
-        let digest = Digest(Sha256::digest(text.as_bytes()).into());
+        let digest = Digest::of(Sha256::digest(text.as_bytes()).into());
         SessionId { text, digest }
     }
 
@@ -82,15 +82,16 @@ impl SessionId {
         self.text
     }
 
-    /// The SHA-256 digest of the id alone: the store's key in the default
-    /// namespace, and the short name logs follow a session by.
+    /// The digest of the id alone: the store's key in the default namespace,
+    /// and the short name logs follow a session by.
     pub fn digest(&self) -> Digest {
         self.digest
     }
 
     /// The digest the store keys this session by in `namespace`:
     /// `SHA-256(namespace || 0x00 || id)`, or `SHA-256(id)` in the default
-    /// namespace (so data files from before namespaces stay valid). An id
+    /// namespace (so data files from before namespaces stay valid), each
+    /// cut to a [`Digest`]'s 128 bits. An id
     /// looked up in another namespace than its own therefore names nothing:
     /// no check to forget, no existence to leak. Namespace names never
     /// contain 0x00, so no two (namespace, id) pairs share an input.
@@ -102,7 +103,7 @@ impl SessionId {
         hash.update(namespace.as_str().as_bytes());
         hash.update([0u8]);
         hash.update(self.text.as_bytes());
-        Digest(hash.finalize().into())
+        Digest::of(hash.finalize().into())
     }
 }
 
@@ -122,15 +123,29 @@ impl fmt::Debug for SessionId {
     }
 }
 
-/// SHA-256 of a session id: how the store names a session.
+/// The first 128 bits of the SHA-256 of a session id: how the store names a
+/// session.
 ///
 /// The map holds digests, not ids, so a memory dump or a snapshot does not
 /// hold usable tokens. Digests of server-generated ids are uniformly
 /// distributed, which is what lets [`DigestHasher`] skip real hashing.
+///
+/// 128 bits, not 256: finding an id with a given digest still takes 2^128
+/// tries (a second preimage of truncated SHA-256), and a collision among
+/// the sessions held matters less still, since a lookup needs the id. The
+/// 16 bytes saved are 16 bytes of every session's memory (BENCHMARKS.md,
+/// row 5).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Digest(pub [u8; 32]);
+pub struct Digest(pub [u8; 16]);
 
 impl Digest {
+    /// The digest of a full SHA-256 hash: its first 128 bits.
+    pub fn of(sha256: [u8; 32]) -> Self {
+        let mut digest = [0; 16];
+        digest.copy_from_slice(&sha256[..16]);
+        Digest(digest)
+    }
+
     /// A short hex prefix: enough to follow one session through logs, far too
     /// little to find or forge its id. Formatted where it is written, so
     /// naming a session in a span allocates nothing.

@@ -7,7 +7,8 @@ use std::sync::atomic::Ordering;
 
 use dashmap::mapref::entry::Entry as MapEntry;
 
-use super::entry::{Entry, Meta};
+use super::entry::{seconds, Entry, Meta};
+use super::expiry::bucket_of;
 use super::fields::FieldsBuf;
 use super::{Store, Update};
 use crate::clock::Millis;
@@ -18,7 +19,8 @@ use crate::session::{Digest, Namespace, SessionError};
 /// How far a read may slide the deadline past the journaled one before the
 /// new deadline is journaled: 1/64 of the idle timeout, between 1 s and 1 h.
 /// A crash can therefore make a session expire at most this much early,
-/// never late.
+/// never late. (The entry keeps the journaled deadline to the second below,
+/// which can only make a slide journaled sooner.)
 fn slide_granularity(idle_ms: u64) -> u64 {
     (idle_ms / 64).clamp(1_000, 3_600_000)
 }
@@ -58,7 +60,7 @@ impl Store {
 
     pub(super) fn journal_put(&self, digest: &Digest, entry: &Entry) {
         if let Some(j) = self.journal() {
-            let lsn = self.shared.namespaces.with_name(entry.namespace, |ns| {
+            let lsn = self.shared.namespaces.with_name(entry.namespace(), |ns| {
                 j.append(|lsn, out| codec::put(out, lsn, digest, &entry.state(ns)))
             });
             entry.lsn.store(lsn, Ordering::Relaxed);
@@ -83,8 +85,8 @@ impl Store {
             });
             entry.lsn.store(lsn, Ordering::Relaxed);
             entry
-                .persisted_deadline_ms
-                .store(deadline, Ordering::Relaxed);
+                .persisted_s
+                .store(seconds(deadline), Ordering::Relaxed);
         }
     }
 
@@ -96,8 +98,8 @@ impl Store {
                 j.append(|lsn, out| codec::deadline(out, lsn, digest, entry.idle_ms(), deadline));
             entry.lsn.store(lsn, Ordering::Relaxed);
             entry
-                .persisted_deadline_ms
-                .store(deadline, Ordering::Relaxed);
+                .persisted_s
+                .store(seconds(deadline), Ordering::Relaxed);
         }
     }
 
@@ -108,13 +110,19 @@ impl Store {
     pub(super) fn journal_slide(&self, digest: &Digest, entry: &Entry) {
         let Some(j) = self.journal() else { return };
         let deadline = entry.idle_deadline_ms.load(Ordering::Relaxed);
-        let persisted = entry.persisted_deadline_ms.load(Ordering::Relaxed);
-        if deadline < persisted.saturating_add(slide_granularity(entry.idle_ms())) {
+        let persisted = entry.persisted_s.load(Ordering::Relaxed);
+        let granule = slide_granularity(entry.idle_ms());
+        if deadline < (Millis::from(persisted) * 1000).saturating_add(granule) {
             return;
         }
         if entry
-            .persisted_deadline_ms
-            .compare_exchange(persisted, deadline, Ordering::AcqRel, Ordering::Relaxed)
+            .persisted_s
+            .compare_exchange(
+                persisted,
+                seconds(deadline),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
             .is_ok()
         {
             let lsn =
@@ -131,7 +139,7 @@ impl Store {
 
     pub(super) fn journal_rotate(&self, old: &Digest, new: &Digest, entry: &Entry) {
         if let Some(j) = self.journal() {
-            let lsn = self.shared.namespaces.with_name(entry.namespace, |ns| {
+            let lsn = self.shared.namespaces.with_name(entry.namespace(), |ns| {
                 j.append(|lsn, out| codec::rotate(out, lsn, old, new, &entry.state(ns)))
             });
             entry.lsn.store(lsn, Ordering::Relaxed);
@@ -161,7 +169,7 @@ impl Store {
                         remove.sort_unstable();
                         let data = e.data().updated(&upsert, &remove);
                         *e = e.with_data(&data);
-                        e.version.store(version, Ordering::Relaxed);
+                        e.set_version(version);
                         e.idle_deadline_ms
                             .store(idle_deadline_ms, Ordering::Relaxed);
                         e.lsn.store(lsn, Ordering::Relaxed);
@@ -176,7 +184,7 @@ impl Store {
             } => {
                 self.exclusive_any(&digest, |e| {
                     if e.lsn.load(Ordering::Relaxed) < lsn {
-                        e.idle_ms.store(idle_ms, Ordering::Relaxed);
+                        e.set_idle_ms(idle_ms);
                         e.idle_deadline_ms
                             .store(idle_deadline_ms, Ordering::Relaxed);
                         e.lsn.store(lsn, Ordering::Relaxed);
@@ -221,7 +229,7 @@ impl Store {
                 idle_ms: state.idle_ms,
                 version: state.version,
                 idle_deadline_ms: state.idle_deadline_ms,
-                indexed_ms: 0,
+                indexed: 0,
                 lsn,
                 persisted_deadline_ms: state.idle_deadline_ms,
             };
@@ -258,14 +266,14 @@ impl Store {
         let mut by_namespace = HashMap::new();
         for found in s.sessions.iter() {
             let e = found.key();
-            *by_namespace.entry(e.namespace).or_insert(0) += 1;
-            let deadline = e.deadline();
-            e.indexed_ms.store(deadline, Ordering::Relaxed);
-            e.persisted_deadline_ms.store(
-                e.idle_deadline_ms.load(Ordering::Relaxed),
+            *by_namespace.entry(e.namespace()).or_insert(0) += 1;
+            let at = bucket_of(e.deadline());
+            e.indexed.store(at, Ordering::Relaxed);
+            e.persisted_s.store(
+                seconds(e.idle_deadline_ms.load(Ordering::Relaxed)),
                 Ordering::Relaxed,
             );
-            s.expiry.insert(deadline, e.key);
+            s.expiry.insert(at, e.key);
             count += 1;
             bytes += e.data().bytes();
         }
@@ -306,7 +314,7 @@ impl Store {
         // replayed again, never skipped.
         let lsn = e.lsn.load(Ordering::Relaxed);
         let digest = e.digest();
-        self.shared.namespaces.with_name(e.namespace, |ns| {
+        self.shared.namespaces.with_name(e.namespace(), |ns| {
             codec::frame(out, |buf| codec::put(buf, lsn, &digest, &e.state(ns)))
         });
         true

@@ -10,10 +10,11 @@
 use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use triomphe::ThinArc;
 
+use super::expiry::Bucket;
 use super::fields::{Fields, FieldsBuf};
 use super::NsIndex;
 use crate::clock::Millis;
@@ -25,41 +26,55 @@ use crate::session::Digest;
 /// builds the new data anyway).
 pub(crate) struct Entry(ThinArc<Header, u8>);
 
-/// Everything about a session but its data.
+/// Everything about a session but its data: 72 bytes, so that with the
+/// allocation's refcount and length (16) and ~100 bytes of data a session
+/// fits mimalloc's 192-byte size class. Deadlines the store compares
+/// exactly are milliseconds; the two it only schedules by are seconds.
 #[derive(Debug)]
 pub(crate) struct Header {
     /// The id digest's first 64 bits ([`Digest::key`]): what the map
     /// hashes and compares, unique among the sessions held.
     pub key: u64,
     /// The rest of the digest, which a lookup checks too.
-    rest: [u8; 24],
-    /// The namespace the session was created in, interned: the counts of
-    /// the per-namespace limit are kept right by every removal, and
-    /// snapshots record it so recovery can recount.
-    pub namespace: NsIndex,
+    rest: u64,
     pub created_ms: Millis,
     /// `created + absolute timeout`, or `Millis::MAX` when there is no cap.
     pub absolute_deadline_ms: Millis,
     /// Changed only under the map's exclusive guard.
-    pub idle_ms: AtomicU64,
-    /// Grows with every change of data or id; enables compare-and-set.
-    /// Changed only under the map's exclusive guard.
-    pub version: AtomicU64,
+    idle_ms: AtomicU64,
+    /// The version in the low [`VERSION_BITS`], the interned namespace above
+    /// them. The version grows with every change of data or id (it enables
+    /// compare-and-set) and changes only under the map's exclusive guard;
+    /// the namespace never changes. It is kept so the per-namespace counts
+    /// stay right on every removal, and snapshots record it.
+    version_ns: AtomicU64,
     /// `last activity + idle timeout`. Atomic so that a read can slide it
     /// under the map's shared guard: no exclusive lock on the hot path.
     pub idle_deadline_ms: AtomicU64,
-    /// The deadline this session is filed under in the expiry index. Never
-    /// later than the real deadline, so the index never misses an expiry.
-    /// Changed under the map's exclusive guard, or by the reaper's
-    /// compare-and-swap from the deadline it found filed.
-    pub indexed_ms: AtomicU64,
     /// The journal position of the last change to this session. Replay
     /// skips a record at or below it: the state already includes it.
     pub lsn: AtomicU64,
-    /// The idle deadline the journal last recorded. Reads slide the deadline
-    /// in memory and journal it only when it has moved well past this, so a
-    /// read never waits for the disk and the journal does not grow per read.
-    pub persisted_deadline_ms: AtomicU64,
+    /// The expiry index's bucket this session is filed in
+    /// ([`super::expiry::bucket_of`]).
+    /// Never earlier than the bucket of its real deadline would be, so the
+    /// index never misses an expiry. Changed under the map's exclusive
+    /// guard, or by the reaper's compare-and-swap from the bucket it found.
+    pub indexed: AtomicU32,
+    /// The idle deadline the journal last recorded, in whole seconds rounded
+    /// down. Reads slide the deadline in memory and journal it only when it
+    /// has moved well past this, so a read never waits for the disk and the
+    /// journal does not grow per read.
+    pub persisted_s: AtomicU32,
+}
+
+/// Bits of [`Header::version_ns`] that hold the version: 2^48 changes of
+/// one session are beyond reach, and the namespace index takes the rest.
+const VERSION_BITS: u32 = 48;
+const VERSION_MASK: u64 = (1 << VERSION_BITS) - 1;
+
+/// A deadline in whole seconds, rounded down.
+pub(crate) fn seconds(ms: Millis) -> u32 {
+    u32::try_from(ms / 1000).unwrap_or(u32::MAX)
 }
 
 /// The plain values of a [`Header`], to build one from.
@@ -71,7 +86,7 @@ pub(crate) struct Meta {
     pub idle_ms: u64,
     pub version: u64,
     pub idle_deadline_ms: Millis,
-    pub indexed_ms: Millis,
+    pub indexed: Bucket,
     pub lsn: u64,
     pub persisted_deadline_ms: Millis,
 }
@@ -82,38 +97,38 @@ impl Entry {
     }
 
     fn from_parts(meta: Meta, data: &[u8]) -> Self {
-        let mut rest = [0; 24];
-        rest.copy_from_slice(&meta.digest.0[8..]);
+        let [k0, k1, k2, k3, k4, k5, k6, k7, r0, r1, r2, r3, r4, r5, r6, r7] = meta.digest.0;
+        debug_assert!(meta.version <= VERSION_MASK);
         let header = Header {
-            key: meta.digest.key(),
-            rest,
-            namespace: meta.namespace,
+            key: u64::from_le_bytes([k0, k1, k2, k3, k4, k5, k6, k7]),
+            rest: u64::from_le_bytes([r0, r1, r2, r3, r4, r5, r6, r7]),
             created_ms: meta.created_ms,
             absolute_deadline_ms: meta.absolute_deadline_ms,
             idle_ms: AtomicU64::new(meta.idle_ms),
-            version: AtomicU64::new(meta.version),
+            version_ns: AtomicU64::new(
+                u64::from(meta.namespace) << VERSION_BITS | meta.version & VERSION_MASK,
+            ),
             idle_deadline_ms: AtomicU64::new(meta.idle_deadline_ms),
-            indexed_ms: AtomicU64::new(meta.indexed_ms),
             lsn: AtomicU64::new(meta.lsn),
-            persisted_deadline_ms: AtomicU64::new(meta.persisted_deadline_ms),
+            indexed: AtomicU32::new(meta.indexed),
+            persisted_s: AtomicU32::new(seconds(meta.persisted_deadline_ms)),
         };
         Entry(ThinArc::from_header_and_slice(header, data))
     }
 
     /// The values of the header now.
     pub fn meta(&self) -> Meta {
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         Meta {
             digest: self.digest(),
-            namespace: self.namespace,
+            namespace: self.namespace(),
             created_ms: self.created_ms,
             absolute_deadline_ms: self.absolute_deadline_ms,
-            idle_ms: load(&self.idle_ms),
-            version: load(&self.version),
-            idle_deadline_ms: load(&self.idle_deadline_ms),
-            indexed_ms: load(&self.indexed_ms),
-            lsn: load(&self.lsn),
-            persisted_deadline_ms: load(&self.persisted_deadline_ms),
+            idle_ms: self.idle_ms(),
+            version: self.version(),
+            idle_deadline_ms: self.idle_deadline_ms.load(Ordering::Relaxed),
+            indexed: self.indexed(),
+            lsn: self.lsn.load(Ordering::Relaxed),
+            persisted_deadline_ms: self.persisted_deadline_ms(),
         }
     }
 
@@ -142,18 +157,6 @@ impl Entry {
         Fields::new(&self.0.slice)
     }
 
-    pub fn version(&self) -> u64 {
-        self.version.load(Ordering::Relaxed)
-    }
-
-    pub fn idle_ms(&self) -> u64 {
-        self.idle_ms.load(Ordering::Relaxed)
-    }
-
-    pub fn indexed_ms(&self) -> Millis {
-        self.indexed_ms.load(Ordering::Relaxed)
-    }
-
     /// When the session expires if untouched.
     pub fn deadline(&self) -> Millis {
         self.idle_deadline_ms
@@ -173,7 +176,7 @@ impl Entry {
     }
 
     /// The state as the journal and snapshots encode it; `namespace` is the
-    /// name of `self.namespace`.
+    /// name of `self.namespace()`.
     pub fn state<'a>(&'a self, namespace: &'a str) -> StateRef<'a> {
         StateRef {
             namespace,
@@ -196,15 +199,49 @@ impl Entry {
 
 impl Header {
     pub fn digest(&self) -> Digest {
-        let mut digest = [0; 32];
+        let mut digest = [0; 16];
         digest[..8].copy_from_slice(&self.key.to_le_bytes());
-        digest[8..].copy_from_slice(&self.rest);
+        digest[8..].copy_from_slice(&self.rest.to_le_bytes());
         Digest(digest)
     }
 
     /// Whether this is the session `digest` names.
     pub fn is(&self, digest: &Digest) -> bool {
-        self.key == digest.key() && self.rest == digest.0[8..]
+        self.digest() == *digest
+    }
+
+    pub fn namespace(&self) -> NsIndex {
+        (self.version_ns.load(Ordering::Relaxed) >> VERSION_BITS) as NsIndex
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version_ns.load(Ordering::Relaxed) & VERSION_MASK
+    }
+
+    /// Sets the version. Under the map's exclusive guard only.
+    pub fn set_version(&self, version: u64) {
+        debug_assert!(version <= VERSION_MASK);
+        let ns = u64::from(self.namespace()) << VERSION_BITS;
+        self.version_ns
+            .store(ns | version & VERSION_MASK, Ordering::Relaxed);
+    }
+
+    pub fn idle_ms(&self) -> u64 {
+        self.idle_ms.load(Ordering::Relaxed)
+    }
+
+    /// Sets the idle timeout. Under the map's exclusive guard only.
+    pub fn set_idle_ms(&self, idle_ms: u64) {
+        self.idle_ms.store(idle_ms, Ordering::Relaxed);
+    }
+
+    pub fn indexed(&self) -> Bucket {
+        self.indexed.load(Ordering::Relaxed)
+    }
+
+    /// The journaled idle deadline, to the second below.
+    pub fn persisted_deadline_ms(&self) -> Millis {
+        Millis::from(self.persisted_s.load(Ordering::Relaxed)) * 1000
     }
 }
 
@@ -250,25 +287,8 @@ impl std::fmt::Debug for Entry {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_slot_is_one_pointer_and_the_header_stays_small() {
-        assert_eq!(std::mem::size_of::<(Entry, ())>(), 8);
-        // With the allocation's refcount and length this is 120 bytes, so a
-        // session of ~100 bytes of data fits mimalloc's 224-byte class.
-        assert!(std::mem::size_of::<Header>() <= 104);
-    }
-}
-
-#[cfg(test)]
-mod digest_tests {
-    use super::*;
-
-    #[test]
-    fn the_header_keeps_the_whole_digest() {
-        let mut bytes = [0; 32];
-        bytes.iter_mut().enumerate().for_each(|(i, b)| *b = i as u8);
-        let digest = Digest(bytes);
-        let meta = Meta {
+    fn meta(digest: Digest) -> Meta {
+        Meta {
             digest,
             namespace: 0,
             created_ms: 0,
@@ -276,15 +296,62 @@ mod digest_tests {
             idle_ms: 1,
             version: 1,
             idle_deadline_ms: 1,
-            indexed_ms: 1,
+            indexed: 1,
             lsn: 0,
             persisted_deadline_ms: 1,
-        };
-        let entry = Entry::new(meta, &FieldsBuf::default());
+        }
+    }
+
+    #[test]
+    fn a_slot_is_one_pointer_and_a_session_of_100_bytes_fits_192() {
+        assert_eq!(std::mem::size_of::<(Entry, ())>(), 8);
+        assert_eq!(std::mem::size_of::<Header>(), 72);
+        // The allocation: refcount, header, length, data. One field of 100
+        // bytes, as BENCHMARKS.md's row 5 stores, encodes in 104.
+        let data = FieldsBuf::from_pairs([("k", &*"x".repeat(100))]);
+        let bytes = 8 + std::mem::size_of::<Header>() + 8 + data.as_bytes().len();
+        assert!(bytes <= 192, "{bytes} bytes");
+    }
+
+    #[test]
+    fn the_header_keeps_the_whole_digest() {
+        let mut bytes: [u8; 16] = std::array::from_fn(|i| i as u8);
+        let digest = Digest(bytes);
+        let entry = Entry::new(meta(digest), &FieldsBuf::default());
         assert_eq!(entry.digest(), digest);
         assert!(entry.is(&digest));
-        bytes[31] ^= 1;
+        bytes[15] ^= 1;
         assert!(!entry.is(&Digest(bytes)));
         assert_eq!(*Borrow::<u64>::borrow(&entry), digest.key());
+    }
+
+    #[test]
+    fn the_namespace_and_the_version_share_a_word_without_mixing() {
+        let entry = Entry::new(
+            Meta {
+                namespace: NsIndex::MAX,
+                version: VERSION_MASK - 1,
+                ..meta(Digest([3; 16]))
+            },
+            &FieldsBuf::default(),
+        );
+        assert_eq!(entry.namespace(), NsIndex::MAX);
+        assert_eq!(entry.version(), VERSION_MASK - 1);
+        entry.set_version(7);
+        assert_eq!((entry.namespace(), entry.version()), (NsIndex::MAX, 7));
+        let renamed = entry.renamed(Digest([4; 16]));
+        assert_eq!((renamed.namespace(), renamed.version()), (NsIndex::MAX, 7));
+    }
+
+    #[test]
+    fn the_journaled_deadline_is_kept_to_the_second_below() {
+        let entry = Entry::new(
+            Meta {
+                persisted_deadline_ms: 12_345,
+                ..meta(Digest([5; 16]))
+            },
+            &FieldsBuf::default(),
+        );
+        assert_eq!(entry.persisted_deadline_ms(), 12_000);
     }
 }

@@ -28,7 +28,7 @@ use crate::session::{
     SessionError, SessionId, Timeouts,
 };
 use entry::{Entry, Meta};
-use expiry::ExpiryIndex;
+use expiry::{bucket_due, bucket_of, Bucket, ExpiryIndex};
 pub(crate) use fields::{Fields, FieldsBuf};
 use namespaces::{Namespaces, NsIndex};
 
@@ -166,6 +166,7 @@ impl Store {
         let idle_ms = idle.as_millis() as u64;
         let idle_deadline = now.saturating_add(idle_ms);
         let deadline = idle_deadline.min(absolute);
+        let at = bucket_of(deadline);
 
         // Keys are 64 bits of a digest: one taken by another session is
         // skipped like a taken id, so keys stay unique among the held.
@@ -180,7 +181,7 @@ impl Store {
                 idle_ms,
                 version: 1,
                 idle_deadline_ms: idle_deadline,
-                indexed_ms: deadline,
+                indexed: at,
                 lsn: 0,
                 persisted_deadline_ms: idle_deadline,
             };
@@ -193,7 +194,7 @@ impl Store {
                 }
             }
         };
-        self.file_deadline(deadline, key);
+        self.file_deadline(at, key);
         s.data_bytes.fetch_add(bytes, Ordering::Relaxed);
         s.stats.created.fetch_add(1, Ordering::Relaxed);
         Ok(SessionInfo {
@@ -305,7 +306,7 @@ impl Store {
         // before this Set encodes it with that lsn and replays the Set.
         let changed = Entry::with_data(entry, &data);
         if !update.upsert.is_empty() || entry.data().has_any(&update.remove) {
-            changed.version.store(version + 1, Ordering::Relaxed);
+            changed.set_version(version + 1);
         }
         changed.slide(now);
         self.journal_update(digest, &changed, update);
@@ -356,11 +357,11 @@ impl Store {
             Some((entry, ())) => entry,
             None => return Err(SessionError::NotFound),
         };
-        s.expiry.remove(entry.indexed_ms(), old_key);
-        entry.version.fetch_add(1, Ordering::Relaxed);
+        s.expiry.remove(entry.indexed(), old_key);
+        entry.set_version(entry.version() + 1);
         entry.slide(now);
-        let deadline = entry.deadline();
-        entry.indexed_ms.store(deadline, Ordering::Relaxed);
+        let at = bucket_of(entry.deadline());
+        entry.indexed.store(at, Ordering::Relaxed);
         let (key, out) = loop {
             let new_id = SessionId::generate();
             let digest = new_id.digest_in(ns);
@@ -374,7 +375,7 @@ impl Store {
                 }
             }
         };
-        self.file_deadline(deadline, key);
+        self.file_deadline(at, key);
         s.stats.rotated.fetch_add(1, Ordering::Relaxed);
         Ok(out)
     }
@@ -401,14 +402,14 @@ impl Store {
         let idle = self.checked_idle(Some(idle))?;
         let (out, refile) = self.exclusive(&digest, now, |entry| {
             let idle_ms = idle.as_millis() as u64;
-            entry.idle_ms.store(idle_ms, Ordering::Relaxed);
+            entry.set_idle_ms(idle_ms);
             entry
                 .idle_deadline_ms
                 .store(now.saturating_add(idle_ms), Ordering::Relaxed);
             self.journal_deadline(&digest, entry);
-            let deadline = entry.deadline();
-            let refile = (deadline < entry.indexed_ms())
-                .then(|| (entry.indexed_ms.swap(deadline, Ordering::Relaxed), deadline));
+            let at = bucket_of(entry.deadline());
+            let refile =
+                (at < entry.indexed()).then(|| (entry.indexed.swap(at, Ordering::Relaxed), at));
             Ok((info(id.clone(), entry), refile))
         })?;
         if let Some((old, new)) = refile {
@@ -551,12 +552,12 @@ impl Store {
         }
     }
 
-    /// Files `digest` in the expiry index and wakes the reaper if this is now
-    /// the earliest deadline it knows of.
-    fn file_deadline(&self, at: Millis, key: u64) {
+    /// Files `key` in the expiry index's bucket `at` and wakes the reaper if
+    /// this is now the earliest it knows of.
+    fn file_deadline(&self, at: Bucket, key: u64) {
         let s = &*self.shared;
         s.expiry.insert(at, key);
-        if at < s.reaper_next.load(Ordering::SeqCst) {
+        if bucket_due(at) < s.reaper_next.load(Ordering::SeqCst) {
             s.reaper_wake.notify_one();
         }
     }
@@ -564,9 +565,9 @@ impl Store {
     /// Bookkeeping for an entry just taken out of the map.
     fn forget(&self, entry: &Entry) {
         let s = &*self.shared;
-        s.expiry.remove(entry.indexed_ms(), entry.key);
+        s.expiry.remove(entry.indexed(), entry.key);
         s.count.fetch_sub(1, Ordering::AcqRel);
-        s.namespaces.release(entry.namespace);
+        s.namespaces.release(entry.namespace());
         s.data_bytes
             .fetch_sub(entry.data().bytes(), Ordering::Relaxed);
     }

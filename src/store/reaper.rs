@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 
 use tokio::task::JoinHandle;
 
+use super::expiry::bucket_of;
 use super::{Entry, Store};
 use crate::clock::Millis;
 
@@ -58,10 +59,10 @@ impl Store {
                     // Keys are unique among the sessions held; an index entry
                     // that no longer matches the session's filing is stale:
                     // the session was filed again since (or it is gone).
-                    let due_now = |e: &Entry| e.indexed_ms() == at && e.deadline() <= now;
+                    let due_now = |e: &Entry| e.indexed() == at && e.deadline() <= now;
                     if let Some((entry, ())) = s.sessions.remove_if(&key, |e, _| due_now(e)) {
                         s.count.fetch_sub(1, Ordering::AcqRel);
-                        s.namespaces.release(entry.namespace);
+                        s.namespaces.release(entry.namespace());
                         s.data_bytes
                             .fetch_sub(entry.data().bytes(), Ordering::Relaxed);
                         s.stats.expired.fetch_add(1, Ordering::Relaxed);
@@ -69,20 +70,18 @@ impl Store {
                     } else if let Some(found) = s.sessions.get(&key) {
                         // Activity slid it: file it again under its real
                         // deadline, unless a Touch re-filed it meanwhile.
+                        // That bucket is later than this one: it is due
+                        // only after the deadline, which is after now.
                         let entry = found.key();
                         let deadline = entry.deadline();
+                        let later = bucket_of(deadline);
                         if deadline > now
                             && entry
-                                .indexed_ms
-                                .compare_exchange(
-                                    at,
-                                    deadline,
-                                    Ordering::Relaxed,
-                                    Ordering::Relaxed,
-                                )
+                                .indexed
+                                .compare_exchange(at, later, Ordering::Relaxed, Ordering::Relaxed)
                                 .is_ok()
                         {
-                            refile.push((deadline, key));
+                            refile.push((later, key));
                         }
                     }
                 }
