@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use dashmap::mapref::entry::Entry as MapEntry;
 
 use super::entry::{seconds, Entry, Meta};
-use super::expiry::bucket_of;
+use super::expiry::visit_at;
 use super::fields::FieldsBuf;
 use super::{Store, Update};
 use crate::clock::Millis;
@@ -267,7 +267,7 @@ impl Store {
         for found in s.sessions.iter() {
             let e = found.key();
             *by_namespace.entry(e.namespace()).or_insert(0) += 1;
-            let at = bucket_of(e.deadline());
+            let at = visit_at(e.deadline(), now);
             e.indexed.store(at, Ordering::Relaxed);
             e.persisted_s.store(
                 seconds(e.idle_deadline_ms.load(Ordering::Relaxed)),

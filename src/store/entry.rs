@@ -55,7 +55,7 @@ pub(crate) struct Header {
     /// skips a record at or below it: the state already includes it.
     pub lsn: AtomicU64,
     /// The expiry index's bucket this session is filed in
-    /// ([`super::expiry::bucket_of`]).
+    /// ([`super::expiry::visit_at`]).
     /// Never earlier than the bucket of its real deadline would be, so the
     /// index never misses an expiry. Changed under the map's exclusive
     /// guard, or by the reaper's compare-and-swap from the bucket it found.

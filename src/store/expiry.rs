@@ -1,23 +1,42 @@
-//! The expiry index: sessions grouped by when they are due, so reclamation
-//! visits only what is due and never scans what lives.
+//! The expiry index: sessions grouped by when the reaper should look at
+//! them, so reclamation visits only what is due and never scans what lives.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::clock::Millis;
-use crate::session::BuildDigestHasher;
 
-/// A second (since the epoch) that sessions are filed under: each is filed
-/// in the bucket of its deadline rounded up, and reclaimed once the bucket
-/// is due. A session's memory outlives its deadline by under a second; the
-/// session itself is gone the instant its deadline passes (every access
-/// checks it).
+/// A second since the epoch at which the reaper looks at the sessions filed
+/// under it ([`visit_at`]).
 pub(crate) type Bucket = u32;
 
-/// The expiry index's bucket of a deadline: the whole second it falls in,
-/// rounded up, so a bucket is due once every deadline filed in it passed.
-pub(crate) fn bucket_of(deadline: Millis) -> Bucket {
-    Bucket::try_from(deadline.div_ceil(1000)).unwrap_or(Bucket::MAX)
+/// Deadlines closer than this are filed to the second (rounded up); later
+/// ones coarsely, and filed again finer when their bucket comes due.
+const FINE_SECONDS: u64 = 64;
+/// The coarsest bucket: ~3 days.
+const COARSEST_SECONDS: u64 = 1 << 18;
+
+/// When the reaper should look at a session whose deadline is `deadline`,
+/// as seen at `now`: the deadline's second rounded up when it is near,
+/// else the deadline rounded down to a power of two seconds no more than
+/// half the distance, so the visit falls after `now` and each visit at
+/// least halves the distance left. A session is visited about log2(days)
+/// times over its life, and sessions due far apart share few buckets,
+/// each large: 8 bytes a session.
+///
+/// Never later than the deadline's second, so a session's memory outlives
+/// its deadline by under a second (the session itself is gone the instant
+/// its deadline passes: every access checks it).
+pub(crate) fn visit_at(deadline: Millis, now: Millis) -> Bucket {
+    let due = deadline.div_ceil(1000);
+    let distance = deadline.saturating_sub(now) / 1000;
+    let at = if distance < FINE_SECONDS {
+        due
+    } else {
+        let step = (1u64 << (distance / 2).ilog2()).min(COARSEST_SECONDS);
+        deadline / 1000 / step * step
+    };
+    Bucket::try_from(at).unwrap_or(Bucket::MAX)
 }
 
 /// When bucket `b` is due.
@@ -26,31 +45,83 @@ pub(crate) fn bucket_due(b: Bucket) -> Millis {
 }
 
 /// Map keys (the first 64 bits of a digest, unique among the sessions held)
-/// by bucket, sharded by key so that creates on different cores rarely meet
-/// on one mutex.
+/// by the second they are due a visit, sharded by key so that creates on
+/// different cores rarely meet on one mutex.
 ///
-/// A set per bucket holds 8 bytes per session (about 14 with the hash set's
-/// free slots), where an ordered set of (deadline, key) pairs held about 30:
-/// the index is a large share of a small session's memory (BENCHMARKS.md,
-/// row 5). Removal stays exact, so sessions created and flushed in a loop
-/// leave nothing behind.
+/// Keys are only appended and popped, never searched for: a session that
+/// leaves its bucket early (flushed, rotated, filed again sooner) is only
+/// counted as stale, and the reaper skips keys whose session is gone or
+/// filed elsewhere. When a shard holds more stale keys than live ones, the
+/// reaper compacts it, so sessions created and flushed in a loop cannot
+/// grow the index.
 ///
 /// The index is allowed to be stale in one direction only: a session may be
-/// filed in an earlier bucket than its deadline's (a read slid it), never
-/// in a later one. The reaper re-files such sessions when it meets them, so the work
-/// per sweep is proportional to the sessions whose bucket came due.
+/// filed to be visited before it is due (a read slid it), never after. The
+/// reaper files such sessions again when it meets them.
 pub(crate) struct ExpiryIndex {
     shards: Box<[Mutex<Shard>]>,
 }
 
 #[derive(Default)]
 struct Shard {
-    filed: BTreeMap<Bucket, HashSet<u64, BuildDigestHasher>>,
-    /// A due bucket taken out of `filed`, handed out a batch at a time.
-    /// Removing a key from it is not needed: the reaper skips keys whose
-    /// session is gone or filed elsewhere.
-    draining: Vec<u64>,
-    draining_bucket: Bucket,
+    buckets: BTreeMap<Bucket, Keys>,
+    /// Keys held, stale ones included.
+    held: usize,
+    /// Keys made stale since the last compaction: an upper bound of the
+    /// stale keys held.
+    stale: usize,
+}
+
+/// A shard compacts once it holds this many stale keys, and more stale than
+/// live: a few KiB left behind at most, and compaction's cost is amortized
+/// over the removals that made it due.
+const MIN_STALE: usize = 64;
+
+/// A bucket's keys, in chunks that never move once written. Appending never
+/// copies and frees an old buffer, which the allocator would not give back
+/// to the OS, and a drained chunk is freed at once. Chunks start small, for
+/// the many small buckets near their due time.
+#[derive(Default)]
+struct Keys {
+    chunks: Vec<Vec<u64>>,
+}
+
+const CHUNK_MAX: usize = 512;
+
+impl Keys {
+    fn push(&mut self, key: u64) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < chunk.capacity() => chunk.push(key),
+            _ => {
+                let held = self.chunks.iter().map(Vec::len).sum::<usize>();
+                let mut chunk = Vec::with_capacity(held.clamp(4, CHUNK_MAX));
+                chunk.push(key);
+                self.chunks.push(chunk);
+            }
+        }
+    }
+
+    fn pop(&mut self) -> Option<u64> {
+        loop {
+            let chunk = self.chunks.last_mut()?;
+            if let Some(key) = chunk.pop() {
+                if chunk.is_empty() {
+                    self.chunks.pop();
+                }
+                return Some(key);
+            }
+            self.chunks.pop();
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.chunks.iter().map(Vec::len).sum()
+    }
 }
 
 impl ExpiryIndex {
@@ -72,21 +143,17 @@ impl ExpiryIndex {
     }
 
     pub fn insert(&self, at: Bucket, key: u64) {
-        lock(self.shard(key))
-            .filed
-            .entry(at)
-            .or_default()
-            .insert(key);
+        let mut shard = lock(self.shard(key));
+        shard.buckets.entry(at).or_default().push(key);
+        shard.held += 1;
     }
 
-    pub fn remove(&self, at: Bucket, key: u64) {
+    /// Notes that `key` no longer belongs where it is filed. Returns whether
+    /// its shard now wants compacting ([`ExpiryIndex::compact`]).
+    pub fn forget(&self, key: u64) -> bool {
         let mut shard = lock(self.shard(key));
-        if let Some(set) = shard.filed.get_mut(&at) {
-            set.remove(&key);
-            if set.is_empty() {
-                shard.filed.remove(&at);
-            }
-        }
+        shard.stale += 1;
+        shard.wants_compacting()
     }
 
     /// Takes up to `max` keys filed in buckets due at `now` from shard
@@ -95,49 +162,96 @@ impl ExpiryIndex {
     pub fn pop_due(&self, shard: usize, now: Millis, max: usize, out: &mut Vec<(Bucket, u64)>) {
         let mut guard = lock(&self.shards[shard]);
         let shard = &mut *guard;
+        let start = out.len();
         while out.len() < max {
-            if let Some(key) = shard.draining.pop() {
-                out.push((shard.draining_bucket, key));
-                continue;
+            let Some(mut first) = shard.buckets.first_entry() else {
+                break;
+            };
+            let at = *first.key();
+            if bucket_due(at) > now {
+                break;
             }
-            match shard.filed.first_key_value() {
-                Some((&at, _)) if bucket_due(at) <= now => {
-                    let (at, keys) = shard.filed.pop_first().expect("a first bucket");
-                    // A fresh vector each time: the one of a mass expiry
-                    // is given back once drained.
-                    shard.draining = keys.into_iter().collect();
-                    shard.draining_bucket = at;
+            let keys = first.get_mut();
+            while out.len() < max {
+                match keys.pop() {
+                    Some(key) => out.push((at, key)),
+                    None => break,
                 }
-                _ => break,
+            }
+            if keys.is_empty() {
+                first.remove();
             }
         }
+        let popped = out.len() - start;
+        shard.held -= popped;
+        // Popped keys that were stale are stale no more; which ones they
+        // were is not known, so keep the bound an upper bound.
+        shard.stale = shard.stale.min(shard.held);
     }
 
     /// When the earliest bucket is due, if any session is filed.
     pub fn earliest(&self) -> Option<Millis> {
         self.shards
             .iter()
-            .filter_map(|s| {
-                let shard = lock(s);
-                match shard.draining.is_empty() {
-                    false => Some(shard.draining_bucket),
-                    true => shard.filed.first_key_value().map(|(&at, _)| at),
-                }
-            })
+            .filter_map(|s| lock(s).buckets.first_key_value().map(|(&at, _)| at))
             .min()
             .map(bucket_due)
     }
 
-    /// Keys in the index, for tests.
+    /// Compacts one shard that holds more stale keys than live ones, if
+    /// any, keeping the keys for which `filed(bucket, key)` says the session
+    /// is still filed there; returns the keys dropped. The shard is taken
+    /// out from under its lock while `filed` runs, so creates do not wait
+    /// for the map lookups; keys filed meanwhile go into the emptied shard
+    /// and the survivors join them.
+    pub fn compact(&self, filed: impl Fn(Bucket, u64) -> bool) -> Option<usize> {
+        for mutex in self.shards.iter() {
+            let (buckets, held) = {
+                let mut shard = lock(mutex);
+                if !shard.wants_compacting() {
+                    continue;
+                }
+                let held = shard.held;
+                shard.held = 0;
+                shard.stale = 0;
+                (std::mem::take(&mut shard.buckets), held)
+            };
+            let mut kept = BTreeMap::<Bucket, Keys>::new();
+            let mut count = 0;
+            for (at, mut keys) in buckets {
+                while let Some(key) = keys.pop() {
+                    if filed(at, key) {
+                        kept.entry(at).or_default().push(key);
+                        count += 1;
+                    }
+                }
+            }
+            let mut shard = lock(mutex);
+            for (at, mut keys) in kept {
+                let into = shard.buckets.entry(at).or_default();
+                while let Some(key) = keys.pop() {
+                    into.push(key);
+                }
+            }
+            shard.held += count;
+            return Some(held - count);
+        }
+        None
+    }
+
+    /// Keys in the index, stale ones included, for tests.
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| {
-                let shard = lock(s);
-                shard.draining.len() + shard.filed.values().map(HashSet::len).sum::<usize>()
-            })
+            .map(|s| lock(s).buckets.values().map(Keys::len).sum::<usize>())
             .sum()
+    }
+}
+
+impl Shard {
+    fn wants_compacting(&self) -> bool {
+        self.stale >= MIN_STALE && self.stale * 2 > self.held
     }
 }
 
@@ -152,30 +266,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn buckets_round_deadlines_up_to_the_second() {
-        assert_eq!(bucket_of(0), 0);
-        assert_eq!(bucket_of(1), 1);
-        assert_eq!(bucket_of(1000), 1);
-        assert_eq!(bucket_of(1001), 2);
-        assert_eq!(bucket_of(Millis::MAX), Bucket::MAX);
-        for deadline in [1, 999, 1000, 1001, 123_456_789] {
-            let due = bucket_due(bucket_of(deadline));
-            assert!(due >= deadline && due < deadline + 1000, "{deadline}");
+    fn near_deadlines_are_visited_in_their_second_and_far_ones_before() {
+        let now = 1_700_000_000_000;
+        for distance in [1, 999, 1_000, 1_001, 63_999] {
+            let deadline = now + distance;
+            let due = bucket_due(visit_at(deadline, now));
+            assert!(due >= deadline && due < deadline + 1000, "{distance}");
         }
+        for distance in [64_000, 65_000, 3_600_000, 14 * 86_400_000, 400 * 86_400_000] {
+            let deadline = now + distance;
+            let mut at = now;
+            let mut visits = 0;
+            // Follow the session down to the second it is due in.
+            while bucket_due(visit_at(deadline, at)) < deadline {
+                let next = bucket_due(visit_at(deadline, at));
+                assert!(next > at, "a visit is always later than now");
+                assert!(
+                    deadline - next <= (deadline - at) / 2 + 1000,
+                    "each visit halves what is left"
+                );
+                at = next;
+                visits += 1;
+            }
+            assert!(visits <= 40, "{visits} visits for {distance} ms");
+            assert!(bucket_due(visit_at(deadline, at)) < deadline + 1000);
+        }
+        assert_eq!(visit_at(Millis::MAX, 0), Bucket::MAX);
     }
 
     #[test]
     fn due_buckets_come_out_whole_and_later_ones_stay() {
         let index = ExpiryIndex::new(1);
-        for key in 0..300 {
-            index.insert(bucket_of(5_500), key);
+        for key in 0..3000 {
+            index.insert(6, key);
         }
-        index.insert(bucket_of(7_000), 1_000);
+        index.insert(7, 10_000);
         assert_eq!(index.earliest(), Some(6_000));
 
         let mut out = Vec::new();
         index.pop_due(0, 5_999, 128, &mut out);
-        assert!(out.is_empty(), "not due before its second is over");
+        assert!(out.is_empty(), "not due before its second");
         let mut keys = Vec::new();
         loop {
             out.clear();
@@ -188,38 +318,72 @@ mod tests {
             keys.extend(out.iter().map(|&(_, k)| k));
         }
         keys.sort_unstable();
-        assert_eq!(keys, (0..300).collect::<Vec<_>>());
+        assert_eq!(keys, (0..3000).collect::<Vec<_>>());
         assert_eq!(index.len(), 1);
         assert_eq!(index.earliest(), Some(7_000));
     }
 
     #[test]
-    fn a_removed_key_leaves_nothing_behind() {
-        let index = ExpiryIndex::new(4);
-        for key in 0..10_000u64 {
-            let key = key << 32 | key;
-            index.insert(bucket_of(key % 5_000), key);
+    fn chunks_hold_keys_without_moving_them_and_go_when_drained() {
+        let mut keys = Keys::default();
+        for key in 0..5000 {
+            keys.push(key);
         }
-        for key in 0..10_000u64 {
-            let key = key << 32 | key;
-            index.remove(bucket_of(key % 5_000), key);
-        }
-        assert_eq!(index.len(), 0);
-        assert_eq!(index.earliest(), None);
-        assert!(index.shards.iter().all(|s| lock(s).filed.is_empty()));
+        assert_eq!(keys.len(), 5000);
+        let capacity: usize = keys.chunks.iter().map(Vec::capacity).sum();
+        assert!(capacity < 5000 + CHUNK_MAX, "{capacity} slots for 5000");
+        assert!(keys.chunks.iter().all(|c| c.capacity() <= CHUNK_MAX));
+        let mut popped: Vec<_> = std::iter::from_fn(|| keys.pop()).collect();
+        popped.sort_unstable();
+        assert_eq!(popped, (0..5000).collect::<Vec<_>>());
+        assert!(keys.chunks.is_empty());
     }
 
     #[test]
-    fn a_half_drained_bucket_is_still_the_earliest() {
-        let index = ExpiryIndex::new(1);
-        for key in 0..10 {
-            index.insert(2, key);
+    fn compaction_drops_what_is_no_longer_filed_and_keeps_the_rest() {
+        let index = ExpiryIndex::new(4);
+        let key = |i: u64| i << 32 | i;
+        for i in 0..10_000 {
+            index.insert(10 + (i % 7) as Bucket, key(i));
         }
-        index.insert(9, 99);
+        // Even keys leave the index: flushed, say.
+        let mut wants = false;
+        for i in (0..10_000).step_by(2) {
+            wants |= index.forget(key(i));
+        }
+        assert!(wants, "half of every shard went stale");
+        let filed = |at, k: u64| k % 2 == 1 && at == 10 + (k as u32 % 7);
+        let dropped: usize = std::iter::from_fn(|| index.compact(filed)).sum();
+        assert_eq!(dropped, 5_000);
+        assert_eq!(index.len(), 5_000);
+        assert_eq!(index.compact(|_, _| false), None, "nothing more is stale");
+
         let mut out = Vec::new();
-        index.pop_due(0, 2_000, 4, &mut out);
-        assert_eq!(out.len(), 4);
-        assert_eq!(index.earliest(), Some(2_000));
-        assert_eq!(index.len(), 7);
+        let mut seen = Vec::new();
+        for shard in 0..index.shard_count() {
+            loop {
+                out.clear();
+                index.pop_due(shard, 20_000, 128, &mut out);
+                if out.is_empty() {
+                    break;
+                }
+                seen.extend(out.iter().map(|&(_, k)| k));
+            }
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (1..10_000).step_by(2).map(key).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_few_stale_keys_do_not_compact() {
+        let index = ExpiryIndex::new(1);
+        for key in 0..100 {
+            index.insert(5, key);
+        }
+        for key in 0..MIN_STALE as u64 - 1 {
+            assert!(!index.forget(key));
+        }
+        assert_eq!(index.compact(|_, _| false), None);
+        assert_eq!(index.len(), 100);
     }
 }

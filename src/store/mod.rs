@@ -28,7 +28,7 @@ use crate::session::{
     SessionError, SessionId, Timeouts,
 };
 use entry::{Entry, Meta};
-use expiry::{bucket_due, bucket_of, Bucket, ExpiryIndex};
+use expiry::{bucket_due, visit_at, Bucket, ExpiryIndex};
 pub(crate) use fields::{Fields, FieldsBuf};
 use namespaces::{Namespaces, NsIndex};
 
@@ -166,7 +166,7 @@ impl Store {
         let idle_ms = idle.as_millis() as u64;
         let idle_deadline = now.saturating_add(idle_ms);
         let deadline = idle_deadline.min(absolute);
-        let at = bucket_of(deadline);
+        let at = visit_at(deadline, now);
 
         // Keys are 64 bits of a digest: one taken by another session is
         // skipped like a taken id, so keys stay unique among the held.
@@ -357,10 +357,10 @@ impl Store {
             Some((entry, ())) => entry,
             None => return Err(SessionError::NotFound),
         };
-        s.expiry.remove(entry.indexed(), old_key);
+        self.unfile(old_key);
         entry.set_version(entry.version() + 1);
         entry.slide(now);
-        let at = bucket_of(entry.deadline());
+        let at = visit_at(entry.deadline(), now);
         entry.indexed.store(at, Ordering::Relaxed);
         let (key, out) = loop {
             let new_id = SessionId::generate();
@@ -407,14 +407,18 @@ impl Store {
                 .idle_deadline_ms
                 .store(now.saturating_add(idle_ms), Ordering::Relaxed);
             self.journal_deadline(&digest, entry);
-            let at = bucket_of(entry.deadline());
-            let refile =
-                (at < entry.indexed()).then(|| (entry.indexed.swap(at, Ordering::Relaxed), at));
-            Ok((info(id.clone(), entry), refile))
+            // Filed for later than it is now due: file it sooner. Filed
+            // sooner is fine: the reaper files it again when it gets there.
+            let at = visit_at(entry.deadline(), now);
+            let sooner = at < entry.indexed();
+            if sooner {
+                entry.indexed.store(at, Ordering::Relaxed);
+            }
+            Ok((info(id.clone(), entry), sooner.then_some(at)))
         })?;
-        if let Some((old, new)) = refile {
-            s.expiry.remove(old, digest.key());
-            self.file_deadline(new, digest.key());
+        if let Some(at) = refile {
+            self.unfile(digest.key());
+            self.file_deadline(at, digest.key());
         }
         Ok(out)
     }
@@ -562,10 +566,20 @@ impl Store {
         }
     }
 
+    /// Notes that the index's key for `key` went stale (the session left
+    /// its bucket), and wakes the reaper to compact the index if enough of
+    /// it did.
+    fn unfile(&self, key: u64) {
+        let s = &*self.shared;
+        if s.expiry.forget(key) {
+            s.reaper_wake.notify_one();
+        }
+    }
+
     /// Bookkeeping for an entry just taken out of the map.
     fn forget(&self, entry: &Entry) {
         let s = &*self.shared;
-        s.expiry.remove(entry.indexed(), entry.key);
+        self.unfile(entry.key);
         s.count.fetch_sub(1, Ordering::AcqRel);
         s.namespaces.release(entry.namespace());
         s.data_bytes

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 
 use tokio::task::JoinHandle;
 
-use super::expiry::bucket_of;
+use super::expiry::visit_at;
 use super::{Entry, Store};
 use crate::clock::Millis;
 
@@ -37,13 +37,18 @@ pub struct Purge {
     pub visited: usize,
     /// Sessions removed from memory.
     pub reclaimed: usize,
-    /// Whether due entries may remain (the call stopped at its bound).
+    /// Stale index entries dropped by compacting a shard of the index.
+    pub compacted: usize,
+    /// Whether work may remain: due entries (the call stopped at its
+    /// bound), or another shard of the index to compact.
     pub more: bool,
 }
 
 impl Store {
-    /// Reclaims sessions whose deadline has passed; visits at most
-    /// `VISITS_PER_CALL` index entries.
+    /// Reclaims sessions whose deadline has passed, visiting at most
+    /// `VISITS_PER_CALL` index entries; then, if nothing more is due,
+    /// compacts one shard of the index if it holds more stale entries than
+    /// live ones.
     pub fn purge_expired(&self) -> Purge {
         let s = &*self.shared;
         let now = s.clock.now_ms();
@@ -70,11 +75,10 @@ impl Store {
                     } else if let Some(found) = s.sessions.get(&key) {
                         // Activity slid it: file it again under its real
                         // deadline, unless a Touch re-filed it meanwhile.
-                        // That bucket is later than this one: it is due
-                        // only after the deadline, which is after now.
+                        // That bucket is due after now, so later than this.
                         let entry = found.key();
                         let deadline = entry.deadline();
-                        let later = bucket_of(deadline);
+                        let later = visit_at(deadline, now);
                         if deadline > now
                             && entry
                                 .indexed
@@ -96,6 +100,15 @@ impl Store {
                     break;
                 }
             }
+        }
+        let filed = |at, key| {
+            s.sessions
+                .get(&key)
+                .is_some_and(|e| e.key().indexed() == at)
+        };
+        if let Some(dropped) = s.expiry.compact(filed) {
+            purge.compacted = dropped;
+            purge.more = true;
         }
         purge
     }
