@@ -16,6 +16,7 @@
 //! - [`telemetry`]: tracing subscriber setup.
 
 pub mod admin;
+pub mod alloc;
 pub mod app;
 pub mod auth;
 pub mod cli;

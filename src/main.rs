@@ -15,7 +15,7 @@ use sessiond::{healthcheck, telemetry};
 /// mimalloc: less CPU per request and memory per session than glibc's
 /// malloc, and freed memory goes back to the OS (BENCHMARKS.md).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: sessiond::alloc::MiMalloc = sessiond::alloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -38,7 +38,7 @@ use report::{Control, Summary};
 
 /// The allocator sessiond runs with, so the baselines run with it too.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: sessiond::alloc::MiMalloc = sessiond::alloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
