@@ -54,11 +54,19 @@ impl<'a> Fields<'a> {
 
     /// Every (key, value), in one pass over the bytes.
     pub fn iter(self) -> impl Iterator<Item = (&'a str, &'a str)> + Clone + 'a {
+        self.iter_bytes().map(|(k, v)| (utf8(k), utf8(v)))
+    }
+
+    /// Every (key, value) as its UTF-8 bytes, not checked again: for
+    /// writers of a wire format, which copy bytes and need no `&str`.
+    pub fn iter_bytes(self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone + 'a {
         Pairs { rest: self.bytes }
     }
 
     pub fn get(self, key: &str) -> Option<&'a str> {
-        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+        self.iter_bytes()
+            .find(|(k, _)| *k == key.as_bytes())
+            .map(|(_, v)| utf8(v))
     }
 
     /// Number of keys.
@@ -84,6 +92,7 @@ impl<'a> Fields<'a> {
         n
     }
 
+    #[cfg(test)]
     pub fn to_map(self) -> HashMap<String, String> {
         self.iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -114,7 +123,7 @@ struct Pairs<'a> {
 }
 
 impl<'a> Iterator for Pairs<'a> {
-    type Item = (&'a str, &'a str);
+    type Item = (&'a [u8], &'a [u8]);
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.rest.is_empty() {
@@ -123,7 +132,7 @@ impl<'a> Iterator for Pairs<'a> {
         let (key, rest) = take(self.rest);
         let (value, rest) = take(rest);
         self.rest = rest;
-        Some((utf8(key), utf8(value)))
+        Some((key, value))
     }
 }
 

@@ -50,6 +50,55 @@ pub struct SessionInfo {
     pub idle_timeout: Duration,
 }
 
+/// What a read found: the session's info, and its data as stored.
+#[derive(Debug)]
+pub struct SessionRead {
+    pub info: SessionInfo,
+    pub data: DataView,
+}
+
+/// The keys a read asked for, borrowed from the session's allocation, which
+/// this holds a counted handle on: a reply is written straight from the
+/// stored bytes, and stays whole if a Set replaces the session meanwhile.
+#[derive(Debug)]
+pub struct DataView {
+    entry: Entry,
+    /// The keys asked for; empty for all of them.
+    keys: Vec<String>,
+}
+
+impl DataView {
+    /// Every (key, JSON value) read, each key once, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
+        let data = self.entry.data().iter();
+        data.filter(|(k, _)| self.asked(k.as_bytes()))
+    }
+
+    /// [`Self::iter`] as UTF-8 bytes, not checked again on the way out: what
+    /// a wire encoding copies.
+    pub fn iter_bytes(&self) -> impl Iterator<Item = (&[u8], &[u8])> + Clone {
+        let data = self.entry.data().iter_bytes();
+        data.filter(|(k, _)| self.asked(k))
+    }
+
+    /// The JSON value of `key`, if it was read.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        let asked = self.asked(key.as_bytes());
+        self.entry.data().get(key).filter(|_| asked)
+    }
+
+    fn asked(&self, key: &[u8]) -> bool {
+        self.keys.is_empty() || self.keys.iter().any(|k| k.as_bytes() == key)
+    }
+
+    /// The pairs, copied out.
+    pub fn to_map(&self) -> HashMap<String, String> {
+        self.iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+}
+
 /// A Set request: every upsert and removal applies, or none does.
 #[derive(Debug, Clone, Default)]
 pub struct Update {
@@ -206,17 +255,18 @@ impl Store {
         })
     }
 
-    /// Reads the named keys (all when `keys` is empty). Slides the idle
-    /// deadline unless `touch` is false, under the map's shared guard only.
-    pub fn get(
+    /// Reads the named keys (all when `keys` is empty) as a view of the
+    /// stored session: no key or value is copied. Slides the idle deadline
+    /// unless `touch` is false, under the map's shared guard only.
+    pub fn read(
         &self,
         ns: &Namespace,
         id: &SessionId,
-        keys: &[String],
+        keys: Vec<String>,
         touch: bool,
-    ) -> Result<(SessionInfo, HashMap<String, String>), SessionError> {
+    ) -> Result<SessionRead, SessionError> {
         let s = &*self.shared;
-        for key in keys {
+        for key in &keys {
             validate_key(key, &s.limits)?;
         }
         let now = s.clock.now_ms();
@@ -227,14 +277,26 @@ impl Store {
             entry.slide(now);
             self.journal_slide(&digest, entry);
         }
-        let data = if keys.is_empty() {
-            entry.data().to_map()
-        } else {
-            keys.iter()
-                .filter_map(|k| entry.data().get(k).map(|v| (k.clone(), v.to_owned())))
-                .collect()
-        };
-        Ok((info(id.clone(), entry), data))
+        Ok(SessionRead {
+            info: info(id.clone(), entry),
+            data: DataView {
+                entry: entry.share(),
+                keys,
+            },
+        })
+    }
+
+    /// [`Self::read`], with the data copied out.
+    pub fn get(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        keys: &[String],
+        touch: bool,
+    ) -> Result<(SessionInfo, HashMap<String, String>), SessionError> {
+        let read = self.read(ns, id, keys.to_vec(), touch)?;
+        let data = read.data.to_map();
+        Ok((read.info, data))
     }
 
     /// Applies every upsert and removal of `update` atomically, or nothing.

@@ -673,3 +673,26 @@ fn decode_put(frame: &[u8]) -> (u64, crate::session::Digest, crate::persist::cod
         other => panic!("a snapshot frame is a Put, not {other:?}"),
     }
 }
+
+#[test]
+fn a_read_keeps_the_data_it_found_after_a_set_replaces_the_session() {
+    let store = store();
+    let id = store
+        .create(&NS, data(&[("a", "1"), ("b", "\"two\"")]), None)
+        .unwrap()
+        .id;
+    let all = store.read(&NS, &id, Vec::new(), true).unwrap();
+    let asked = vec!["b".into(), "b".into(), "absent".into()];
+    let some = store.read(&NS, &id, asked, false).unwrap();
+    store
+        .set(&NS, &id, upsert(&[("a", "10"), ("c", "3")]))
+        .unwrap();
+
+    assert_eq!(all.info.version, 1);
+    assert_eq!(all.data.to_map(), data(&[("a", "1"), ("b", "\"two\"")]));
+    assert_eq!(some.data.iter().collect::<Vec<_>>(), [("b", "\"two\"")]);
+    assert_eq!(some.data.get("b"), Some("\"two\""));
+    assert_eq!(some.data.get("a"), None, "a key not asked for is not read");
+    let now = store.read(&NS, &id, Vec::new(), false).unwrap();
+    assert_eq!((now.info.version, now.data.get("a")), (2, Some("10")));
+}
