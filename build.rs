@@ -6,7 +6,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::env::set_var("PROTOC", protoc);
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
     tonic_prost_build::configure()
+        .build_server(false)
         .file_descriptor_set_path(out_dir.join("sessiond_descriptor.bin"))
+        .compile_protos(&["proto/sessiond/v1/sessiond.proto"], &["proto"])?;
+    // The service's server side, generated apart so that Get answers with
+    // `grpc::GetReply`, which writes `GetResponse`'s bytes straight from the
+    // stored session; every other message, and the client, is `grpc::pb`'s.
+    let server = out_dir.join("server");
+    std::fs::create_dir_all(&server)?;
+    tonic_prost_build::configure()
+        .out_dir(server)
+        .build_client(false)
+        .extern_path(".sessiond.v1", "crate::grpc::pb")
+        .extern_path(".sessiond.v1.GetResponse", "crate::grpc::GetReply")
         .compile_protos(&["proto/sessiond/v1/sessiond.proto"], &["proto"])?;
     // sessiond-bench's own services (BENCHMARKS.md): the empty-RPC
     // baseline and the batched Get of row 4c, whose messages reuse the

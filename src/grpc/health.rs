@@ -8,7 +8,7 @@ use tonic_health::ServingStatus;
 use tonic_reflection::server::v1::{ServerReflection, ServerReflectionServer};
 
 use super::pb;
-use super::pb::session_service_server::SessionServiceServer;
+use super::server_pb::session_service_server::SessionServiceServer;
 use super::SessionService;
 use crate::lifecycle::{Lifecycle, Phase};
 

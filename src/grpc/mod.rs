@@ -5,11 +5,13 @@
 
 mod auth;
 mod convert;
+mod get_reply;
 mod health;
 mod service;
 mod status;
 
 pub use auth::Authenticate;
+pub use get_reply::GetReply;
 pub use health::{health_service, reflection_service};
 pub use service::SessionService;
 
@@ -20,4 +22,10 @@ pub mod pb {
     /// Descriptors of the service, for server reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         tonic::include_file_descriptor_set!("sessiond_descriptor");
+}
+
+/// The server side of `SessionService`, generated apart from [`pb`]: its
+/// Get answers with [`GetReply`] (build.rs).
+mod server_pb {
+    include!(concat!(env!("OUT_DIR"), "/server/sessiond.v1.rs"));
 }

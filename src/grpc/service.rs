@@ -9,8 +9,9 @@ use tracing::Instrument;
 
 use super::auth::{Authenticate, Authenticated};
 use super::convert::idle_timeout;
+use super::get_reply::GetReply;
 use super::pb;
-use super::pb::session_service_server::SessionServiceServer;
+use super::server_pb::session_service_server::{self, SessionServiceServer};
 use super::status::code_name;
 use crate::auth::Access;
 use crate::lifecycle::Lifecycle;
@@ -188,7 +189,7 @@ fn parse_id(raw: String) -> Result<SessionId, Status> {
 }
 
 #[tonic::async_trait]
-impl pb::session_service_server::SessionService for SessionService {
+impl session_service_server::SessionService for SessionService {
     async fn create(
         &self,
         mut request: Request<pb::CreateRequest>,
@@ -209,16 +210,13 @@ impl pb::session_service_server::SessionService for SessionService {
     async fn get(
         &self,
         mut request: Request<pb::GetRequest>,
-    ) -> Result<Response<pb::GetResponse>, Status> {
+    ) -> Result<Response<GetReply>, Status> {
         let caller = Caller::of(&mut request);
         let req = request.into_inner();
         self.read("Get", caller, |store, ns| {
             let id = parse_id(req.id)?;
-            let (info, data) = store.get(ns, &id, &req.keys, !req.no_touch)?;
-            Ok(pb::GetResponse {
-                session: Some(info.into()),
-                data,
-            })
+            let read = store.read(ns, &id, req.keys, !req.no_touch)?;
+            Ok(GetReply::new(read))
         })
     }
 
@@ -301,7 +299,7 @@ mod tests {
     use super::*;
     use crate::clock::Clock;
     use crate::session::{Limits, Timeouts};
-    use pb::session_service_server::SessionService as _;
+    use session_service_server::SessionService as _;
 
     fn service() -> (SessionService, Lifecycle, Metrics) {
         let store = Store::new(Limits::default(), Timeouts::default(), Clock::manual(0));
