@@ -119,38 +119,36 @@ impl<'a> Exchange<'a> {
     fn session(&mut self) -> Option<SessionId> {
         let (shared, namespace) = (self.shared, &self.shared.namespace);
         self.live(|id| shared.store.touch(namespace, id, None))
-            .map(|(id, _)| id)
+            .map(|info| info.id)
     }
 
-    /// The first candidate id for which `lookup` succeeds, with what it
-    /// found. `lookup` must fail only for an id with no live session behind
-    /// it, and must count as activity (slide the deadline) as `touch` does,
-    /// so that a route whose answer needs the session's data finds and reads
-    /// it in one store lookup instead of a `touch` and then a `get`.
+    /// What `lookup` found for the first candidate id it succeeds for.
+    /// `lookup` must fail only for an id with no live session behind it,
+    /// and must count as activity (slide the deadline) as `touch` does, so
+    /// that a route whose answer needs the session's data finds and reads it
+    /// in one store lookup instead of a `touch` and then a `get`. What it
+    /// found names the session, so the id is not cloned here.
     fn live<T>(
         &mut self,
         mut lookup: impl FnMut(&SessionId) -> Result<T, SessionError>,
-    ) -> Option<(SessionId, T)> {
+    ) -> Option<T> {
         let live = self
             .presented
             .ids
             .iter()
-            .find_map(|id| lookup(id).ok().map(|found| (id.clone(), found)));
-        match &live {
-            Some((id, _)) => {
-                tracing::Span::current()
-                    .record("session", tracing::field::display(id.digest().short()));
-            }
-            None if self.presented.any => {
+            .find_map(|id| lookup(id).ok().map(|found| (id, found)));
+        let Some((id, found)) = live else {
+            if self.presented.any {
                 if !self.presented.ids.is_empty() {
                     let peer = self.parts.extensions.get::<PeerAddr>().map(|p| p.0.ip());
                     self.shared.metrics.unknown_session(Api::Http, peer);
                 }
                 self.cookie = CookieAction::Expire
             }
-            None => {}
-        }
-        live
+            return None;
+        };
+        tracing::Span::current().record("session", tracing::field::display(id.digest().short()));
+        Some(found)
     }
 
     /// Takes the body and reads it whole; a failure closes the connection.
@@ -204,21 +202,22 @@ impl<'a> Exchange<'a> {
         data: &HashMap<String, String>,
     ) -> Reply {
         tracing::info!(session = %info.id.digest().short(), "session issued");
-        let reply = Reply::session(status, &info, data);
+        let pairs = data.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let reply = Reply::session(status, &info, pairs);
         self.cookie = CookieAction::Issue(info);
         reply
     }
 
     /// `GET /session`: the whole session.
     fn get(&mut self) -> Result<Reply, ApiError> {
-        // `get` with no keys fails only for a session that is not live, and
+        // `read` with no keys fails only for a session that is not live, and
         // slides the deadline like `touch`: one lookup finds and reads it.
         let (shared, namespace) = (self.shared, &self.shared.namespace);
-        let (_, (info, data)) = self
-            .live(|id| shared.store.get(namespace, id, &[], true))
+        let read = self
+            .live(|id| shared.store.read(namespace, id, Vec::new(), true))
             .ok_or(SessionError::NotFound)?;
-        let reply = Reply::session(StatusCode::OK, &info, &data);
-        self.cookie = CookieAction::Refresh(info);
+        let reply = Reply::session(StatusCode::OK, &read.info, read.data.iter());
+        self.cookie = CookieAction::Refresh(read.info);
         Ok(reply)
     }
 
@@ -282,9 +281,9 @@ impl<'a> Exchange<'a> {
             };
             match store.set(&self.shared.namespace, id, patch.update(&current, expected)) {
                 Ok(_) => {
-                    let (info, data) = store.get(&self.shared.namespace, id, &[], false)?;
-                    let reply = Reply::session(StatusCode::OK, &info, &data);
-                    self.cookie = CookieAction::Refresh(info);
+                    let read = store.read(&self.shared.namespace, id, Vec::new(), false)?;
+                    let reply = Reply::session(StatusCode::OK, &read.info, read.data.iter());
+                    self.cookie = CookieAction::Refresh(read.info);
                     return Ok(reply);
                 }
                 Err(SessionError::VersionMismatch { .. }) if if_match.is_none() => continue,
@@ -324,13 +323,13 @@ impl<'a> Exchange<'a> {
     /// `GET /session/keys/{key}`: the key's JSON value, exactly as stored.
     fn get_key(&mut self, key: &str) -> Result<Reply, ApiError> {
         let id = self.session().ok_or(SessionError::NotFound)?;
-        let (info, mut data) =
+        let read =
             self.shared
                 .store
-                .get(&self.shared.namespace, &id, &[key.to_owned()], true)?;
-        let value = data.remove(key).ok_or(ApiError::KeyNotFound)?;
-        let reply = Reply::value(&info, value);
-        self.cookie = CookieAction::Refresh(info);
+                .read(&self.shared.namespace, &id, vec![key.to_owned()], true)?;
+        let value = read.data.get(key).ok_or(ApiError::KeyNotFound)?;
+        let reply = Reply::value(&read.info, value.to_owned());
+        self.cookie = CookieAction::Refresh(read.info);
         Ok(reply)
     }
 

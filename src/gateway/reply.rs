@@ -1,7 +1,6 @@
 //! What a handler answers, and how it becomes a response: JSON bodies,
 //! `ETag`, the cookie, `Cache-Control: no-store`, and errors.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -37,8 +36,13 @@ impl Reply {
         }
     }
 
-    /// The whole session: `{"data": {...}, "version": n, "expires_at": "..."}`.
-    pub fn session(status: StatusCode, info: &SessionInfo, data: &HashMap<String, String>) -> Self {
+    /// The whole session: `{"data": {...}, "version": n, "expires_at": "..."}`,
+    /// from its (key, JSON value) pairs.
+    pub fn session<'a>(
+        status: StatusCode,
+        info: &SessionInfo,
+        data: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
         Reply {
             status,
             body: Some(session_json(info, data)),
@@ -135,16 +139,11 @@ pub fn render(
 /// The session as JSON. Values are spliced in as stored: the store only
 /// holds valid JSON documents, so no re-encoding (which could change
 /// numbers) is needed. Keys are sorted so the output is stable.
-fn session_json(info: &SessionInfo, data: &HashMap<String, String>) -> String {
-    // Pairs, not keys, so that no value is looked up again by its key.
-    let mut members: Vec<(&String, &String)> = data.iter().collect();
-    members.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let mut out = String::with_capacity(
-        64 + data
-            .iter()
-            .map(|(k, v)| k.len() + v.len() + 4)
-            .sum::<usize>(),
-    );
+fn session_json<'a>(info: &SessionInfo, data: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut members: Vec<(&str, &str)> = data.collect();
+    members.sort_unstable_by_key(|(key, _)| *key);
+    let bytes: usize = members.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
+    let mut out = String::with_capacity(64 + bytes);
     out.push_str("{\"data\":{");
     for (i, (key, value)) in members.into_iter().enumerate() {
         if i > 0 {
@@ -185,6 +184,10 @@ fn rfc3339(ms: Millis) -> humantime::Rfc3339Timestamp {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::{BTreeMap, HashMap};
+
+    use serde_json::value::RawValue;
+
     use super::*;
     use crate::session::SessionId;
 
@@ -200,18 +203,66 @@ mod tests {
 
     #[test]
     fn the_session_body_is_valid_json_with_values_as_stored() {
-        let data = HashMap::from([
-            ("n".to_string(), " 1.50 ".to_string()),
-            ("we\"ird".to_string(), "{\"a\":[true]}".to_string()),
-        ]);
+        let data = [("n", " 1.50 "), ("we\"ird", "{\"a\":[true]}")];
         let info = info();
-        let text = session_json(&info, &data);
+        let text = session_json(&info, data.into_iter());
         let body: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(body["version"], 3);
         assert_eq!(body["expires_at"], "2023-11-14T22:14:20.000Z");
         assert_eq!(body["data"]["we\"ird"]["a"][0], true);
         assert!(text.contains("\"n\":1.50"), "{text}");
         assert!(!text.contains(info.id.expose()));
+    }
+
+    /// The body as serde_json writes it: keys sorted and escaped, values
+    /// as stored (trimmed).
+    fn serde_json_body(info: &SessionInfo, data: &[(&str, &str)]) -> String {
+        let data: BTreeMap<&str, Box<RawValue>> = data
+            .iter()
+            .map(|(k, v)| (*k, RawValue::from_string(v.trim().to_owned()).unwrap()))
+            .collect();
+        let data = serde_json::to_string(&data).unwrap();
+        let expires = rfc3339(info.expires_ms);
+        format!(
+            r#"{{"data":{data},"version":{},"expires_at":"{expires}"}}"#,
+            info.version
+        )
+    }
+
+    #[test]
+    fn the_session_body_is_the_same_bytes_in_whatever_order_the_pairs_come() {
+        let info = info();
+        let tricky = [
+            ("we\"ird", "{\"a\": [true]}"),
+            ("tab\tnew\nline", " 1.50 "),
+            ("café ☕", "\"☕\""),
+            ("\u{1}\u{1f}\u{7f}", "null"),
+            ("</script>", "\"<\\/x>\""),
+            ("back\\slash", "false"),
+            ("Z", "[]"),
+            ("a", "0"),
+        ];
+        let mut sorted = tricky;
+        sorted.sort_unstable();
+        let mut reversed = sorted;
+        reversed.reverse();
+        let expected = serde_json_body(&info, &tricky);
+        for pairs in [&tricky[..], &sorted, &reversed, &tricky[..1], &[]] {
+            let expected = serde_json_body(&info, pairs);
+            assert_eq!(session_json(&info, pairs.iter().copied()), expected);
+        }
+        assert_eq!(
+            session_json(&info, sorted[..3].iter().copied()),
+            "{\"data\":{\"\\u0001\\u001f\u{7f}\":null,\"</script>\":\"<\\/x>\",\"Z\":[]},\
+             \"version\":3,\"expires_at\":\"2023-11-14T22:14:20.000Z\"}"
+        );
+        // As `POST /session` passes them: from a map.
+        let map: HashMap<String, String> = tricky
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let from_map = map.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        assert_eq!(session_json(&info, from_map), expected);
     }
 
     #[test]
