@@ -6,8 +6,6 @@
 //! per pair (see `values_named`); we add the policy: only well-formed ids
 //! count, and duplicates are all kept as candidates.
 
-use std::fmt::Write as _;
-
 use cookie::{Cookie, SameSite};
 use http::{header, HeaderMap, HeaderValue};
 
@@ -67,12 +65,8 @@ impl CookiePolicy {
         }
         if !self.browser_session {
             let secs = expires_ms.saturating_sub(now_ms).div_ceil(1000);
-            // `fmt::Write` for `String` cannot fail.
-            let _ = write!(
-                text,
-                "; Max-Age={}",
-                i64::try_from(secs).unwrap_or(i64::MAX)
-            );
+            text.push_str("; Max-Age=");
+            text.push_str(itoa::Buffer::new().format(i64::try_from(secs).unwrap_or(i64::MAX)));
         }
         HeaderValue::try_from(text).ok()
     }

@@ -7,7 +7,12 @@ use super::error::ApiError;
 
 /// The `ETag` of a session at `version`.
 pub fn etag(version: u64) -> HeaderValue {
-    HeaderValue::try_from(format!("\"{version}\""))
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(version).as_bytes();
+    // Quotes around at most 20 digits, on the stack.
+    let mut tag = [b'"'; 22];
+    tag[1..=digits.len()].copy_from_slice(digits);
+    HeaderValue::from_bytes(&tag[..digits.len() + 2])
         .expect("quotes and digits are a valid header value")
 }
 
@@ -85,6 +90,8 @@ mod tests {
     #[test]
     fn etags_are_quoted_versions() {
         assert_eq!(etag(42), "\"42\"");
+        assert_eq!(etag(0), "\"0\"");
+        assert_eq!(etag(u64::MAX), "\"18446744073709551615\"");
     }
 
     #[test]

@@ -147,7 +147,12 @@ impl<'a> Exchange<'a> {
             }
             return None;
         };
-        tracing::Span::current().record("session", tracing::field::display(id.digest().short()));
+        // The span is DEBUG: below that, finding it is skipped (as gRPC's
+        // `parse_id` does).
+        if tracing::level_filters::LevelFilter::current() >= tracing::Level::DEBUG {
+            tracing::Span::current()
+                .record("session", tracing::field::display(id.digest().short()));
+        }
         Some(found)
     }
 

@@ -154,9 +154,9 @@ fn session_json<'a>(info: &SessionInfo, data: impl Iterator<Item = (&'a str, &'a
         out.push_str(value.trim());
     }
     out.push_str("},\"version\":");
-    // Written in place: `fmt::Write` for `String` cannot fail.
-    let _ = write!(out, "{}", info.version);
+    out.push_str(itoa::Buffer::new().format(info.version));
     out.push_str(",\"expires_at\":\"");
+    // Written in place: `fmt::Write` for `String` cannot fail.
     let _ = write!(out, "{}", rfc3339(info.expires_ms));
     out.push_str("\"}");
     out
