@@ -28,7 +28,8 @@ pub fn timestamp(ms: Millis) -> prost_types::Timestamp {
     }
 }
 
-fn duration(d: Duration) -> prost_types::Duration {
+/// A `Duration` as protobuf's.
+pub fn duration(d: Duration) -> prost_types::Duration {
     prost_types::Duration {
         seconds: d.as_secs() as i64,
         nanos: d.subsec_nanos() as i32,
