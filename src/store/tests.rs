@@ -415,6 +415,34 @@ fn a_full_store_reclaims_expired_sessions_before_refusing() {
 }
 
 #[tokio::test]
+async fn the_background_reaper_compacts_the_index_after_many_flushes() {
+    let store = store();
+    let _reaper = spawn_reaper(&store);
+    let ids: Vec<_> = (0..10_000)
+        .map(|_| store.create(&NS, data(&[]), None).unwrap().id)
+        .collect();
+    // Let the reaper go to sleep towards the two-week deadlines.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    for id in &ids {
+        store.flush(&NS, id).unwrap();
+    }
+    // Nothing is due: only the flushes' wake-up can get it compacting.
+    for _ in 0..1000 {
+        if store.shared.expiry.len() < 64 * 64 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        store.shared.expiry.len() < 64 * 64,
+        "{} stale keys left",
+        store.shared.expiry.len()
+    );
+}
+
+#[tokio::test]
 async fn the_background_reaper_wakes_for_an_earlier_deadline() {
     let store = store();
     let _reaper = spawn_reaper(&store);
