@@ -92,26 +92,30 @@ impl Keys {
     fn push(&mut self, key: u64) {
         match self.chunks.last_mut() {
             Some(chunk) if chunk.len() < chunk.capacity() => chunk.push(key),
-            _ => {
-                let held = self.chunks.iter().map(Vec::len).sum::<usize>();
-                let mut chunk = Vec::with_capacity(held.clamp(4, CHUNK_MAX));
+            last => {
+                // Each chunk twice the last, so a bucket's spare room stays
+                // under half of it until chunks reach their largest.
+                let capacity = last.map_or(4, |c| (c.capacity() * 2).min(CHUNK_MAX));
+                let mut chunk = Vec::with_capacity(capacity);
                 chunk.push(key);
                 self.chunks.push(chunk);
             }
         }
     }
 
+    /// No chunk is ever left empty: one is dropped with its last key.
     fn pop(&mut self) -> Option<u64> {
-        loop {
-            let chunk = self.chunks.last_mut()?;
-            if let Some(key) = chunk.pop() {
-                if chunk.is_empty() {
-                    self.chunks.pop();
-                }
-                return Some(key);
-            }
+        let chunk = self.chunks.last_mut()?;
+        let key = chunk.pop();
+        if chunk.is_empty() {
             self.chunks.pop();
         }
+        key
+    }
+
+    /// Takes `other`'s chunks as they are, without moving a key.
+    fn append(&mut self, other: Keys) {
+        self.chunks.extend(other.chunks);
     }
 
     fn is_empty(&self) -> bool {
@@ -227,11 +231,8 @@ impl ExpiryIndex {
                 }
             }
             let mut shard = lock(mutex);
-            for (at, mut keys) in kept {
-                let into = shard.buckets.entry(at).or_default();
-                while let Some(key) = keys.pop() {
-                    into.push(key);
-                }
+            for (at, keys) in kept {
+                shard.buckets.entry(at).or_default().append(keys);
             }
             shard.held += count;
             return Some(held - count);
