@@ -214,6 +214,18 @@ async fn limits_map_to_413_429_and_431() {
     assert_eq!(reply.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
     let still = get_session(&http, &id).await;
     assert_eq!(still.status, StatusCode::OK, "the server still serves");
+
+    // At most 100 header fields (hyper's bound), however small; the
+    // client adds `host` to these.
+    let names: Vec<String> = (0..100).map(|i| format!("x-h{i}")).collect();
+    let session = cookie(&id);
+    let mut headers: Vec<(&str, &str)> = vec![("cookie", &session)];
+    headers.extend(names[..90].iter().map(|n| (n.as_str(), "1")));
+    let reply = http.get("/session", &headers).await;
+    assert_eq!(reply.status, StatusCode::OK, "92 header fields are fine");
+    headers.extend(names[90..].iter().map(|n| (n.as_str(), "1")));
+    let reply = http.get("/session", &headers).await;
+    assert_eq!(reply.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
     app.stop().await.unwrap();
 }
 

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header;
 use http::request::Parts;
+use http::{header, HeaderMap};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Body;
 use serde_json::value::RawValue;
@@ -26,11 +26,7 @@ where
     B: Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
+    if declared(&parts.headers).is_some_and(|n| n > max as u64) {
         return Err(ApiError::BodyTooLarge { max });
     }
     // Most requests (every GET) have no body: answer without arming a
@@ -42,6 +38,20 @@ where
     // every request larger, and futures are moved whole, also for the many
     // requests that never get here.
     Box::pin(collect(body, max, timeout)).await
+}
+
+/// Whether a request has no body at all: none arrives and none is
+/// declared (a `Content-Length` above 0 that never comes is still refused
+/// by [`read`]).
+pub fn absent<B: Body>(headers: &HeaderMap, body: &B) -> bool {
+    body.is_end_stream() && declared(headers).is_none_or(|n| n == 0)
+}
+
+/// The body's length as `Content-Length` gives it, if it does.
+fn declared(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
 }
 
 /// The reading itself, with the errors [`read`] promises.

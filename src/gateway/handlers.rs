@@ -50,6 +50,23 @@ impl<'a> Exchange<'a> {
         }
     }
 
+    /// Whether a request to `route` by `method` can be answered at once
+    /// ([`Self::run_now`]): it changes nothing, so there is nothing to make
+    /// durable and no handler that reads a body.
+    pub fn answers_at_once(route: &Route, method: &Method) -> bool {
+        !changes(route, method)
+    }
+
+    /// Runs a request that [`Self::answers_at_once`] and has no body,
+    /// without waiting on anything; the same steps as [`Self::run`].
+    pub fn run_now(&mut self, route: Route) -> Result<Reply, ApiError> {
+        let method = self.parts.method.clone();
+        let result = self
+            .check(&route, &method)
+            .and_then(|()| self.at_once(route, &method));
+        self.settle(result)
+    }
+
     /// Runs the request, then reads whatever body its handler left unread
     /// (bounded like any body), so that an early answer does not cost a
     /// keep-alive connection or reset a client still sending.
@@ -63,7 +80,11 @@ impl<'a> Exchange<'a> {
         if let Some(unread) = body {
             let _ = self.read_body(&mut Some(unread)).await;
         }
-        // The cookie named a session that expired while we worked on it.
+        self.settle(result)
+    }
+
+    /// The cookie named a session that expired while we worked on it.
+    fn settle(&mut self, result: Result<Reply, ApiError>) -> Result<Reply, ApiError> {
         if matches!(result, Err(ApiError::Session(SessionError::NotFound)))
             && self.presented.any
             && !matches!(self.cookie, CookieAction::Issue(_))
@@ -75,12 +96,8 @@ impl<'a> Exchange<'a> {
 
     /// The checks every route shares, in order: draining (503), head size
     /// (431), route and method (404, 405), CSRF for state changes (403,
-    /// 415); then the handler, which takes the body if it needs it.
-    async fn dispatch<B>(&mut self, route: Route, body: &mut Option<B>) -> Result<Reply, ApiError>
-    where
-        B: Body,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
+    /// 415).
+    fn check(&self, route: &Route, method: &Method) -> Result<(), ApiError> {
         if self.shared.lifecycle.is_stopping() {
             return Err(ApiError::Unavailable);
         }
@@ -88,29 +105,48 @@ impl<'a> Exchange<'a> {
         if head_bytes(self.parts) > max {
             return Err(ApiError::HeadersTooLarge { max });
         }
-        let method = self.parts.method.clone();
-        route.check_method(&method)?;
-        let changes = changes_state(&method) && route != Route::Auth;
-        if changes {
+        route.check_method(method)?;
+        if changes(route, method) {
             csrf::check(self.parts, &self.shared.allowed_origins)?;
         }
-        let reply = match (route, method) {
-            (Route::Session, Method::POST) => self.create(body).await,
-            (Route::Session, Method::GET) => self.get(),
-            (Route::Session, Method::PATCH) => self.patch(body).await,
-            (Route::Session, _) => self.flush(),
-            (Route::Key(key), Method::GET) => self.get_key(&decode_key(&key)?),
-            (Route::Key(key), Method::PUT) => self.put_key(&decode_key(&key)?, body).await,
-            (Route::Key(key), _) => self.delete_key(&decode_key(&key)?),
-            (Route::Rotate, _) => self.rotate(),
-            (Route::Auth, _) => self.auth(),
-            (Route::Unknown, _) => Err(ApiError::RouteNotFound),
+        Ok(())
+    }
+
+    /// The shared checks, then the handler, which takes the body if it
+    /// needs it; a change is acknowledged once it is as durable as
+    /// `--fsync` says.
+    async fn dispatch<B>(&mut self, route: Route, body: &mut Option<B>) -> Result<Reply, ApiError>
+    where
+        B: Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let method = self.parts.method.clone();
+        self.check(&route, &method)?;
+        let changes = changes(&route, &method);
+        let reply = match (route, &method) {
+            (Route::Session, &Method::POST) => self.create(body).await,
+            (Route::Session, &Method::PATCH) => self.patch(body).await,
+            (Route::Key(key), &Method::PUT) => self.put_key(&decode_key(&key)?, body).await,
+            (route, method) => self.at_once(route, method),
         }?;
-        // A change is acknowledged once it is as durable as --fsync says.
         if changes {
             self.shared.store.durable().await?;
         }
         Ok(reply)
+    }
+
+    /// The handlers that read no body, for a request that passed the
+    /// checks.
+    fn at_once(&mut self, route: Route, method: &Method) -> Result<Reply, ApiError> {
+        match (route, method) {
+            (Route::Session, &Method::GET) => self.get(),
+            (Route::Session, _) => self.flush(),
+            (Route::Key(key), &Method::GET) => self.get_key(&decode_key(&key)?),
+            (Route::Key(key), _) => self.delete_key(&decode_key(&key)?),
+            (Route::Rotate, _) => self.rotate(),
+            (Route::Auth, _) => self.auth(),
+            (Route::Unknown, _) => Err(ApiError::RouteNotFound),
+        }
     }
 
     /// The live session the cookie names, if any. Among duplicates the
@@ -409,6 +445,12 @@ impl<'a> Exchange<'a> {
         reply.headers = auth::headers(exported, &data);
         Ok(reply)
     }
+}
+
+/// Whether a request changes state: any method but the safe ones, except
+/// on `/auth`, which takes any method and only reads.
+fn changes(route: &Route, method: &Method) -> bool {
+    changes_state(method) && *route != Route::Auth
 }
 
 /// Bytes of the request line and headers as sent over HTTP/1.1. hyper

@@ -112,41 +112,70 @@ impl Gateway {
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let started = Instant::now();
-        let route = Route::parse(request.uri().path());
-        let label = route.label();
-        let metric_name = route.metric_name(request.method());
-        let method = request.method().clone();
-        // DEBUG for the cost of an enabled span per request (see the gRPC
-        // service); the INFO events inside name their session themselves.
-        let span = tracing::debug_span!(
-            "http",
-            method = %method,
-            route = label,
-            session = tracing::field::Empty,
-        );
-        let response = self.respond(route, request).instrument(span.clone()).await;
-        let _entered = span.enter();
-        let latency = started.elapsed();
-        observe(&method, label, response.status(), latency);
-        self.0.metrics.record(
-            Api::Http,
-            metric_name,
-            status_label(response.status()),
-            latency,
-        );
-        response
+        match self.answer_now(request) {
+            Ok(response) => response,
+            Err(request) => self.answer_later(request).await,
+        }
     }
 
-    async fn respond<B>(&self, route: Route, request: Request<B>) -> Response<Full<Bytes>>
+    /// Answers at once a request that changes nothing and has no body (a
+    /// read, or `/auth`): nothing in it can wait, so it runs as a plain
+    /// call instead of a future, which hyper would box and move. Any other
+    /// request is handed back for [`Self::answer_later`].
+    // The request handed back is moved once, as it would be anyway; a box
+    // would add an allocation to every request that waits.
+    #[allow(clippy::result_large_err)]
+    pub fn answer_now<B: Body>(
+        &self,
+        request: Request<B>,
+    ) -> Result<Response<Full<Bytes>>, Request<B>> {
+        let route = Route::parse(request.uri().path());
+        if !(body::absent(request.headers(), request.body())
+            && Exchange::answers_at_once(&route, request.method()))
+        {
+            return Err(request);
+        }
+        let observed = Observed::start(&route, request.method());
+        let _entered = observed.span.enter();
+        let shared = &*self.0;
+        let (parts, _) = request.into_parts();
+        let mut exchange = Exchange::new(shared, &parts);
+        let result = exchange.run_now(route);
+        let response = self.render(result, &exchange, &parts);
+        Ok(self.observe(&observed, response))
+    }
+
+    /// Answers any request, waiting for its body and for its changes to be
+    /// durable as it needs.
+    pub async fn answer_later<B>(&self, request: Request<B>) -> Response<Full<Bytes>>
     where
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        let route = Route::parse(request.uri().path());
+        let observed = Observed::start(&route, request.method());
         let shared = &*self.0;
-        let (parts, body) = request.into_parts();
-        let mut exchange = Exchange::new(shared, &parts);
-        let result = exchange.run(route, body).await;
+        let response = async {
+            let (parts, body) = request.into_parts();
+            let mut exchange = Exchange::new(shared, &parts);
+            let result = exchange.run(route, body).await;
+            self.render(result, &exchange, &parts)
+        }
+        .instrument(observed.span.clone())
+        .await;
+        let _entered = observed.span.enter();
+        self.observe(&observed, response)
+    }
+
+    /// The response to what the exchange found, with `Connection: close`
+    /// when a body could not be read to its end.
+    fn render(
+        &self,
+        result: Result<reply::Reply, error::ApiError>,
+        exchange: &Exchange<'_>,
+        parts: &http::request::Parts,
+    ) -> Response<Full<Bytes>> {
+        let shared = &*self.0;
         let now = shared.store.clock().now_ms();
         let mut response = reply::render(result, &exchange.cookie, &shared.cookie, now);
         if exchange.close && parts.version < Version::HTTP_2 {
@@ -155,6 +184,53 @@ impl Gateway {
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
+    }
+
+    /// Logs and counts a finished request (see [`observe`]).
+    fn observe(
+        &self,
+        observed: &Observed,
+        response: Response<Full<Bytes>>,
+    ) -> Response<Full<Bytes>> {
+        let latency = observed.started.elapsed();
+        observe(&observed.method, observed.label, response.status(), latency);
+        self.0.metrics.record(
+            Api::Http,
+            observed.metric_name,
+            status_label(response.status()),
+            latency,
+        );
+        response
+    }
+}
+
+/// What a request is known by in logs and metrics, from its start.
+struct Observed {
+    started: Instant,
+    method: Method,
+    label: &'static str,
+    metric_name: &'static str,
+    span: tracing::Span,
+}
+
+impl Observed {
+    fn start(route: &Route, method: &Method) -> Self {
+        let label = route.label();
+        // DEBUG for the cost of an enabled span per request (see the gRPC
+        // service); the INFO events inside name their session themselves.
+        let span = tracing::debug_span!(
+            "http",
+            method = %method,
+            route = label,
+            session = tracing::field::Empty,
+        );
+        Observed {
+            started: Instant::now(),
+            method: method.clone(),
+            label,
+            metric_name: route.metric_name(method),
+            span,
+        }
     }
 }
 
@@ -243,6 +319,45 @@ mod tests {
             .await;
         assert_eq!(read.status(), StatusCode::OK);
         assert_eq!(read.headers()[header::ETAG], "\"1\"");
+    }
+
+    #[tokio::test]
+    async fn reads_without_a_body_are_answered_at_once_and_the_rest_handed_back() {
+        let (gateway, _) = gateway();
+        let created = gateway
+            .handle(request(Method::POST, "/session", None, r#"{"a": 1}"#))
+            .await;
+        let set = created.headers()[header::SET_COOKIE].to_str().unwrap();
+        let cookie = set.split(';').next().unwrap().to_owned();
+        let at_once = |method: Method, path: &str, body: &str| {
+            gateway
+                .answer_now(request(method, path, Some(&cookie), body))
+                .map(|response| response.status())
+                .map_err(|request| request.method().clone())
+        };
+        assert_eq!(at_once(Method::GET, "/session", ""), Ok(StatusCode::OK));
+        assert_eq!(
+            at_once(Method::GET, "/session/keys/a", ""),
+            Ok(StatusCode::OK)
+        );
+        assert_eq!(at_once(Method::POST, "/auth", ""), Ok(StatusCode::OK));
+        assert_eq!(
+            at_once(Method::GET, "/nowhere", ""),
+            Ok(StatusCode::NOT_FOUND)
+        );
+        assert_eq!(
+            at_once(Method::HEAD, "/session", ""),
+            Ok(StatusCode::METHOD_NOT_ALLOWED)
+        );
+        // Changes wait to be durable; bodies wait to be read.
+        assert_eq!(at_once(Method::DELETE, "/session", ""), Err(Method::DELETE));
+        assert_eq!(at_once(Method::PATCH, "/session", "{}"), Err(Method::PATCH));
+        assert_eq!(at_once(Method::GET, "/session", "x"), Err(Method::GET));
+        let mut declared = request(Method::GET, "/session", Some(&cookie), "");
+        declared
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("5"));
+        assert!(gateway.answer_now(declared).is_err());
     }
 
     #[tokio::test]

@@ -1,9 +1,6 @@
 //! What a handler answers, and how it becomes a response: JSON bodies,
 //! `ETag`, the cookie, `Cache-Control: no-store`, and errors.
 
-use std::fmt::Write as _;
-use std::time::{Duration, UNIX_EPOCH};
-
 use bytes::Bytes;
 use http::{header, HeaderName, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
@@ -41,7 +38,7 @@ impl Reply {
     pub fn session<'a>(
         status: StatusCode,
         info: &SessionInfo,
-        data: impl Iterator<Item = (&'a str, &'a str)>,
+        data: impl Iterator<Item = (&'a str, &'a str)> + Clone,
     ) -> Self {
         Reply {
             status,
@@ -138,28 +135,53 @@ pub fn render(
 
 /// The session as JSON. Values are spliced in as stored: the store only
 /// holds valid JSON documents, so no re-encoding (which could change
-/// numbers) is needed. Keys are sorted so the output is stable.
-fn session_json<'a>(info: &SessionInfo, data: impl Iterator<Item = (&'a str, &'a str)>) -> String {
-    let mut members: Vec<(&str, &str)> = data.collect();
-    members.sort_unstable_by_key(|(key, _)| *key);
-    let bytes: usize = members.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
-    let mut out = String::with_capacity(64 + bytes);
+/// numbers) is needed. Keys are sorted so the output is stable; the store
+/// keeps them sorted, so they are written as they come, and only data in
+/// another order is collected and sorted (after a first try that stops at
+/// the first key out of order).
+fn session_json<'a>(
+    info: &SessionInfo,
+    data: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+) -> String {
+    let mut out = String::with_capacity(256);
     out.push_str("{\"data\":{");
-    for (i, (key, value)) in members.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        push_json_string(&mut out, key);
-        out.push(':');
-        out.push_str(value.trim());
+    let members_at = out.len();
+    if !push_members(&mut out, data.clone(), true) {
+        out.truncate(members_at);
+        let mut members: Vec<(&str, &str)> = data.collect();
+        members.sort_unstable_by_key(|(key, _)| *key);
+        push_members(&mut out, members.into_iter(), false);
     }
     out.push_str("},\"version\":");
     out.push_str(itoa::Buffer::new().format(info.version));
     out.push_str(",\"expires_at\":\"");
-    // Written in place: `fmt::Write` for `String` cannot fail.
-    let _ = write!(out, "{}", rfc3339(info.expires_ms));
+    push_rfc3339(&mut out, info.expires_ms);
     out.push_str("\"}");
     out
+}
+
+/// Appends `"key":value` pairs, comma-separated, in the order given. With
+/// `sorted_only`, stops and returns false at the first key not greater
+/// than the one before it.
+fn push_members<'a>(
+    out: &mut String,
+    members: impl Iterator<Item = (&'a str, &'a str)>,
+    sorted_only: bool,
+) -> bool {
+    let mut last: Option<&str> = None;
+    for (key, value) in members {
+        if let Some(last) = last {
+            if sorted_only && key <= last {
+                return false;
+            }
+            out.push(',');
+        }
+        last = Some(key);
+        push_json_string(out, key);
+        out.push(':');
+        out.push_str(value.trim());
+    }
+    true
 }
 
 /// Appends `text` as a JSON string, escaped exactly as `serde_json` escapes
@@ -176,15 +198,66 @@ fn push_json_string(out: &mut String, text: &str) {
     }
 }
 
-/// Milliseconds since the epoch in RFC 3339, UTC, millisecond precision:
-/// a `Display`, so that it is written into the body in place.
-fn rfc3339(ms: Millis) -> humantime::Rfc3339Timestamp {
-    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms))
+/// The latest instant [`push_rfc3339`] writes: 9999-12-31T23:59:59.999Z,
+/// the last one a four-digit year can name.
+const RFC3339_MAX_MS: Millis = 253_402_300_799_999;
+
+/// Appends milliseconds since the epoch in RFC 3339, UTC, millisecond
+/// precision (`2023-11-14T22:13:20.000Z`), as `humantime`'s
+/// `format_rfc3339_millis` writes it (a test compares the two), without a
+/// formatter: every `GET /session` writes one. Instants past the year 9999
+/// (which no deadline reaches on a sane clock) are written as its last
+/// millisecond, where humantime writes nothing.
+fn push_rfc3339(out: &mut String, ms: Millis) {
+    let ms = ms.min(RFC3339_MAX_MS);
+    let (days, ms_of_day) = (ms / 86_400_000, ms % 86_400_000);
+    let (year, month, day) = civil_from_days(days);
+    let mut text = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut n: u64| {
+        for i in (at..at + width).rev() {
+            text[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, ms_of_day / 3_600_000);
+    put(14, 2, ms_of_day / 60_000 % 60);
+    put(17, 2, ms_of_day / 1000 % 60);
+    put(20, 3, ms_of_day % 1000);
+    // Digits and punctuation only, so always UTF-8.
+    if let Ok(text) = std::str::from_utf8(&text) {
+        out.push_str(text);
+    }
+}
+
+/// (year, month, day) of the proleptic Gregorian calendar, `days` after
+/// 1970-01-01: Howard Hinnant's `civil_from_days`, for days on or after
+/// the epoch. Eras are 400-year cycles starting on 0000-03-01, so that the
+/// leap day ends each year of the cycle.
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468; // days since 0000-03-01
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153; // March is 0
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = era * 400 + year_of_era + u64::from(month <= 2);
+    (year, month, day)
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, HashMap};
+    use std::time::{Duration, UNIX_EPOCH};
 
     use serde_json::value::RawValue;
 
@@ -222,7 +295,8 @@ mod tests {
             .map(|(k, v)| (*k, RawValue::from_string(v.trim().to_owned()).unwrap()))
             .collect();
         let data = serde_json::to_string(&data).unwrap();
-        let expires = rfc3339(info.expires_ms);
+        let expires =
+            humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(info.expires_ms));
         format!(
             r#"{{"data":{data},"version":{},"expires_at":"{expires}"}}"#,
             info.version
@@ -304,5 +378,96 @@ mod tests {
             .to_str()
             .unwrap()
             .contains("Max-Age=0"));
+    }
+
+    fn humantime_rfc3339(ms: Millis) -> String {
+        humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+    }
+
+    fn rfc3339(ms: Millis) -> String {
+        let mut out = String::new();
+        push_rfc3339(&mut out, ms);
+        out
+    }
+
+    #[test]
+    fn rfc3339_is_written_as_humantime_writes_it() {
+        const DAY: Millis = 86_400_000;
+        let mut instants = vec![0, 1, 999, 1000, DAY - 1, DAY, RFC3339_MAX_MS];
+        // Around every leap day and year end from 1970 to 2500, and the
+        // centuries that are (2000, 2400) and are not (2100, 2200) leap.
+        for year in 1970..=2500u64 {
+            for (month, day) in [(1, 1), (2, 28), (2, 29), (3, 1), (12, 31)] {
+                if let Some(date) = days_from_civil(year, month, day) {
+                    for delta in [0, 1, DAY - 1] {
+                        instants.push(date * DAY + delta);
+                    }
+                }
+            }
+        }
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            // xorshift: spread over the whole range a four-digit year covers.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            instants.push(x % (RFC3339_MAX_MS + 1));
+        }
+        for ms in instants {
+            assert_eq!(rfc3339(ms), humantime_rfc3339(ms), "{ms} ms");
+        }
+        assert_eq!(rfc3339(1_700_000_060_000), "2023-11-14T22:14:20.000Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(rfc3339(4_107_542_399_999), "2100-02-28T23:59:59.999Z");
+        assert_eq!(rfc3339(4_107_542_400_000), "2100-03-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn rfc3339_past_the_year_9999_is_its_last_millisecond() {
+        assert_eq!(rfc3339(RFC3339_MAX_MS), "9999-12-31T23:59:59.999Z");
+        assert_eq!(rfc3339(RFC3339_MAX_MS + 1), "9999-12-31T23:59:59.999Z");
+        assert_eq!(rfc3339(u64::MAX), "9999-12-31T23:59:59.999Z");
+    }
+
+    /// Days from 1970-01-01 to a date, if the date exists: the reference
+    /// the tests build instants from, by counting, independent of
+    /// `civil_from_days`.
+    fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
+        let leap =
+            |y: u64| y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400));
+        let lengths = [
+            31,
+            if leap(year) { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        if day > lengths[(month - 1) as usize] {
+            return None;
+        }
+        let years: u64 = (1970..year).map(|y| if leap(y) { 366 } else { 365 }).sum();
+        let months: u64 = lengths[..(month - 1) as usize].iter().sum();
+        Some(years + months + day - 1)
+    }
+
+    #[test]
+    fn data_out_of_order_is_written_sorted() {
+        let info = info();
+        let pairs = [("b", "2"), ("a", "1"), ("c", "3")];
+        let text = session_json(&info, pairs.iter().copied());
+        assert!(
+            text.starts_with("{\"data\":{\"a\":1,\"b\":2,\"c\":3},"),
+            "{text}"
+        );
+        // Out of order only at the end: what was written first is undone.
+        let pairs = [("a", "1"), ("c", "3"), ("b", "2")];
+        assert_eq!(session_json(&info, pairs.iter().copied()), text);
     }
 }

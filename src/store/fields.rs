@@ -2,7 +2,8 @@
 //! byte string, each preceded by its length as a LEB128 varint (one byte for
 //! anything under 128 bytes). The string lives in the same allocation as the
 //! rest of the session (`entry.rs`), so a small session costs one
-//! allocation. Sessions hold few keys, so lookups scan.
+//! allocation. Sessions hold few keys, so lookups scan. Keys are kept in
+//! byte order.
 
 use std::collections::HashMap;
 
@@ -18,13 +19,12 @@ pub(crate) struct Fields<'a> {
 pub(crate) struct FieldsBuf(Vec<u8>);
 
 impl FieldsBuf {
-    /// Encodes pairs with unique keys.
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)> + Clone) -> Self {
-        let bytes = pairs
-            .clone()
-            .into_iter()
-            .map(|(k, v)| k.len() + v.len() + 2)
-            .sum();
+    /// Encodes pairs with unique keys, sorted by key: the gateway writes
+    /// a session's JSON in key order, and finds it already in that order.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut pairs: Vec<(&str, &str)> = pairs.into_iter().collect();
+        pairs.sort_unstable_by_key(|(k, _)| *k);
+        let bytes = pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
         let mut out = Vec::with_capacity(bytes);
         for (k, v) in pairs {
             put(&mut out, k);
@@ -226,5 +226,23 @@ mod tests {
         assert!(f.has_any(&["b".to_string()]));
         assert!(!f.has_any(&["z".to_string()]));
         assert_eq!(f.to_map().len(), 3, "the original is unchanged");
+    }
+
+    #[test]
+    fn keys_are_kept_in_byte_order_whatever_order_they_come_in() {
+        let keys = ["é", "b", "a", "Z", "ab", ""];
+        let m = map(&keys.map(|k| (k, "1")));
+        let order = |buf: &FieldsBuf| -> Vec<String> {
+            buf.fields().iter().map(|(k, _)| k.to_owned()).collect()
+        };
+        let mut expected: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        expected.sort();
+        assert_eq!(order(&FieldsBuf::from_map(&m)), expected);
+        let reversed = FieldsBuf::from_pairs(keys.iter().rev().map(|k| (*k, "1")));
+        assert_eq!(order(&reversed), expected);
+        let updated = reversed
+            .fields()
+            .updated(&map(&[("0", "2"), ("zz", "3")]), &["b".to_string()]);
+        assert_eq!(order(&updated), ["", "0", "Z", "a", "ab", "zz", "é"]);
     }
 }
