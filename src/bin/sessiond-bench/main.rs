@@ -72,7 +72,7 @@ enum Command {
     /// Serve the empty RPC (bench.v1.EmptyService) with sessiond's settings.
     ServeEmpty(ServeArgs),
     /// Serve a hello-world over sessiond's HTTP connection settings.
-    ServeHello(ServeArgs),
+    ServeHello(HelloArgs),
     /// Serve the batched Get (bench.v1.BatchGetService) and sessiond.v1
     /// from one store.
     ServeBatch(ServeArgs),
@@ -178,6 +178,17 @@ struct ServeArgs {
     addr: SocketAddr,
 }
 
+#[derive(Args)]
+struct HelloArgs {
+    #[arg(long)]
+    addr: SocketAddr,
+    /// Answer with the status, headers and body a gateway `GET /session`
+    /// answers (fixed bytes) instead of `hello`: the response the contract
+    /// asks for, without the handler that computes it.
+    #[arg(long)]
+    gateway_response: bool,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let threads = cli
@@ -209,7 +220,7 @@ fn main() -> ExitCode {
             Command::Expiry(args) => expiry::run(args).await,
             Command::RedisFill(args) => expiry::redis_fill(args).await,
             Command::ServeEmpty(args) => serve::empty(args.addr).await,
-            Command::ServeHello(args) => serve::hello(args.addr).await,
+            Command::ServeHello(args) => serve::hello(args.addr, args.gateway_response).await,
             Command::ServeBatch(args) => serve::batch(args.addr).await,
         }
     });

@@ -72,8 +72,10 @@ pub async fn batch(addr: SocketAddr) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Answers every request with `200 hello` until SIGTERM or SIGINT.
-pub async fn hello(addr: SocketAddr) -> Result<(), String> {
+/// Answers every request with `200 hello` until SIGTERM or SIGINT; or,
+/// with `gateway_response`, with what the gateway answers a `GET /session`
+/// of a small session: the same status, headers and body, fixed.
+pub async fn hello(addr: SocketAddr, gateway_response: bool) -> Result<(), String> {
     let listener = bind(addr).await?;
     let shutdown = shutdown_signal().map_err(|e| e.to_string())?;
     let settings = ConnectionSettings::from_config(&Config::defaults());
@@ -82,9 +84,37 @@ pub async fn hello(addr: SocketAddr) -> Result<(), String> {
         listener,
         settings,
         None,
-        |_request| async { http::Response::new(Full::new(Bytes::from_static(b"hello"))) },
+        move |_request| async move {
+            match gateway_response {
+                true => like_gateway(),
+                false => http::Response::new(Full::new(Bytes::from_static(b"hello"))),
+            }
+        },
         shutdown,
     )
     .await
     .map_err(|e| e.to_string())
+}
+
+/// A gateway `GET /session` response, byte for byte as sessiond writes one
+/// for `{"user": "wrk"}` (`date` and `content-length` are hyper's).
+fn like_gateway() -> http::Response<Full<Bytes>> {
+    use http::header::{self, HeaderValue};
+    let body = br#"{"data":{"user":"wrk"},"version":1,"expires_at":"2026-12-13T20:18:06.961Z"}"#;
+    let mut response = http::Response::new(Full::new(Bytes::from_static(body)));
+    let headers = response.headers_mut();
+    headers.reserve(5);
+    for (name, value) in [
+        (header::CONTENT_TYPE, "application/json"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::ETAG, "\"1\""),
+        (
+            header::SET_COOKIE,
+            "sessionid=tcpjndbk6ue2qscvwdc5hpd63tf9x7wl; HttpOnly; SameSite=Lax; Path=/; Max-Age=1209600",
+        ),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
 }
