@@ -4,12 +4,14 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use tonic::{Code, Request, Response, Status};
+use tonic::metadata::MetadataMap;
+use tonic::{Code, Extensions, Request, Response, Status};
 use tracing::Instrument;
 
 use super::auth::{Authenticate, Authenticated};
 use super::convert::idle_timeout;
 use super::get_reply::GetReply;
+use super::get_request::GetQuery;
 use super::pb;
 use super::server_pb::session_service_server::{self, SessionServiceServer};
 use super::status::code_name;
@@ -122,7 +124,7 @@ impl SessionService {
             }
         };
         if matches!(&result, Err(s) if s.code() == Code::NotFound) {
-            self.metrics.unknown_session(Api::Grpc, caller.peer);
+            self.metrics.unknown_session(Api::Grpc, caller.peer());
         }
         result
     }
@@ -159,20 +161,29 @@ fn request_span(rpc: &'static str) -> tracing::Span {
     tracing::debug_span!("grpc", rpc, session = tracing::field::Empty)
 }
 
-/// Who sent a request: what the access-control layer resolved, and from where.
+/// Who sent a request: what the access-control layer resolved, and the
+/// rest of the request's extensions, where its peer's address is.
 struct Caller {
     access: Option<Access>,
-    peer: Option<IpAddr>,
+    /// Searched for the peer only when a request names an unknown session:
+    /// a Get that finds its session does not pay for the lookup.
+    extensions: Extensions,
 }
 
 impl Caller {
-    /// Takes what the access-control layer put in the request: the handler is its
-    /// last reader, so it is moved out, not cloned.
-    fn of<T>(request: &mut Request<T>) -> Self {
-        Caller {
-            access: request.extensions_mut().remove::<Access>(),
-            peer: request.remote_addr().map(|a| a.ip()),
-        }
+    /// Splits a request into its caller and its message. Takes what the
+    /// access-control layer put in the request: the handler is its last
+    /// reader, so it is moved out, not cloned.
+    fn of<T>(request: Request<T>) -> (Self, T) {
+        let (_metadata, mut extensions, message) = request.into_parts();
+        let access = extensions.remove::<Access>();
+        (Caller { access, extensions }, message)
+    }
+
+    /// The peer's address, as tonic finds it in a request's extensions.
+    fn peer(self) -> Option<IpAddr> {
+        let request = Request::from_parts(MetadataMap::new(), self.extensions, ());
+        request.remote_addr().map(|a| a.ip())
     }
 }
 
@@ -192,10 +203,9 @@ fn parse_id(raw: String) -> Result<SessionId, Status> {
 impl session_service_server::SessionService for SessionService {
     async fn create(
         &self,
-        mut request: Request<pb::CreateRequest>,
+        request: Request<pb::CreateRequest>,
     ) -> Result<Response<pb::CreateResponse>, Status> {
-        let caller = Caller::of(&mut request);
-        let req = request.into_inner();
+        let (caller, req) = Caller::of(request);
         self.change("Create", caller, |store, ns| {
             let idle = idle_timeout(req.idle_timeout)?;
             let info = store.create(ns, req.data, idle)?;
@@ -207,25 +217,20 @@ impl session_service_server::SessionService for SessionService {
         .await
     }
 
-    async fn get(
-        &self,
-        mut request: Request<pb::GetRequest>,
-    ) -> Result<Response<GetReply>, Status> {
-        let caller = Caller::of(&mut request);
-        let req = request.into_inner();
+    async fn get(&self, request: Request<GetQuery>) -> Result<Response<GetReply>, Status> {
+        let (caller, GetQuery(req)) = Caller::of(request);
         self.read("Get", caller, |store, ns| {
             let id = parse_id(req.id)?;
-            let read = store.read(ns, &id, req.keys, !req.no_touch)?;
+            let read = store.read_owned(ns, id, req.keys, !req.no_touch)?;
             Ok(GetReply::new(read))
         })
     }
 
     async fn set(
         &self,
-        mut request: Request<pb::SetRequest>,
+        request: Request<pb::SetRequest>,
     ) -> Result<Response<pb::SetResponse>, Status> {
-        let caller = Caller::of(&mut request);
-        let req = request.into_inner();
+        let (caller, req) = Caller::of(request);
         self.change("Set", caller, |store, ns| {
             let id = parse_id(req.id)?;
             let update = Update {
@@ -242,10 +247,9 @@ impl session_service_server::SessionService for SessionService {
 
     async fn flush(
         &self,
-        mut request: Request<pb::FlushRequest>,
+        request: Request<pb::FlushRequest>,
     ) -> Result<Response<pb::FlushResponse>, Status> {
-        let caller = Caller::of(&mut request);
-        let req = request.into_inner();
+        let (caller, req) = Caller::of(request);
         self.change("Flush", caller, |store, ns| {
             let id = parse_id(req.id)?;
             Ok(pb::FlushResponse {
@@ -257,10 +261,9 @@ impl session_service_server::SessionService for SessionService {
 
     async fn rotate(
         &self,
-        mut request: Request<pb::RotateRequest>,
+        request: Request<pb::RotateRequest>,
     ) -> Result<Response<pb::RotateResponse>, Status> {
-        let caller = Caller::of(&mut request);
-        let req = request.into_inner();
+        let (caller, req) = Caller::of(request);
         self.change("Rotate", caller, |store, ns| {
             let id = parse_id(req.id)?;
             let info = store.rotate(ns, &id)?;
@@ -279,10 +282,9 @@ impl session_service_server::SessionService for SessionService {
 
     async fn touch(
         &self,
-        mut request: Request<pb::TouchRequest>,
+        request: Request<pb::TouchRequest>,
     ) -> Result<Response<pb::TouchResponse>, Status> {
-        let caller = Caller::of(&mut request);
-        let req = request.into_inner();
+        let (caller, req) = Caller::of(request);
         self.change("Touch", caller, |store, ns| {
             let id = parse_id(req.id)?;
             let idle = idle_timeout(req.idle_timeout)?;
@@ -351,11 +353,11 @@ mod tests {
             read_only: true,
             ..Access::open()
         };
-        let get = pb::GetRequest {
+        let get = GetQuery(pb::GetRequest {
             id: id.clone(),
             keys: vec![],
             no_touch: false,
-        };
+        });
         assert!(service.get(checked(get, reader.clone())).await.is_ok());
         let flush = pb::FlushRequest { id };
         let refused = service.flush(checked(flush, reader)).await.unwrap_err();
