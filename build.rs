@@ -11,7 +11,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .compile_protos(&["proto/sessiond/v1/sessiond.proto"], &["proto"])?;
     // The service's server side, generated apart so that Get answers with
     // `grpc::GetReply`, which writes `GetResponse`'s bytes straight from the
-    // stored session; every other message, and the client, is `grpc::pb`'s.
+    // stored session, and takes a `grpc::GetQuery`, which decodes
+    // `GetRequest` with a short path for its id; every other message, and
+    // the client, is `grpc::pb`'s.
     let server = out_dir.join("server");
     std::fs::create_dir_all(&server)?;
     tonic_prost_build::configure()
@@ -19,6 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(false)
         .extern_path(".sessiond.v1", "crate::grpc::pb")
         .extern_path(".sessiond.v1.GetResponse", "crate::grpc::GetReply")
+        .extern_path(".sessiond.v1.GetRequest", "crate::grpc::GetQuery")
         .compile_protos(&["proto/sessiond/v1/sessiond.proto"], &["proto"])?;
     // sessiond-bench's own services (BENCHMARKS.md): the empty-RPC
     // baseline and the batched Get of row 4c, whose messages reuse the

@@ -6,12 +6,14 @@
 mod auth;
 mod convert;
 mod get_reply;
+mod get_request;
 mod health;
 mod service;
 mod status;
 
 pub use auth::Authenticate;
 pub use get_reply::GetReply;
+pub use get_request::GetQuery;
 pub use health::{health_service, reflection_service};
 pub use service::SessionService;
 
@@ -25,7 +27,7 @@ pub mod pb {
 }
 
 /// The server side of `SessionService`, generated apart from [`pb`]: its
-/// Get answers with [`GetReply`] (build.rs).
+/// Get takes a [`GetQuery`] and answers with a [`GetReply`] (build.rs).
 mod server_pb {
     include!(concat!(env!("OUT_DIR"), "/server/sessiond.v1.rs"));
 }

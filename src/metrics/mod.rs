@@ -104,6 +104,19 @@ struct RequestHandles {
     duration: Histogram,
 }
 
+/// The request count and latency histogram of one (api, method, outcome):
+/// see [`Metrics::series`].
+#[derive(Clone)]
+pub struct Series(RequestHandles);
+
+impl Series {
+    /// Counts one request and its latency, as [`Metrics::record`] does.
+    pub fn record(&self, elapsed: Duration) {
+        self.0.requests.increment(1);
+        self.0.duration.record(elapsed.as_secs_f64());
+    }
+}
+
 /// Which (registry, api, method, outcome) a cached handle pair is for. The
 /// strings are `'static`, so their address and length identify them without
 /// hashing their text; two copies of one name at different addresses just
@@ -316,6 +329,14 @@ impl Metrics {
         });
     }
 
+    /// The series of one (api, method, outcome), for a transport that keeps
+    /// the series it counts requests in: recording into it skips even the
+    /// thread-local lookup of [`Metrics::record`]. Registering is idempotent:
+    /// every handle of a series counts into the same figures.
+    pub fn series(&self, api: Api, method: &'static str, outcome: &'static str) -> Series {
+        Series(self.register(api, method, outcome))
+    }
+
     fn register(&self, api: Api, method: &'static str, outcome: &'static str) -> RequestHandles {
         let recorder = &self.0.recorder;
         let requests = Key::from_parts(
@@ -421,6 +442,30 @@ mod tests {
         )
         .is_some());
         assert!(line(&text, r#"sessiond_request_duration_seconds_bucket{api="grpc",method="Get",le="0.00005"} 2"#).is_some(), "{text}");
+    }
+
+    #[test]
+    fn a_kept_series_counts_into_the_same_figures_as_record() {
+        let metrics = Metrics::new();
+        let series = metrics.series(Api::Grpc, "Get", "OK");
+        series.record(Duration::from_micros(30));
+        metrics.record(Api::Grpc, "Get", "OK", Duration::from_micros(30));
+        metrics
+            .series(Api::Grpc, "Get", "OK")
+            .record(Duration::from_millis(2));
+        let text = metrics.render(StoreStats::default(), 10);
+        assert_eq!(
+            line(
+                &text,
+                r#"sessiond_requests_total{api="grpc",method="Get",outcome="OK"}"#
+            ),
+            Some(r#"sessiond_requests_total{api="grpc",method="Get",outcome="OK"} 3"#)
+        );
+        assert!(line(
+            &text,
+            r#"sessiond_request_duration_seconds_count{api="grpc",method="Get"} 3"#
+        )
+        .is_some());
     }
 
     #[test]
