@@ -142,7 +142,7 @@ impl Gateway {
         let mut exchange = Exchange::new(shared, &parts);
         let result = exchange.run_now(route);
         let response = self.render(result, &exchange, &parts);
-        Ok(self.observe(&observed, response))
+        Ok(self.finish(&observed, response))
     }
 
     /// Answers any request, waiting for its body and for its changes to be
@@ -164,7 +164,7 @@ impl Gateway {
         .instrument(observed.span.clone())
         .await;
         let _entered = observed.span.enter();
-        self.observe(&observed, response)
+        self.finish(&observed, response)
     }
 
     /// The response to what the exchange found, with `Connection: close`
@@ -187,7 +187,7 @@ impl Gateway {
     }
 
     /// Logs and counts a finished request (see [`observe`]).
-    fn observe(
+    fn finish(
         &self,
         observed: &Observed,
         response: Response<Full<Bytes>>,
