@@ -27,23 +27,27 @@ const SECONDS: u32 = 1;
 const NANOS: u32 = 2;
 
 /// `sessiond.v1.GetResponse`, as the server sends it.
+///
+/// Kept small, because tonic and h2 move the reply a dozen times a call: the
+/// `SessionInfo` is encoded on the stack only when the reply is written, and
+/// a decoded message (which the server never makes) is boxed.
 pub enum GetReply {
-    /// What a Get found, encoded from the stored session.
+    /// What a Get found, encoded from the stored session when written.
     Read {
-        /// Field 1, encoded when the reply is made (see [`Staged`]).
-        session: Staged<INFO_BYTES>,
+        /// Field 1 (see [`Staged`]).
+        info: SessionInfo,
         /// Field 2: the pairs read, encoded from the session's allocation.
         data: DataView,
     },
     /// A reply decoded from bytes: prost's own message.
-    Decoded(pb::GetResponse),
+    Decoded(Box<pb::GetResponse>),
 }
 
 impl GetReply {
     /// The answer to a Get that found `read`.
     pub fn new(read: SessionRead) -> Self {
         GetReply::Read {
-            session: Staged::session_info(&read.info),
+            info: read.info,
             data: read.data,
         }
     }
@@ -51,17 +55,17 @@ impl GetReply {
 
 impl Default for GetReply {
     fn default() -> Self {
-        GetReply::Decoded(pb::GetResponse::default())
+        GetReply::Decoded(Box::default())
     }
 }
 
 impl Message for GetReply {
     fn encode_raw(&self, buf: &mut impl BufMut) {
-        let (session, data) = match self {
-            GetReply::Read { session, data } => (session, data),
+        let (info, data) = match self {
+            GetReply::Read { info, data } => (info, data),
             GetReply::Decoded(message) => return message.encode_raw(buf),
         };
-        buf.put_slice(session.bytes());
+        buf.put_slice(Staged::session_info(info).bytes());
         for (key, value) in data.iter_bytes() {
             let mut head = Staged::<HEAD_BYTES>::default();
             head.key(DATA);
@@ -77,8 +81,8 @@ impl Message for GetReply {
     }
 
     fn encoded_len(&self) -> usize {
-        let (session, data) = match self {
-            GetReply::Read { session, data } => (session, data),
+        let (info, data) = match self {
+            GetReply::Read { info, data } => (info, data),
             GetReply::Decoded(message) => return message.encoded_len(),
         };
         let data: usize = data
@@ -88,7 +92,8 @@ impl Message for GetReply {
                 key_len(DATA) + encoded_len_varint(len as u64) + len
             })
             .sum();
-        session.bytes().len() + data
+        let session = SessionLens::of(info).inner;
+        key_len(SESSION) + encoded_len_varint(session as u64) + session + data
     }
 
     /// Decoding into a reply that was read first turns it into the message
@@ -102,7 +107,7 @@ impl Message for GetReply {
     ) -> Result<(), DecodeError> {
         if let GetReply::Read { .. } = self {
             let own = pb::GetResponse::decode(&self.encode_to_vec()[..])?;
-            *self = GetReply::Decoded(own);
+            *self = GetReply::Decoded(Box::new(own));
         }
         match self {
             GetReply::Decoded(message) => message.merge_field(tag, wire_type, buf, ctx),
@@ -159,24 +164,10 @@ impl Staged<INFO_BYTES> {
     fn session_info(info: &SessionInfo) -> Self {
         let id = info.id.expose().as_bytes();
         debug_assert_eq!(id.len(), ID_LEN);
-        let created = timestamp(info.created_ms);
-        let expires = timestamp(info.expires_ms);
-        let idle = duration(info.idle_timeout);
-        let pairs = [
-            (created.seconds, created.nanos),
-            (expires.seconds, expires.nanos),
-            (idle.seconds, idle.nanos),
-        ];
-        let lens = pairs
-            .map(|(seconds, nanos)| int_len(SECONDS, seconds) + int_len(NANOS, i64::from(nanos)));
-        let mut len = string_len(INFO[0], id) + int_len(INFO[1], info.version as i64);
-        for (&tag, &l) in INFO[2..].iter().zip(&lens) {
-            len += key_len(tag) + encoded_len_varint(l as u64) + l;
-        }
-
+        let SessionLens { inner, pairs, lens } = SessionLens::of(info);
         let mut out = Staged::default();
         out.key(SESSION);
-        out.varint(len as u64);
+        out.varint(inner as u64);
         out.string_head(INFO[0], id);
         out.put(id);
         out.int(INFO[1], info.version as i64);
@@ -187,6 +178,37 @@ impl Staged<INFO_BYTES> {
             out.int(NANOS, i64::from(nanos));
         }
         out
+    }
+}
+
+/// A `SessionInfo`'s nested messages and lengths, as field 1 encodes them.
+struct SessionLens {
+    /// The bytes of the `SessionInfo` message itself.
+    inner: usize,
+    /// created_at, expires_at and idle_timeout: (seconds, nanos) each.
+    pairs: [(i64, i32); 3],
+    /// The encoded length of each of those three messages.
+    lens: [usize; 3],
+}
+
+impl SessionLens {
+    fn of(info: &SessionInfo) -> Self {
+        let id = info.id.expose().as_bytes();
+        let created = timestamp(info.created_ms);
+        let expires = timestamp(info.expires_ms);
+        let idle = duration(info.idle_timeout);
+        let pairs = [
+            (created.seconds, created.nanos),
+            (expires.seconds, expires.nanos),
+            (idle.seconds, idle.nanos),
+        ];
+        let lens = pairs
+            .map(|(seconds, nanos)| int_len(SECONDS, seconds) + int_len(NANOS, i64::from(nanos)));
+        let mut inner = string_len(INFO[0], id) + int_len(INFO[1], info.version as i64);
+        for (&tag, &l) in INFO[2..].iter().zip(&lens) {
+            inner += key_len(tag) + encoded_len_varint(l as u64) + l;
+        }
+        SessionLens { inner, pairs, lens }
     }
 }
 
@@ -312,6 +334,13 @@ mod tests {
     }
 
     #[test]
+    fn the_reply_stays_small_for_the_moves_it_goes_through() {
+        // The session's info and a handle on its data; no encoded bytes.
+        let size = std::mem::size_of::<GetReply>();
+        assert!(size <= 128, "GetReply is {size} bytes");
+    }
+
+    #[test]
     fn a_reply_decodes_to_what_the_generated_get_response_holds() {
         for session in sessions() {
             let (store, id) = holding(&session);
@@ -351,7 +380,7 @@ mod tests {
             let bytes = reply(&store, &id, &[]).encode_to_vec();
             let mut decoded = GetReply::decode(&bytes[..]).unwrap();
             let expected = generated(&store, &id, &[]);
-            assert!(matches!(&decoded, GetReply::Decoded(m) if *m == expected));
+            assert!(matches!(&decoded, GetReply::Decoded(m) if **m == expected));
             let again = pb::GetResponse::decode(&decoded.encode_to_vec()[..]).unwrap();
             assert_eq!(again, expected);
             decoded.clear();
