@@ -63,7 +63,7 @@ impl<'a> Exchange<'a> {
         let method = self.parts.method.clone();
         let result = self
             .check(&route, &method)
-            .and_then(|()| self.at_once(route, &method));
+            .and_then(|_changes| self.at_once(route, &method));
         self.settle(result)
     }
 
@@ -96,8 +96,8 @@ impl<'a> Exchange<'a> {
 
     /// The checks every route shares, in order: draining (503), head size
     /// (431), route and method (404, 405), CSRF for state changes (403,
-    /// 415).
-    fn check(&self, route: &Route, method: &Method) -> Result<(), ApiError> {
+    /// 415). Says whether the request changes state.
+    fn check(&self, route: &Route, method: &Method) -> Result<bool, ApiError> {
         if self.shared.lifecycle.is_stopping() {
             return Err(ApiError::Unavailable);
         }
@@ -106,10 +106,11 @@ impl<'a> Exchange<'a> {
             return Err(ApiError::HeadersTooLarge { max });
         }
         route.check_method(method)?;
-        if changes(route, method) {
+        let changes = changes(route, method);
+        if changes {
             csrf::check(self.parts, &self.shared.allowed_origins)?;
         }
-        Ok(())
+        Ok(changes)
     }
 
     /// The shared checks, then the handler, which takes the body if it
@@ -121,8 +122,7 @@ impl<'a> Exchange<'a> {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let method = self.parts.method.clone();
-        self.check(&route, &method)?;
-        let changes = changes(&route, &method);
+        let changes = self.check(&route, &method)?;
         let reply = match (route, &method) {
             (Route::Session, &Method::POST) => self.create(body).await,
             (Route::Session, &Method::PATCH) => self.patch(body).await,

@@ -295,8 +295,7 @@ mod tests {
             .map(|(k, v)| (*k, RawValue::from_string(v.trim().to_owned()).unwrap()))
             .collect();
         let data = serde_json::to_string(&data).unwrap();
-        let expires =
-            humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(info.expires_ms));
+        let expires = humantime_rfc3339(info.expires_ms);
         format!(
             r#"{{"data":{data},"version":{},"expires_at":"{expires}"}}"#,
             info.version
