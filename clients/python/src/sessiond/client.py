@@ -1,0 +1,220 @@
+"""The synchronous client: one method per RPC of ``sessiond.v1``."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
+from types import TracebackType
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+
+from sessiond import _calls
+from sessiond._config import DEFAULT_TIMEOUT, Config
+from sessiond._types import Session, SessionInfo
+from sessiond.errors import from_rpc_error
+from sessiond.v1 import sessiond_pb2 as pb
+
+Pem = str | bytes | os.PathLike[str]
+
+
+class Client:
+    """A client of sessiond's gRPC API, safe to share between threads.
+
+    Make one per process and keep it: it opens its channel on the first
+    call and reuses it. After a ``fork`` (gunicorn's pre-fork workers), the
+    child opens a channel of its own on its first call and never touches
+    the parent's.
+
+    ``target`` is ``host:port``. ``token`` is sent as a bearer token on every
+    call (sessiond's ``--tokens-file``). ``timeout`` (seconds) is the
+    deadline of every call unless the call gives its own. TLS is used when
+    ``tls`` is true or any ``tls_*`` option is given: ``tls_ca`` is the PEM
+    CA that signed the server's certificate (the system's roots when
+    omitted), ``tls_cert`` and ``tls_key`` a client certificate for mTLS
+    (sessiond's ``--tls-client-ca``: its CN is the namespace), and
+    ``tls_server_name`` the name to check the certificate against when it
+    differs from the target's host. PEM options are file paths or bytes.
+
+    Get, Touch and Flush are retried (up to 4 attempts, within the deadline)
+    when sessiond answers UNAVAILABLE; the other calls never are.
+    """
+
+    def __init__(
+        self,
+        target: str = "127.0.0.1:50051",
+        *,
+        token: str | None = None,
+        timeout: float | timedelta = DEFAULT_TIMEOUT,
+        tls: bool | None = None,
+        tls_ca: Pem | None = None,
+        tls_cert: Pem | None = None,
+        tls_key: Pem | None = None,
+        tls_server_name: str | None = None,
+    ) -> None:
+        self._config = Config.build(
+            target,
+            token=token,
+            timeout=timeout,
+            tls=tls,
+            tls_ca=tls_ca,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            tls_server_name=tls_server_name,
+        )
+        self._lock = threading.Lock()
+        # The process that opened _channel: a forked child must open its own.
+        self._pid: int | None = None
+        self._channel: grpc.Channel | None = None
+        self._stubs: dict[str, Callable[..., Any]] = {}
+
+    @property
+    def target(self) -> str:
+        return self._config.target
+
+    def create(
+        self,
+        data: Mapping[str, Any] | None = None,
+        *,
+        idle_timeout: float | timedelta | None = None,
+        timeout: float | None = None,
+    ) -> SessionInfo:
+        """A new session holding ``data``, with a fresh server-chosen id.
+        ``idle_timeout`` unset: the server's default."""
+        return self.create_json(_calls.encode(data), idle_timeout=idle_timeout, timeout=timeout)
+
+    def create_json(
+        self,
+        data: Mapping[str, str],
+        *,
+        idle_timeout: float | timedelta | None = None,
+        timeout: float | None = None,
+    ) -> SessionInfo:
+        """:meth:`create` with values already JSON texts (the server validates them)."""
+        return _calls.info(self._call("Create", _calls.create(data, idle_timeout), timeout))
+
+    def get(
+        self,
+        session_id: str,
+        keys: Iterable[str] | None = None,
+        *,
+        no_touch: bool = False,
+        timeout: float | None = None,
+    ) -> Session:
+        """The session's data (all of it, or only ``keys``). Slides its
+        deadline unless ``no_touch``. :class:`SessionNotFound` if unknown."""
+        response = self._call("Get", _calls.get(session_id, keys, no_touch), timeout)
+        assert isinstance(response, pb.GetResponse)
+        return _calls.session(response)
+
+    def set(
+        self,
+        session_id: str,
+        upsert: Mapping[str, Any] | None = None,
+        remove: Iterable[str] = (),
+        *,
+        expected_version: int | None = None,
+        timeout: float | None = None,
+    ) -> SessionInfo:
+        """Upserts and removals applied atomically; with ``expected_version``,
+        only if nobody changed the session since (else :class:`VersionConflict`)."""
+        return self.set_json(
+            session_id,
+            _calls.encode(upsert),
+            remove,
+            expected_version=expected_version,
+            timeout=timeout,
+        )
+
+    def set_json(
+        self,
+        session_id: str,
+        upsert: Mapping[str, str],
+        remove: Iterable[str] = (),
+        *,
+        expected_version: int | None = None,
+        timeout: float | None = None,
+    ) -> SessionInfo:
+        """:meth:`set` with values already JSON texts."""
+        request = _calls.set_(session_id, upsert, remove, expected_version)
+        return _calls.info(self._call("Set", request, timeout))
+
+    def flush(self, session_id: str, *, timeout: float | None = None) -> bool:
+        """Deletes the session (logout); whether a live one existed. Idempotent."""
+        response = self._call("Flush", _calls.flush(session_id), timeout)
+        assert isinstance(response, pb.FlushResponse)
+        return response.existed
+
+    def rotate(self, session_id: str, *, timeout: float | None = None) -> SessionInfo:
+        """The same data under a new id (returned); the old id is dead at once."""
+        return _calls.info(self._call("Rotate", _calls.rotate(session_id), timeout))
+
+    def touch(
+        self,
+        session_id: str,
+        *,
+        idle_timeout: float | timedelta | None = None,
+        timeout: float | None = None,
+    ) -> SessionInfo:
+        """Slides the deadline; with ``idle_timeout``, changes it first."""
+        return _calls.info(self._call("Touch", _calls.touch(session_id, idle_timeout), timeout))
+
+    def close(self) -> None:
+        """Closes this process's channel; a later call opens a new one."""
+        with self._lock:
+            channel, self._channel, self._stubs = self._channel, None, {}
+            mine = self._pid == os.getpid()
+        if channel is not None and mine:
+            channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _call(self, name: str, request: Message, timeout: float | None) -> Message:
+        stub = self._stubs.get(name) if self._pid == os.getpid() else None
+        if stub is None:
+            stub = self._connect()[name]
+        try:
+            response: Message = stub(
+                request,
+                timeout=self._config.timeout if timeout is None else timeout,
+                metadata=self._config.metadata,
+            )
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, name, self._config.target) from error
+        return response
+
+    def _connect(self) -> dict[str, Callable[..., Any]]:
+        """This process's stubs, opening its channel if it has none yet."""
+        with self._lock:
+            if self._channel is None or self._pid != os.getpid():
+                # A channel inherited through fork is left alone: its
+                # threads and sockets belong to the parent.
+                config = self._config
+                if config.credentials is None:
+                    channel = grpc.insecure_channel(config.target, options=config.options)
+                else:
+                    channel = grpc.secure_channel(
+                        config.target, config.credentials, options=config.options
+                    )
+                self._stubs = {
+                    rpc.name: channel.unary_unary(
+                        rpc.path,
+                        request_serializer=rpc.request.SerializeToString,
+                        response_deserializer=rpc.response.FromString,
+                    )
+                    for rpc in _calls.RPCS.values()
+                }
+                self._channel, self._pid = channel, os.getpid()
+            return self._stubs
