@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("login", views.login),
+    path("hit", views.hit),
+    path("peek", views.peek),
+]
