@@ -1,29 +1,39 @@
 #!/usr/bin/env bash
-# Tests the Python example backend (examples/django-style) against a real
-# sessiond: builds the debug binary, makes a virtualenv under target/ with
-# the example's requirements, generates the gRPC stubs from proto/ into
-# target/, and runs the example's unittest suite. Exits non-zero on failure.
+# Tests the Django example (examples/django) against a real sessiond: builds
+# the debug binary, makes a virtualenv under target/ with the example's
+# requirements (the Python client from clients/python, Django, gunicorn), and
+# runs the example's end-to-end suite, which starts sessiond and gunicorn on
+# free loopback ports. Exits non-zero on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-example=examples/django-style
-venv=target/example-venv
-stubs=target/example-stubs
+example=examples/django
+venv=target/example-django-venv
 python=${PYTHON:-python3}
 
 cargo build --bin sessiond
 
-# Reinstall when the requirements change; pip is quiet when all is there.
-if [ ! -x "$venv/bin/python" ] || [ "$example/requirements.txt" -nt "$venv/.installed" ]; then
+# pip copies clients/python into the venv, so reinstall when it or the
+# requirements change: the stamp is a hash of both (build output and caches
+# left out).
+stamp=$(
+    {
+        sha256sum "$example/requirements.txt"
+        find clients/python \( -name '.*' -o -name __pycache__ -o -name '*.egg-info' \
+            -o -name build -o -name dist \) -prune -o -type f -print0 |
+            sort -z | xargs -0 sha256sum
+    } | sha256sum | cut -d' ' -f1
+)
+if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$example/requirements.txt"
-    touch "$venv/.installed"
+fi
+if [ "$(cat "$venv/.installed" 2>/dev/null)" != "$stamp" ]; then
+    # The requirements name ../../clients/python, relative to the example.
+    (cd "$example" && "$OLDPWD/$venv/bin/pip" install --quiet --disable-pip-version-check \
+        -r requirements.txt)
+    echo "$stamp" >"$venv/.installed"
 fi
 
-rm -rf "$stubs" && mkdir -p "$stubs"
-"$venv/bin/python" -m grpc_tools.protoc -I proto \
-    --python_out="$stubs" --grpc_python_out="$stubs" \
-    proto/sessiond/v1/sessiond.proto
-
-SESSIOND_BIN="$PWD/target/debug/sessiond" PYTHONPATH="$PWD/$stubs" \
-    "$venv/bin/python" -m unittest discover --start-directory "$example" --pattern 'test_*.py' --verbose
+SESSIOND_BIN="$PWD/target/debug/sessiond" \
+    "$venv/bin/python" -m unittest discover --start-directory "$example" \
+    --pattern 'test_*.py' --verbose

@@ -1,6 +1,8 @@
 //! The Dockerfile, docker-compose.yml and README use only settings the
 //! binary really has: every `SESSIOND_*` name they mention is a flag's
-//! environment variable, and the image's health check is a real subcommand.
+//! environment variable (or, in the compose file and README, a setting of
+//! the Python client's Django engine, which the example reads), and the
+//! image's health check is a real subcommand.
 
 use std::collections::BTreeSet;
 
@@ -41,10 +43,17 @@ fn read(path: &str) -> String {
 fn container_files_name_only_real_settings() {
     let known = known_env();
     assert!(known.contains("SESSIOND_ADMIN_ADDR") && known.contains("SESSIOND_DRAIN_DELAY"));
-    for path in ["Dockerfile", "docker-compose.yml", "README.md"] {
+    // The Django engine's settings are the names its module documents.
+    let client = mentioned_env(&read("clients/python/src/sessiond/django.py"));
+    assert!(client.contains("SESSIOND_TARGET") && client.contains("SESSIOND_TOKEN_FILE"));
+    for (path, client_too) in [
+        ("Dockerfile", false),
+        ("docker-compose.yml", true),
+        ("README.md", true),
+    ] {
         let unknown: Vec<_> = mentioned_env(&read(path))
             .into_iter()
-            .filter(|name| !known.contains(name))
+            .filter(|name| !known.contains(name) && !(client_too && client.contains(name)))
             .collect();
         assert!(
             unknown.is_empty(),
@@ -74,7 +83,7 @@ fn the_image_and_compose_file_use_a_tokens_file_that_admits_the_example() {
     assert!(dockerfile.contains("SESSIOND_TOKENS_FILE=/run/secrets/sessiond_tokens"));
     let compose = read("docker-compose.yml");
     assert!(compose.contains("file: ./deploy/tokens"));
-    assert!(compose.contains("SESSION_GRPC_TOKEN_FILE: /run/secrets/example_token"));
+    assert!(compose.contains("SESSIOND_TOKEN_FILE: /run/secrets/example_token"));
     // The example's token is one the tokens file admits.
     let token = read("deploy/example.token");
     let line = sessiond::auth::hash_token_line(

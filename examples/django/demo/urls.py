@@ -1,0 +1,7 @@
+"""The site's URLs: everything is in the pages app."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("pages.urls")),
+]

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login", views.login_view, name="login"),
+    path("visit", views.visit, name="visit"),
+    path("logout", views.logout_view, name="logout"),
+    path("whoami", views.whoami, name="whoami"),
+]
