@@ -45,6 +45,9 @@ CONNECTIONS=${CONNECTIONS:-8}
 # another worker (and to the store, which runs on the same core).
 WORKERS=${WORKERS:-3}
 ENGINES=${ENGINES:-sessiond cache db}
+# Also load /plain, which touches no session, on the first engine's server:
+# what gunicorn and Django cost without any session work.
+BASELINE=${BASELINE:-1}
 MICRO=${MICRO:-1}                   # run the client micro-benchmark
 MICRO_DURATION=${MICRO_DURATION:-$q_micro}   # seconds per call, per round
 TASKS=${TASKS:-16}                  # concurrent tasks of the aio calls
@@ -119,10 +122,10 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/load.txt" >&2
 
 "${server[@]}" "$bin/sessiond" --grpc-addr "$SESSIOND_GRPC" --http-addr 127.0.0.1:8091 \
     --admin-addr 127.0.0.1:9101 --drain-delay 0s >"$out/sessiond-server.log" 2>&1 &
-pids+=($!)
+sessiond_pid=$!; pids+=($!)
 "${server[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
     >"$out/redis-server.log" 2>&1 &
-pids+=($!)
+redis_pid=$!; pids+=($!)
 wait_port 50071; wait_port 9101; wait_port "$REDIS_PORT"
 
 # The site's environment: which engine, and where each store is.
@@ -151,17 +154,45 @@ for e in $ENGINES; do
 done
 
 # --- the rounds ----------------------------------------------------------------
-# load <engine> <log> <duration>: wrk on /hit, each connection with its cookie.
+# ticks <pid>...: user + system CPU time of these processes, in clock ticks.
+ticks() {
+    local p t=0
+    for p in "$@"; do
+        t=$((t + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }')))
+    done
+    echo "$t"
+}
+# The loads: one per engine, on /hit; "plain" is /plain on the first
+# engine's server (its cookies are sent, but its session never loaded).
+loads=($ENGINES)
+first=${loads[0]}
+[ "$BASELINE" = 1 ] && loads+=(plain)
+port[plain]=${port[$first]}
+master[plain]=${master[$first]}
+cp "$out/cookies.$first.txt" "$out/cookies.plain.txt"
+declare -A path=([sessiond]=/hit [cache]=/hit [db]=/hit [plain]=/plain)
+# The processes that serve each load: its gunicorn workers, and its store.
+declare -A store=([sessiond]=$sessiond_pid [cache]=$redis_pid [db]= [plain]=)
+workers() { pgrep -P "${master[$1]}" | tr '\n' ' '; }
+
+# load <load> <log> <duration>: wrk, each connection with its own cookie.
 load() {
     client wrk -t"$CONNECTIONS" -c"$CONNECTIONS" -d"$3" --latency -s bench/django/cookies.lua \
-        "http://127.0.0.1:${port[$1]}/hit" -- "$out/cookies.$1.txt" >"$2" 2>&1
+        "http://127.0.0.1:${port[$1]}${path[$1]}" -- "$out/cookies.$1.txt" >"$2" 2>&1
 }
 modes=()
 [ "$MICRO" = 1 ] && modes=(sessiond-sync redis-sync sessiond-aio redis-aio)
 for round in $(seq "$ROUNDS"); do
-    for e in $ENGINES; do
+    for e in "${loads[@]}"; do
         load "$e" "$out/warmup.$e.$round.log" "$WARMUP"
+        # CPU time of the workers and of the store over the measured run:
+        # the server core is saturated, so this is what bounds req/s.
+        w=$(workers "$e")
+        # shellcheck disable=SC2086 # $w is a list of pids
+        before="$(ticks $w) $(ticks ${store[$e]})"
         load "$e" "$out/wrk.$e.$round.log" "$DURATION"
+        # shellcheck disable=SC2086
+        echo "$before $(ticks $w) $(ticks ${store[$e]}) $(getconf CLK_TCK)" >"$out/cpu.$e.$round.txt"
         echo "round $round $e: $(sed -n 's/^Requests\/sec: *//p' "$out/wrk.$e.$round.log") req/s" >&2
     done
     for m in "${modes[@]}"; do
@@ -189,17 +220,24 @@ for e in $ENGINES; do
         exit 1
     fi
 done
+if [ "$BASELINE" = 1 ] && grep -qE 'Non-2xx|Socket errors' "$out"/{warmup,wrk}.plain.*.log; then
+    echo "plain: requests failed; see $out/wrk.plain.*.log" >&2
+    exit 1
+fi
 
 # --- optional: where a worker's time goes -------------------------------------
-# py-spy samples one worker (on the client core) while wrk loads the server.
+# py-spy samples every worker of one engine (on the client core) while wrk
+# keeps one request in flight: then no worker waits for the core, so what
+# py-spy sees running is CPU time, and a worker waiting on its store or for
+# a request is left out as idle.
 if [ "$PROFILE" = 1 ]; then
     for e in $ENGINES; do
-        worker=$(pgrep -P "${master[$e]}" | head -1)
-        client "$venv/bin/py-spy" record --nonblocking --format raw --rate 250 --duration 10 \
-            --pid "$worker" --output "$out/profile.$e.txt" >"$out/py-spy.$e.log" 2>&1 &
+        client "$venv/bin/py-spy" record --nonblocking --gil --subprocesses --format raw --rate 250 \
+            --duration 12 --pid "${master[$e]}" --output "$out/profile.$e.txt" >"$out/py-spy.$e.log" 2>&1 &
         spy=$!
         sleep 1
-        load "$e" "$out/profile-wrk.$e.log" 10s
+        client wrk -t1 -c1 -d10s -s bench/django/cookies.lua "http://127.0.0.1:${port[$e]}/hit" \
+            -- "$out/cookies.$e.txt" >"$out/profile-wrk.$e.log" 2>&1
         wait "$spy" || { echo "py-spy failed: $out/py-spy.$e.log" >&2; exit 1; }
         "$py" bench/django/profile.py "$out/profile.$e.txt" >"$out/profile.$e.md"
     done
@@ -209,10 +247,11 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/load.txt" >&2
 # --- the table -----------------------------------------------------------------
 {
     echo
-    "$py" bench/django/report.py "$out" "$ROUNDS" "$ENGINES" "${modes[*]}"
+    "$py" bench/django/report.py "$out" "$ROUNDS" "${loads[*]}" "${modes[*]}"
     echo
     echo "median (min–max) over $ROUNDS rounds of $DURATION per engine after $WARMUP of warm-up;" \
-        "wrk -t$CONNECTIONS -c$CONNECTIONS (one session per connection), gunicorn $WORKERS sync workers;" \
+        "wrk -t$CONNECTIONS -c$CONNECTIONS (one session per connection), gunicorn $WORKERS sync workers" \
+        "per engine;" \
         "micro: $MICRO_DURATION s per call per round, $TASKS tasks for aio;" \
         "servers on CPU $SERVER_CPU, load generators on CPU $CLIENT_CPU;" \
         "$(tr '\n' ';' <"$out/load.txt")"

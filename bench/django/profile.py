@@ -1,4 +1,4 @@
-"""Summary of a py-spy profile (--format raw) of one gunicorn worker.
+"""Summary of a py-spy profile (--format raw) of a gunicorn's workers.
 
   python profile.py OUT_DIR/profile.<engine>.txt
 
@@ -13,31 +13,27 @@ import collections
 import re
 import sys
 
-# (label, regex on a frame "function (file:line)"): inclusive shares.
+# (label, regex on a frame "Class.function (package/file.py:line)", the path
+# as py-spy prints it, relative to site-packages): inclusive shares.
+REQUEST = r"^WSGIHandler\.__call__ \(django/core/handlers/wsgi\.py"
 INCLUSIVE = [
-    ("whole request (WSGIHandler.__call__)", r"^__call__ \(.*django/core/handlers/wsgi\.py"),
-    ("session load (SessionBase._get_session)", r"^_get_session \(.*sessions/backends/base\.py"),
-    ("session save (SessionMiddleware.process_response)", r"^process_response \(.*sessions/middleware\.py"),
-    ("sessiond client (sessiond/*)", r"\(.*/site-packages/sessiond/(?!django)"),
-    ("grpc (grpc/*)", r"\(.*/site-packages/grpc/"),
-    ("protobuf (google/protobuf/*)", r"\(.*/site-packages/google/protobuf/"),
-    ("redis-py (redis/*)", r"\(.*/site-packages/redis/"),
-    ("Django's cache layer (core/cache/*)", r"\(.*django/core/cache/"),
-    ("signing and serializing (core/signing.py)", r"\(.*django/core/signing\.py"),
-    ("sqlite3 / Django db", r"\(.*django/db/"),
-    ("gunicorn (accept, parse, write)", r"\(.*/site-packages/gunicorn/"),
+    ("the Django app (WSGIHandler.__call__)", REQUEST),
+    ("session load (SessionBase._get_session)", r"^SessionBase\._get_session \(django/contrib/sessions/"),
+    ("session save (SessionMiddleware.process_response)",
+     r"^SessionMiddleware\.process_response \(django/contrib/sessions/middleware\.py"),
+    ("the sessiond client (sessiond/*, not django.py)", r"\(sessiond/(?!django\.py)"),
+    ("grpc (grpc/*)", r"\(grpc/"),
+    ("protobuf (google/protobuf/*)", r"\((google/)?protobuf/"),
+    ("redis-py (redis/*)", r"\(redis/"),
+    ("Django's cache layer (django/core/cache/*)", r"\(django/core/cache/"),
+    ("Django's db layer (django/db/*)", r"\(django/db/"),
+    ("the view (benchsite/views.py)", r"\(benchsite/views\.py"),
 ]
 
 
 def strip_line(frame: str) -> str:
-    """'f (path/to/file.py:12)' -> 'f (file.py)': one row per function."""
-    m = re.match(r"^(.*) \((.*?)(?::\d+)?\)$", frame)
-    if not m:
-        return frame
-    path = m.group(2)
-    short = re.sub(r"^.*/site-packages/", "", path)
-    short = re.sub(r"^.*/lib/python3\.\d+/", "stdlib/", short)
-    return f"{m.group(1)} ({short})"
+    """'f (path/file.py:12)' -> 'f (path/file.py)': one row per function."""
+    return re.sub(r":\d+\)$", ")", frame)
 
 
 def main() -> None:
@@ -50,13 +46,16 @@ def main() -> None:
         stacks.append((stack.split(";"), int(count)))
     total = sum(c for _, c in stacks) or 1
 
-    print(f"{total} samples (CPU only: py-spy leaves out a worker waiting on a socket)\n")
+    print(f"{total} samples (py-spy leaves out a worker waiting on a socket or for a request)\n")
     print("| under | share of samples |")
     print("| --- | --- |")
     for label, pattern in INCLUSIVE:
         rx = re.compile(pattern)
         n = sum(c for frames, c in stacks if any(rx.search(f) for f in frames))
         print(f"| {label} | {100 * n / total:.1f}% |")
+    rx = re.compile(REQUEST)
+    outside = sum(c for frames, c in stacks if not any(rx.search(f) for f in frames))
+    print(f"| gunicorn around the app (accept, parse, write, close) | {100 * outside / total:.1f}% |")
 
     own: collections.Counter[str] = collections.Counter()
     for frames, c in stacks:

@@ -21,6 +21,7 @@ NAMES = {
     "sessiond": "(a) `sessiond.django`, sessiond",
     "cache": "(b) `backends.cache`, RedisCache, redis-server",
     "db": "(c) `backends.db`, SQLite",
+    "plain": "no session: `/plain`, the same site",
 }
 
 
@@ -48,6 +49,16 @@ def wrk(path: Path) -> dict[str, float]:
     return out
 
 
+def cpu(path: Path, requests: float) -> dict[str, float]:
+    """CPU µs per request of the workers and of the store, from the ticks
+    bench/django.sh read around one measured run."""
+    w0, s0, w1, s1, tck = (float(x) for x in path.read_text().split())
+    return {
+        "workers_us": (w1 - w0) / tck * 1e6 / requests,
+        "store_us": (s1 - s0) / tck * 1e6 / requests,
+    }
+
+
 def micro(path: Path) -> dict[str, float]:
     line = next(ln for ln in path.read_text().splitlines() if ln.startswith("RESULT "))
     fields = dict(f.split("=", 1) for f in line.split()[1:])
@@ -65,16 +76,34 @@ def main() -> None:
     r = range(1, rounds + 1)
 
     runs = {e: [wrk(out / f"wrk.{e}.{i}.log") for i in r] for e in engines}
-    med = {e: {k: statistics.median(x[k] for x in runs[e]) for k in ("rps", "p50", "p99")} for e in engines}
-    print("| engine | req/s | p50 | p99 | sessiond ÷ this, req/s: median (min–max) |")
-    print("| --- | --- | --- | --- | --- |")
+    for e in engines:
+        for i, run in zip(r, runs[e]):
+            path = out / f"cpu.{e}.{i}.txt"
+            if path.exists():
+                run.update(cpu(path, run["requests"]))
+    keys = ("rps", "p50", "p99", "workers_us", "store_us")
+    med = {
+        e: {k: statistics.median(x[k] for x in runs[e]) for k in keys if k in runs[e][0]}
+        for e in engines
+    }
+    print(
+        "| engine | req/s | p50 | p99 | CPU per request: workers + store |"
+        " sessiond ÷ this, req/s: median (min–max) |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
     for e in engines:
         m = med[e]
         if e != "sessiond" and "sessiond" in engines:
             ratio = spread([runs["sessiond"][i]["rps"] / runs[e][i]["rps"] for i in range(rounds)])
         else:
             ratio = ""
-        print(f"| {NAMES.get(e, e)} | {m['rps']:.0f} | {m['p50']:.2f} ms | {m['p99']:.2f} ms | {ratio} |")
+        cpu_text = ""
+        if "workers_us" in m:
+            cpu_text = f"{m['workers_us']:.0f} + {m['store_us']:.0f} µs"
+        print(
+            f"| {NAMES.get(e, e)} | {m['rps']:.0f} | {m['p50']:.2f} ms | {m['p99']:.2f} ms"
+            f" | {cpu_text} | {ratio} |"
+        )
     per_round = "; ".join(
         f"round {i + 1}: " + ", ".join(f"{e} {runs[e][i]['rps']:.0f}" for e in engines) for i in range(rounds)
     )

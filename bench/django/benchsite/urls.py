@@ -5,5 +5,6 @@ from . import views
 urlpatterns = [
     path("login", views.login),
     path("hit", views.hit),
+    path("plain", views.plain),
     path("peek", views.peek),
 ]

@@ -4,6 +4,8 @@
         benchmark calls it once per wrk connection to get its cookie)
 /hit    the measured view: loads the session, reads two of the login keys,
         increments a counter, so the middleware saves the session
+/plain  touches no session (nothing loaded, nothing saved): the cost of
+        gunicorn and Django alone, the ceiling of the other three
 /peek   reads the counter without changing anything (no save), so the
         script can check afterwards that every request was counted
 """
@@ -31,6 +33,10 @@ def hit(request):
     n = s.get("n", 0) + 1
     s["n"] = n
     return HttpResponse(f"{s.get('username')} {user_id} {n}\n", content_type="text/plain")
+
+
+def plain(request):
+    return HttpResponse("ok\n", content_type="text/plain")
 
 
 def peek(request):
