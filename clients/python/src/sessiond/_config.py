@@ -11,6 +11,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TypeAlias
 
 import grpc
 
@@ -33,6 +34,9 @@ _TARGET = re.compile(
 )
 # What an HTTP header value may hold, and so a bearer token.
 _TOKEN = re.compile(r"^[\x21-\x7e]+$")
+
+#: A PEM option: a file's path, or the PEM bytes themselves.
+Pem: TypeAlias = str | bytes | os.PathLike[str]
 
 
 class OptionError(ValueError):
@@ -63,7 +67,7 @@ def seconds(value: float | timedelta, what: str) -> float:
     return number
 
 
-def _pem(value: str | bytes | os.PathLike[str] | None, what: str) -> bytes | None:
+def _pem(value: Pem | None, what: str) -> bytes | None:
     """PEM bytes as given, or read from the file a path names."""
     if value is None or isinstance(value, bytes):
         return value
@@ -99,7 +103,7 @@ def _retry_policy() -> str:
 
 @dataclass(frozen=True)
 class Config:
-    """Checked settings of one client; see :class:`sessiond.Client`."""
+    """Checked settings of one client, made by :class:`Configured`."""
 
     target: str
     timeout: float
@@ -107,19 +111,23 @@ class Config:
     credentials: grpc.ChannelCredentials | None = field(repr=False)
     options: tuple[tuple[str, str | int], ...]
 
-    @classmethod
-    def build(
-        cls,
-        target: str,
+
+class Configured:
+    """The options both clients take, checked when the client is made (see
+    :class:`sessiond.Client`); ``_start`` sets up a client's own state."""
+
+    def __init__(
+        self,
+        target: str = "127.0.0.1:50051",
         *,
         token: str | None = None,
         timeout: float | timedelta = DEFAULT_TIMEOUT,
         tls: bool | None = None,
-        tls_ca: str | bytes | os.PathLike[str] | None = None,
-        tls_cert: str | bytes | os.PathLike[str] | None = None,
-        tls_key: str | bytes | os.PathLike[str] | None = None,
+        tls_ca: Pem | None = None,
+        tls_cert: Pem | None = None,
+        tls_key: Pem | None = None,
         tls_server_name: str | None = None,
-    ) -> Config:
+    ) -> None:
         metadata: tuple[tuple[str, str], ...] = ()
         if token is not None:
             if not isinstance(token, str) or not _TOKEN.match(token):
@@ -146,10 +154,19 @@ class Config:
         ]
         if tls_server_name is not None:
             options.append(("grpc.ssl_target_name_override", tls_server_name))
-        return cls(
+        self._config = Config(
             target=check_target(target),
             timeout=seconds(timeout, "timeout"),
             metadata=metadata,
             credentials=credentials,
             options=tuple(options),
         )
+        self._start()
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def target(self) -> str:
+        """Where this client calls sessiond."""
+        return self._config.target

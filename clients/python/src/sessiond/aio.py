@@ -21,9 +21,8 @@ import grpc.aio
 from google.protobuf.message import Message
 
 from sessiond import _calls
-from sessiond._config import DEFAULT_TIMEOUT, Config
+from sessiond._config import Config, Configured
 from sessiond._types import Session, SessionInfo
-from sessiond.client import Pem
 from sessiond.errors import from_rpc_error
 from sessiond.v1 import sessiond_pb2 as pb
 
@@ -51,39 +50,14 @@ class _Channel:
         }
 
 
-class Client:
+class Client(Configured):
     """An asyncio client of sessiond's gRPC API; the options are those of
     :class:`sessiond.Client`. Make one per process and share it."""
 
-    def __init__(
-        self,
-        target: str = "127.0.0.1:50051",
-        *,
-        token: str | None = None,
-        timeout: float | timedelta = DEFAULT_TIMEOUT,
-        tls: bool | None = None,
-        tls_ca: Pem | None = None,
-        tls_cert: Pem | None = None,
-        tls_key: Pem | None = None,
-        tls_server_name: str | None = None,
-    ) -> None:
-        self._config = Config.build(
-            target,
-            token=token,
-            timeout=timeout,
-            tls=tls,
-            tls_ca=tls_ca,
-            tls_cert=tls_cert,
-            tls_key=tls_key,
-            tls_server_name=tls_server_name,
-        )
+    def _start(self) -> None:
         self._channels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Channel] = (
             weakref.WeakKeyDictionary()
         )
-
-    @property
-    def target(self) -> str:
-        return self._config.target
 
     async def create(
         self,

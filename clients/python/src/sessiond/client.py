@@ -13,15 +13,13 @@ import grpc
 from google.protobuf.message import Message
 
 from sessiond import _calls
-from sessiond._config import DEFAULT_TIMEOUT, Config
+from sessiond._config import Configured
 from sessiond._types import Session, SessionInfo
 from sessiond.errors import from_rpc_error
 from sessiond.v1 import sessiond_pb2 as pb
 
-Pem = str | bytes | os.PathLike[str]
 
-
-class Client:
+class Client(Configured):
     """A client of sessiond's gRPC API, safe to share between threads.
 
     Make one per process and keep it: it opens its channel on the first
@@ -43,37 +41,12 @@ class Client:
     when sessiond answers UNAVAILABLE; the other calls never are.
     """
 
-    def __init__(
-        self,
-        target: str = "127.0.0.1:50051",
-        *,
-        token: str | None = None,
-        timeout: float | timedelta = DEFAULT_TIMEOUT,
-        tls: bool | None = None,
-        tls_ca: Pem | None = None,
-        tls_cert: Pem | None = None,
-        tls_key: Pem | None = None,
-        tls_server_name: str | None = None,
-    ) -> None:
-        self._config = Config.build(
-            target,
-            token=token,
-            timeout=timeout,
-            tls=tls,
-            tls_ca=tls_ca,
-            tls_cert=tls_cert,
-            tls_key=tls_key,
-            tls_server_name=tls_server_name,
-        )
+    def _start(self) -> None:
         self._lock = threading.Lock()
         # The process that opened _channel: a forked child must open its own.
         self._pid: int | None = None
         self._channel: grpc.Channel | None = None
         self._stubs: dict[str, Callable[..., Any]] = {}
-
-    @property
-    def target(self) -> str:
-        return self._config.target
 
     def create(
         self,
