@@ -196,8 +196,10 @@ for round in $(seq "$ROUNDS"); do
         echo "round $round $e: $(sed -n 's/^Requests\/sec: *//p' "$out/wrk.$e.$round.log") req/s" >&2
     done
     for m in "${modes[@]}"; do
+        [[ $m == sessiond-* ]] && spid=$sessiond_pid || spid=$redis_pid
         client "$py" bench/django/clientbench.py "$m" --target "$SESSIOND_GRPC" --redis "$REDIS_URL" \
-            --duration "$MICRO_DURATION" --warmup 1 --tasks "$TASKS" >"$out/micro.$m.$round.log"
+            --duration "$MICRO_DURATION" --warmup 1 --tasks "$TASKS" --server-pid "$spid" \
+            >"$out/micro.$m.$round.log"
         grep -h '^RESULT' "$out/micro.$m.$round.log" >&2
     done
 done

@@ -113,15 +113,22 @@ def main() -> None:
 
     if modes:
         res = {m: [micro(out / f"micro.{m}.{i}.log") for i in r] for m in modes}
-        print("\n| client call | calls/s | p50 | p99 | sessiond ÷ redis-py: median (min–max) |")
-        print("| --- | --- | --- | --- | --- |")
+        print(
+            "\n| client call | calls/s | p50 | p99 | CPU per call: client + server |"
+            " sessiond ÷ redis-py: median (min–max) |"
+        )
+        print("| --- | --- | --- | --- | --- | --- |")
+        keys = ("ops_per_s", "p50_us", "p99_us", "client_cpu_us", "server_cpu_us")
         for m in modes:
-            mm = {k: statistics.median(x[k] for x in res[m]) for k in ("ops_per_s", "p50_us", "p99_us")}
+            mm = {k: statistics.median(x.get(k, float("nan")) for x in res[m]) for k in keys}
             ratio = ""
             other = m.replace("redis-", "sessiond-")
             if m.startswith("redis-") and other in res:
                 ratio = spread([res[other][i]["ops_per_s"] / res[m][i]["ops_per_s"] for i in range(rounds)])
-            print(f"| {m} | {mm['ops_per_s']:.0f} | {mm['p50_us']:.0f} µs | {mm['p99_us']:.0f} µs | {ratio} |")
+            print(
+                f"| {m} | {mm['ops_per_s']:.0f} | {mm['p50_us']:.0f} µs | {mm['p99_us']:.0f} µs"
+                f" | {mm['client_cpu_us']:.0f} + {mm['server_cpu_us']:.0f} µs | {ratio} |"
+            )
 
 
 if __name__ == "__main__":
