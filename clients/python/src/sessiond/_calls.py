@@ -15,7 +15,7 @@ from google.protobuf.message import Message
 
 from sessiond._config import SERVICE, seconds
 from sessiond._types import Session, SessionInfo
-from sessiond._values import check_keys, decode_values, encode_values
+from sessiond._values import check_keys, encode_values
 from sessiond.v1 import sessiond_pb2 as pb
 
 
@@ -93,14 +93,4 @@ def info(response: Any) -> SessionInfo:
 
 def session(response: pb.GetResponse) -> Session:
     """A Get response as a :class:`Session`."""
-    base = SessionInfo.from_pb(response.session)
-    raw = dict(response.data)
-    return Session(
-        id=base.id,
-        version=base.version,
-        created_at=base.created_at,
-        expires_at=base.expires_at,
-        idle_timeout=base.idle_timeout,
-        data=decode_values(raw),
-        raw=raw,
-    )
+    return Session.from_get(response)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_decode = json.JSONDecoder().decode
 
 
 def encode_value(key: str, value: Any) -> str:
@@ -42,7 +43,7 @@ def encode_values(data: Mapping[str, Any]) -> dict[str, str]:
 
 def decode_values(data: Mapping[str, str]) -> dict[str, Any]:
     """The stored JSON texts as Python objects."""
-    return {key: json.loads(text) for key, text in data.items()}
+    return {key: _decode(text) for key, text in data.items()}
 
 
 def check_keys(keys: Iterable[str]) -> list[str]:
