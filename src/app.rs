@@ -19,7 +19,7 @@ use crate::auth::Tokens;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::gateway::{self, Gateway};
-use crate::grpc::{health_service, reflection_service, Authenticate, SessionService};
+use crate::grpc::{health_service, reflection_services, Authenticate, SessionService};
 use crate::lifecycle::Lifecycle;
 use crate::metrics::Metrics;
 use crate::persist::Persistence;
@@ -196,10 +196,11 @@ impl Application {
             .map(|p| AbortOnDrop(tokio::spawn(p.run_snapshots())));
         let _reaper = spawn_reaper(&store);
 
-        let reflection = if config.grpc_reflection {
-            Some(reflection_service().map_err(io::Error::other)?)
+        let (reflection, reflection_v1alpha) = if config.grpc_reflection {
+            let (v1, v1alpha) = reflection_services().map_err(io::Error::other)?;
+            (Some(v1), Some(v1alpha))
         } else {
-            None
+            (None, None)
         };
         let incoming = grpc_incoming(grpc_listener);
         let service = SessionService::new(store.clone(), lifecycle.clone(), metrics.clone());
@@ -217,6 +218,7 @@ impl Application {
         let grpc = server
             .add_service(health_service(&lifecycle))
             .add_optional_service(reflection)
+            .add_optional_service(reflection_v1alpha)
             .add_service(service.into_server(authenticate))
             .serve_with_incoming_shutdown(incoming, wait_for(stopped.clone()));
         let mut grpc = tokio::spawn(async move { grpc.await.map_err(io::Error::other) });

@@ -38,7 +38,8 @@ pub struct Config {
     )]
     pub admin_addr: SocketAddr,
 
-    /// Serve gRPC server reflection (for grpcurl and similar tools).
+    /// Serve gRPC server reflection, v1 and v1alpha (for grpcurl, Postman,
+    /// Evans, grpcio-reflection and similar tools).
     #[arg(
         long,
         env = "SESSIOND_GRPC_REFLECTION",

@@ -1,11 +1,11 @@
 //! `grpc.health.v1.Health` that follows the process lifecycle, and server
-//! reflection, so grpcurl, grpc_health_probe and Kubernetes gRPC probes work
-//! unmodified.
+//! reflection (v1 and v1alpha), so grpcurl, grpc_health_probe, Kubernetes
+//! gRPC probes and the older reflection clients work unmodified.
 
 use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_health::server::HealthReporter;
 use tonic_health::ServingStatus;
-use tonic_reflection::server::v1::{ServerReflection, ServerReflectionServer};
+use tonic_reflection::server::{v1, v1alpha, Builder};
 
 use super::pb;
 use super::server_pb::session_service_server::SessionServiceServer;
@@ -49,11 +49,22 @@ async fn report(reporter: &HealthReporter, status: ServingStatus) {
     }
 }
 
-/// Server reflection (v1) listing the session and health services.
-pub fn reflection_service(
-) -> Result<ServerReflectionServer<impl ServerReflection>, tonic_reflection::server::Error> {
-    tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
+/// Server reflection in both versions tools speak, each listing the session
+/// and health services: `grpc.reflection.v1` (grpcurl, grpc-go's clients)
+/// and `grpc.reflection.v1alpha` (grpcio-reflection, Postman, Evans, older
+/// grpcurl), served side by side as grpc-go does.
+#[allow(clippy::type_complexity)]
+pub fn reflection_services() -> Result<
+    (
+        v1::ServerReflectionServer<impl v1::ServerReflection>,
+        v1alpha::ServerReflectionServer<impl v1alpha::ServerReflection>,
+    ),
+    tonic_reflection::server::Error,
+> {
+    let builder = || {
+        Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    Ok((builder().build_v1()?, builder().build_v1alpha()?))
 }

@@ -14,7 +14,7 @@ mod status;
 pub use auth::Authenticate;
 pub use get_reply::GetReply;
 pub use get_request::GetQuery;
-pub use health::{health_service, reflection_service};
+pub use health::{health_service, reflection_services};
 pub use service::SessionService;
 
 /// Code generated from `proto/sessiond/v1/sessiond.proto`.
