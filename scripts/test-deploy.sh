@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Tests what operators deploy and generate clients from, against the binary:
+# deploy/kubernetes/ (rendered with `kubectl kustomize`, validated against
+# Kubernetes' OpenAPI schemas for 1.27 on and the Prometheus Operator's
+# ServiceMonitor schema, checked against `sessiond --help`, and run with its
+# settings), openapi.yaml (openapi-spec-validator, then every documented
+# route and status against a live gateway) and reflection v1alpha
+# (grpcio-reflection's client). Python packages are pinned in
+# tests/deploy/requirements.txt and live in target/deploy-venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3}
+venv=target/deploy-venv
+requirements=tests/deploy/requirements.txt
+
+# kubectl renders the kustomizations as `kubectl apply -k` does. This kind of
+# machine ships it; elsewhere, install it from the package manager.
+if ! command -v kubectl >/dev/null; then
+    echo "test-deploy: installing kubectl" >&2
+    apt-get update -qq && apt-get install -y -qq kubectl >/dev/null
+fi
+command -v kubectl >/dev/null || { echo "test-deploy: kubectl is required" >&2; exit 1; }
+
+CARGO_INCREMENTAL=0 cargo build --bin sessiond
+export SESSIOND_BIN="$PWD/target/debug/sessiond"
+
+# Remade when the pins change.
+if [ ! -x "$venv/bin/python" ] || [ "$requirements" -nt "$venv/.installed" ]; then
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    touch "$venv/.installed"
+fi
+
+"$venv/bin/openapi-spec-validator" openapi.yaml
+# No plugin autoloading: a package's stray pytest plugin (cloudcoil ships
+# one) must not change what runs.
+PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider -rA tests/deploy "$@"
