@@ -33,6 +33,7 @@ if [ ! -x "$venv/bin/python" ] || [ "$requirements" -nt "$venv/.installed" ]; th
     touch "$venv/.installed"
 fi
 
+(cd tests/deploy && "$OLDPWD/$venv/bin/ruff" check . && "$OLDPWD/$venv/bin/ruff" format --check .)
 "$venv/bin/openapi-spec-validator" openapi.yaml
 # No plugin autoloading: a package's stray pytest plugin (cloudcoil ships
 # one) must not change what runs.

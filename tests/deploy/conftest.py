@@ -9,8 +9,8 @@ import os
 import signal
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def sessiond_bin() -> str:
     path = os.environ.get("SESSIOND_BIN")
     if not path or not os.access(path, os.X_OK):
-        raise RuntimeError("SESSIOND_BIN must name the sessiond binary (scripts/test-deploy.sh sets it)")
+        raise RuntimeError(
+            "SESSIOND_BIN must name the sessiond binary (scripts/test-deploy.sh sets it)"
+        )
     return path
 
 
@@ -28,7 +30,9 @@ class Sessiond:
     """One sessiond process. `args` are flags; `env` replaces the
     environment (the test's SESSIOND_* variables never leak in)."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None, loopback: bool = True) -> None:
+    def __init__(
+        self, *args: str, env: dict[str, str] | None = None, loopback: bool = True
+    ) -> None:
         base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         if loopback:
             base.update(

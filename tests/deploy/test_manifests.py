@@ -16,10 +16,10 @@ from pathlib import Path
 
 import grpc
 import kubernetes_validate
-from kubernetes_validate.utils import all_versions
 import pytest
 import yaml
 from cloudcoil.models.prometheus_operator import v1 as prometheus_v1
+from kubernetes_validate.utils import all_versions
 
 from conftest import ROOT, Sessiond, sessiond_bin
 
@@ -131,7 +131,9 @@ def quantity(text: str) -> int:
 
 def help_names() -> tuple[set[str], set[str]]:
     """The flags and environment variables `sessiond --help` documents."""
-    text = subprocess.run([sessiond_bin(), "--help"], check=True, capture_output=True, text=True).stdout
+    text = subprocess.run(
+        [sessiond_bin(), "--help"], check=True, capture_output=True, text=True
+    ).stdout
     flags = set(re.findall(r"^\s+(?:-\w, )?(--[a-z][a-z0-9-]*)", text, re.M))
     envs = set(re.findall(r"\[env: ([A-Z0-9_]+)=", text))
     assert "--drain-delay" in flags and "SESSIOND_DRAIN_DELAY" in envs, (flags, envs)
@@ -141,16 +143,25 @@ def help_names() -> tuple[set[str], set[str]]:
 def test_every_object_validates_against_the_kubernetes_schemas(rendered):
     versions = kubernetes_versions()
     checked = 0
-    for variant, docs in rendered.items():
+    for docs in rendered.values():
         for doc in docs:
             if doc["kind"] == "ServiceMonitor":
                 continue
             for version in versions:
                 kubernetes_validate.validate(doc, version, strict=True)
                 checked += 1
-    print(f"{checked} validations: {len(rendered)} renderings x Kubernetes {versions[0]}..{versions[-1]}")
+    objects = sum(len(docs) for docs in rendered.values())
+    print(f"{checked} validations: {objects} objects of {len(rendered)} renderings", end=" ")
+    print(f"x Kubernetes {versions[0]}..{versions[-1]}")
     kinds = {doc["kind"] for docs in rendered.values() for doc in docs}
-    assert {"Deployment", "StatefulSet", "Service", "NetworkPolicy", "PodDisruptionBudget", "ConfigMap"} <= kinds
+    assert {
+        "Deployment",
+        "StatefulSet",
+        "Service",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "ConfigMap",
+    } <= kinds
 
 
 def unknown_fields(given, parsed, path="") -> list[str]:
@@ -165,7 +176,11 @@ def unknown_fields(given, parsed, path="") -> list[str]:
                 out += unknown_fields(value, parsed[key], f"{path}/{key}")
         return out
     if isinstance(given, list):
-        return [f for i, (a, b) in enumerate(zip(given, parsed)) for f in unknown_fields(a, b, f"{path}/{i}")]
+        return [
+            f
+            for i, (a, b) in enumerate(zip(given, parsed, strict=True))
+            for f in unknown_fields(a, b, f"{path}/{i}")
+        ]
     return []
 
 
@@ -181,7 +196,12 @@ def test_the_servicemonitor_validates_against_the_prometheus_operator_schema(ren
         admin = one(docs, "Service", "sessiond-admin")
         labels = admin["metadata"]["labels"]
         assert monitor["spec"]["selector"]["matchLabels"].items() <= labels.items()
-        matched = [s for s in of_kind(docs, "Service") if monitor["spec"]["selector"]["matchLabels"].items() <= s["metadata"].get("labels", {}).items()]
+        matched = [
+            s
+            for s in of_kind(docs, "Service")
+            if monitor["spec"]["selector"]["matchLabels"].items()
+            <= s["metadata"].get("labels", {}).items()
+        ]
         assert [s["metadata"]["name"] for s in matched] == ["sessiond-admin"]
         ports = {p["name"] for p in admin["spec"]["ports"]}
         assert [e["port"] for e in monitor["spec"]["endpoints"]] == ["admin"] and "admin" in ports
@@ -268,7 +288,11 @@ def test_each_listener_has_a_service_and_probes_and_policy_use_real_ports(render
         c = container(docs)
         env = settings(docs)
         ports = {p["name"]: p["containerPort"] for p in c["ports"]}
-        for name, variable in [("grpc", "SESSIOND_GRPC_ADDR"), ("http", "SESSIOND_HTTP_ADDR"), ("admin", "SESSIOND_ADMIN_ADDR")]:
+        for name, variable in [
+            ("grpc", "SESSIOND_GRPC_ADDR"),
+            ("http", "SESSIOND_HTTP_ADDR"),
+            ("admin", "SESSIOND_ADMIN_ADDR"),
+        ]:
             assert env[variable] == f"0.0.0.0:{ports[name]}", (variant, variable)
         pod_labels = workload(docs)["spec"]["template"]["metadata"]["labels"]
         assert workload(docs)["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
@@ -278,7 +302,10 @@ def test_each_listener_has_a_service_and_probes_and_policy_use_real_ports(render
             assert [p["targetPort"] for p in service["spec"]["ports"]] == [name]
         # Kubernetes' gRPC probe takes a number: the gRPC port's.
         assert c["startupProbe"]["grpc"]["port"] == ports["grpc"]
-        assert c["readinessProbe"]["grpc"] == {"port": ports["grpc"], "service": "sessiond.v1.SessionService"}
+        assert c["readinessProbe"]["grpc"] == {
+            "port": ports["grpc"],
+            "service": "sessiond.v1.SessionService",
+        }
         assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "admin"}
         policy = one(docs, "NetworkPolicy")
         assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
@@ -289,9 +316,16 @@ def test_each_listener_has_a_service_and_probes_and_policy_use_real_ports(render
             for port in rule["ports"]:
                 assert port["port"] in ports, port
                 by_port[port["port"]] = rule["from"]
-        assert by_port["grpc"] == by_port["http"] == [
-            {"namespaceSelector": {}, "podSelector": {"matchLabels": {"sessiond-client": "true"}}}
-        ]
+        assert (
+            by_port["grpc"]
+            == by_port["http"]
+            == [
+                {
+                    "namespaceSelector": {},
+                    "podSelector": {"matchLabels": {"sessiond-client": "true"}},
+                }
+            ]
+        )
         assert by_port["admin"] == [
             {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
         ]
@@ -321,13 +355,17 @@ def test_the_grace_period_covers_the_drain(rendered):
 
 def test_memory_is_sized_from_the_benchmarks_memory_row(rendered):
     benchmarks = (ROOT / "BENCHMARKS.md").read_text()
-    row = re.search(r"^\| 5 \| memory per session.*?sessiond (\d+) B/session \(RSS\)", benchmarks, re.M)
+    row = re.search(
+        r"^\| 5 \| memory per session.*?sessiond (\d+) B/session \(RSS\)", benchmarks, re.M
+    )
     assert row, "BENCHMARKS.md's row 5 (memory per session) is not where this test reads it"
     per_session = int(row[1])
     for variant, docs in rendered.items():
         resources = container(docs)["resources"]
         limit = quantity(resources["limits"]["memory"])
-        assert quantity(resources["requests"]["memory"]) == limit, "request = limit: never reclaimed"
+        assert quantity(resources["requests"]["memory"]) == limit, (
+            "request = limit: never reclaimed"
+        )
         sessions = int(settings(docs)["SESSIOND_MAX_SESSIONS"])
         # The measured sessions hold 100 B; leave room for four times that.
         assert limit >= 4 * sessions * per_session, (variant, limit, sessions * per_session)
@@ -360,7 +398,11 @@ def test_sessiond_runs_and_drains_with_the_manifests_settings(rendered, variant,
     # What the pod's volumes would hold, on this machine: a tokens file
     # made by the binary, and an empty data directory.
     line = subprocess.run(
-        [sessiond_bin(), "hash-token", "shop"], input="s3cret-token\n", check=True, capture_output=True, text=True
+        [sessiond_bin(), "hash-token", "shop"],
+        input="s3cret-token\n",
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     (tmp_path / "tokens").write_text(line)
     env["SESSIOND_TOKENS_FILE"] = str(tmp_path / "tokens")

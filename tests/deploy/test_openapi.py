@@ -11,9 +11,7 @@ import re
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Iterable
 
-import pytest
 import yaml
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
@@ -24,7 +22,9 @@ from conftest import ROOT
 
 SPEC = yaml.safe_load((ROOT / "openapi.yaml").read_text())
 URI = "urn:sessiond:openapi"
-REGISTRY = Registry().with_resource(URI, Resource.from_contents(SPEC, default_specification=DRAFT202012))
+REGISTRY = Registry().with_resource(
+    URI, Resource.from_contents(SPEC, default_specification=DRAFT202012)
+)
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 # Documented, but not produced here, and why.
 EXEMPT = {
@@ -112,7 +112,9 @@ class Reply:
         return value.split(";", 1)[0]
 
 
-def send(server, method: str, path: str, headers: dict | None = None, body: str | bytes | None = None) -> Reply:
+def send(
+    server, method: str, path: str, headers: dict | None = None, body: str | bytes | None = None
+) -> Reply:
     connection = http.client.HTTPConnection(*server.http, timeout=10)
     try:
         connection.request(method, path, body=body, headers=headers or {})
@@ -142,14 +144,20 @@ class Checker:
     ops: dict[str, tuple[str, str]] = field(default_factory=operations)
     covered: set[tuple[str, str]] = field(default_factory=set)
 
-    def __call__(self, op_id: str, path: str, reply: Reply, status: int, error: str | None = None) -> Reply:
+    def __call__(
+        self, op_id: str, path: str, reply: Reply, status: int, error: str | None = None
+    ) -> Reply:
         template, method = self.ops[op_id]
         pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
         assert re.match(pattern, path), f"{path} is not {template}"
-        assert reply.status == status, f"{op_id} {path}: {reply.status} {reply.body[:300]!r}, wanted {status}"
+        assert reply.status == status, (
+            f"{op_id} {path}: {reply.status} {reply.body[:300]!r}, wanted {status}"
+        )
         responses = SPEC["paths"][template][method]["responses"]
         assert str(status) in responses, f"{op_id}: {status} is not documented"
-        pointer = "#/" + "/".join(escape(p) for p in ["paths", template, method, "responses", str(status)])
+        pointer = "#/" + "/".join(
+            escape(p) for p in ["paths", template, method, "responses", str(status)]
+        )
         self.matches(pointer, reply, f"{op_id} {status}", error)
         self.covered.add((op_id, str(status)))
         return reply
@@ -201,17 +209,60 @@ def slow_body(server, method: str, path: str, headers: dict) -> Reply:
 
 def exercise_sessions(server, check: Checker) -> None:
     # createSession
-    created = check("createSession", "/session", send(server, "POST", "/session", JSON, '{"username": "yuan"}'), 201)
+    created = check(
+        "createSession",
+        "/session",
+        send(server, "POST", "/session", JSON, '{"username": "yuan"}'),
+        201,
+    )
     assert created.json()["data"] == {"username": "yuan"}
-    check("createSession", "/session", send(server, "POST", "/session", JSON, "[1]"), 400, "invalid_body")
-    check("createSession", "/session", send(server, "POST", "/session", {**JSON, **EVIL}, "{}"), 403, "forbidden_origin")
-    check("createSession", "/session", slow_body(server, "POST", "/session", {}), 408, "request_timeout")
+    check(
+        "createSession",
+        "/session",
+        send(server, "POST", "/session", JSON, "[1]"),
+        400,
+        "invalid_body",
+    )
+    check(
+        "createSession",
+        "/session",
+        send(server, "POST", "/session", {**JSON, **EVIL}, "{}"),
+        403,
+        "forbidden_origin",
+    )
+    check(
+        "createSession",
+        "/session",
+        slow_body(server, "POST", "/session", {}),
+        408,
+        "request_timeout",
+    )
     big = json.dumps({"a": "x" * 5000})
-    check("createSession", "/session", send(server, "POST", "/session", JSON, big), 413, "body_too_large")
+    check(
+        "createSession",
+        "/session",
+        send(server, "POST", "/session", JSON, big),
+        413,
+        "body_too_large",
+    )
     large_value = json.dumps({"a": "x" * 2000})
-    check("createSession", "/session", send(server, "POST", "/session", JSON, large_value), 413, "too_large")
-    check("createSession", "/session", send(server, "POST", "/session", {"Content-Type": "text/plain"}, "{}"), 415, "unsupported_media_type")
-    check("createSession", "/session", send(server, "POST", "/session", {**JSON, **HUGE}, "{}"), 431)
+    check(
+        "createSession",
+        "/session",
+        send(server, "POST", "/session", JSON, large_value),
+        413,
+        "too_large",
+    )
+    check(
+        "createSession",
+        "/session",
+        send(server, "POST", "/session", {"Content-Type": "text/plain"}, "{}"),
+        415,
+        "unsupported_media_type",
+    )
+    check(
+        "createSession", "/session", send(server, "POST", "/session", {**JSON, **HUGE}, "{}"), 431
+    )
 
     # getSession
     cookie = created.cookie()
@@ -219,50 +270,170 @@ def exercise_sessions(server, check: Checker) -> None:
     assert read.json()["data"] == {"username": "yuan"}
     assert read.header("ETag") == [f'"{read.json()["version"]}"']
     check("getSession", "/session", send(server, "GET", "/session"), 404, "session_not_found")
-    stale = check("getSession", "/session", send(server, "GET", "/session", {"Cookie": "sessionid=" + "0" * 32}), 404, "session_not_found")
+    stale = check(
+        "getSession",
+        "/session",
+        send(server, "GET", "/session", {"Cookie": "sessionid=" + "0" * 32}),
+        404,
+        "session_not_found",
+    )
     assert stale.header("Set-Cookie"), "an unknown cookie is expired"
     check("getSession", "/session", send(server, "GET", "/session", HUGE), 431)
 
     # patchSession
     patched = check(
-        "patchSession", "/session",
-        send(server, "PATCH", "/session", {**MERGE, "Cookie": cookie}, '{"cart": {"items": [1]}}'), 200,
+        "patchSession",
+        "/session",
+        send(server, "PATCH", "/session", {**MERGE, "Cookie": cookie}, '{"cart": {"items": [1]}}'),
+        200,
     )
     assert patched.json()["data"] == {"username": "yuan", "cart": {"items": [1]}}
-    fresh = check("patchSession", "/session", send(server, "PATCH", "/session", MERGE, '{"is_login": true}'), 201)
+    fresh = check(
+        "patchSession",
+        "/session",
+        send(server, "PATCH", "/session", MERGE, '{"is_login": true}'),
+        201,
+    )
     assert fresh.json()["data"] == {"is_login": True}
-    check("patchSession", "/session", send(server, "PATCH", "/session", {**MERGE, "Cookie": cookie}, "[1]"), 400, "invalid_body")
     check(
-        "patchSession", "/session",
-        send(server, "PATCH", "/session", {**MERGE, "Cookie": cookie, "If-Match": '"\xff"'}, "{}"), 400, "invalid_header",
+        "patchSession",
+        "/session",
+        send(server, "PATCH", "/session", {**MERGE, "Cookie": cookie}, "[1]"),
+        400,
+        "invalid_body",
     )
-    check("patchSession", "/session", send(server, "PATCH", "/session", {**MERGE, **EVIL}, "{}"), 403, "forbidden_origin")
-    check("patchSession", "/session", slow_body(server, "PATCH", "/session", {"Cookie": cookie}), 408, "request_timeout")
     check(
-        "patchSession", "/session",
-        send(server, "PATCH", "/session", {**MERGE, "Cookie": cookie, "If-Match": '"999"'}, '{"a": 1}'), 412, "precondition_failed",
+        "patchSession",
+        "/session",
+        send(server, "PATCH", "/session", {**MERGE, "Cookie": cookie, "If-Match": '"\xff"'}, "{}"),
+        400,
+        "invalid_header",
     )
-    check("patchSession", "/session", send(server, "PATCH", "/session", {**MERGE, "Cookie": cookie}, big), 413, "body_too_large")
-    check("patchSession", "/session", send(server, "PATCH", "/session", {**MERGE, "Cookie": cookie}, large_value), 413, "too_large")
-    check("patchSession", "/session", send(server, "PATCH", "/session", {"Content-Type": "text/plain"}, "{}"), 415, "unsupported_media_type")
-    check("patchSession", "/session", send(server, "PATCH", "/session", {**MERGE, **HUGE}, "{}"), 431)
+    check(
+        "patchSession",
+        "/session",
+        send(server, "PATCH", "/session", {**MERGE, **EVIL}, "{}"),
+        403,
+        "forbidden_origin",
+    )
+    check(
+        "patchSession",
+        "/session",
+        slow_body(server, "PATCH", "/session", {"Cookie": cookie}),
+        408,
+        "request_timeout",
+    )
+    check(
+        "patchSession",
+        "/session",
+        send(
+            server,
+            "PATCH",
+            "/session",
+            {**MERGE, "Cookie": cookie, "If-Match": '"999"'},
+            '{"a": 1}',
+        ),
+        412,
+        "precondition_failed",
+    )
+    check(
+        "patchSession",
+        "/session",
+        send(server, "PATCH", "/session", {**MERGE, "Cookie": cookie}, big),
+        413,
+        "body_too_large",
+    )
+    check(
+        "patchSession",
+        "/session",
+        send(server, "PATCH", "/session", {**MERGE, "Cookie": cookie}, large_value),
+        413,
+        "too_large",
+    )
+    check(
+        "patchSession",
+        "/session",
+        send(server, "PATCH", "/session", {"Content-Type": "text/plain"}, "{}"),
+        415,
+        "unsupported_media_type",
+    )
+    check(
+        "patchSession", "/session", send(server, "PATCH", "/session", {**MERGE, **HUGE}, "{}"), 431
+    )
 
     # rotateSession: the old id is dead at once.
-    rotated = check("rotateSession", "/session/rotate", send(server, "POST", "/session/rotate", {**JSON, "Cookie": cookie}), 204)
+    rotated = check(
+        "rotateSession",
+        "/session/rotate",
+        send(server, "POST", "/session/rotate", {**JSON, "Cookie": cookie}),
+        204,
+    )
     assert rotated.cookie() != cookie
-    check("getSession", "/session", send(server, "GET", "/session", {"Cookie": cookie}), 404, "session_not_found")
+    check(
+        "getSession",
+        "/session",
+        send(server, "GET", "/session", {"Cookie": cookie}),
+        404,
+        "session_not_found",
+    )
     cookie = rotated.cookie()
-    check("rotateSession", "/session/rotate", send(server, "POST", "/session/rotate", JSON), 404, "session_not_found")
-    check("rotateSession", "/session/rotate", send(server, "POST", "/session/rotate", {**JSON, **EVIL, "Cookie": cookie}), 403, "forbidden_origin")
-    check("rotateSession", "/session/rotate", send(server, "POST", "/session/rotate", {"Cookie": cookie}), 415, "unsupported_media_type")
-    check("rotateSession", "/session/rotate", send(server, "POST", "/session/rotate", {**JSON, **HUGE}), 431)
+    check(
+        "rotateSession",
+        "/session/rotate",
+        send(server, "POST", "/session/rotate", JSON),
+        404,
+        "session_not_found",
+    )
+    check(
+        "rotateSession",
+        "/session/rotate",
+        send(server, "POST", "/session/rotate", {**JSON, **EVIL, "Cookie": cookie}),
+        403,
+        "forbidden_origin",
+    )
+    check(
+        "rotateSession",
+        "/session/rotate",
+        send(server, "POST", "/session/rotate", {"Cookie": cookie}),
+        415,
+        "unsupported_media_type",
+    )
+    check(
+        "rotateSession",
+        "/session/rotate",
+        send(server, "POST", "/session/rotate", {**JSON, **HUGE}),
+        431,
+    )
 
     # flushSession
-    check("flushSession", "/session", send(server, "DELETE", "/session", {**JSON, **EVIL, "Cookie": cookie}), 403, "forbidden_origin")
-    check("flushSession", "/session", send(server, "DELETE", "/session", {"Cookie": cookie}), 415, "unsupported_media_type")
+    check(
+        "flushSession",
+        "/session",
+        send(server, "DELETE", "/session", {**JSON, **EVIL, "Cookie": cookie}),
+        403,
+        "forbidden_origin",
+    )
+    check(
+        "flushSession",
+        "/session",
+        send(server, "DELETE", "/session", {"Cookie": cookie}),
+        415,
+        "unsupported_media_type",
+    )
     check("flushSession", "/session", send(server, "DELETE", "/session", {**JSON, **HUGE}), 431)
-    check("flushSession", "/session", send(server, "DELETE", "/session", {**JSON, "Cookie": cookie}), 204)
-    check("getSession", "/session", send(server, "GET", "/session", {"Cookie": cookie}), 404, "session_not_found")
+    check(
+        "flushSession",
+        "/session",
+        send(server, "DELETE", "/session", {**JSON, "Cookie": cookie}),
+        204,
+    )
+    check(
+        "getSession",
+        "/session",
+        send(server, "GET", "/session", {"Cookie": cookie}),
+        404,
+        "session_not_found",
+    )
 
 
 def exercise_keys(server, check: Checker) -> None:
@@ -270,51 +441,153 @@ def exercise_keys(server, check: Checker) -> None:
     key = "/session/keys/username"
     value = check("getKey", key, send(server, "GET", key, {"Cookie": cookie}), 200)
     assert value.json() == "yuan"
-    check("getKey", "/session/keys/%FF", send(server, "GET", "/session/keys/%FF", {"Cookie": cookie}), 400, "invalid_key")
+    check(
+        "getKey",
+        "/session/keys/%FF",
+        send(server, "GET", "/session/keys/%FF", {"Cookie": cookie}),
+        400,
+        "invalid_key",
+    )
     check("getKey", key, send(server, "GET", key), 404, "session_not_found")
-    check("getKey", "/session/keys/nope", send(server, "GET", "/session/keys/nope", {"Cookie": cookie}), 404, "key_not_found")
+    check(
+        "getKey",
+        "/session/keys/nope",
+        send(server, "GET", "/session/keys/nope", {"Cookie": cookie}),
+        404,
+        "key_not_found",
+    )
     check("getKey", key, send(server, "GET", key, HUGE), 431)
 
     cart = "/session/keys/cart"
-    put = check("putKey", cart, send(server, "PUT", cart, {**JSON, "Cookie": cookie}, '{"items": [42]}'), 204)
+    put = check(
+        "putKey",
+        cart,
+        send(server, "PUT", cart, {**JSON, "Cookie": cookie}, '{"items": [42]}'),
+        204,
+    )
     assert send(server, "GET", cart, {"Cookie": cookie}).json() == {"items": [42]}
     version = put.header("ETag")[0]
-    check("putKey", "/session/keys/%FF", send(server, "PUT", "/session/keys/%FF", {**JSON, "Cookie": cookie}, "1"), 400, "invalid_key")
-    check("putKey", cart, send(server, "PUT", cart, {**JSON, "Cookie": cookie}, "nope"), 400, "invalid_json")
-    check("putKey", cart, send(server, "PUT", cart, {**JSON, **EVIL, "Cookie": cookie}, "1"), 403, "forbidden_origin")
+    check(
+        "putKey",
+        "/session/keys/%FF",
+        send(server, "PUT", "/session/keys/%FF", {**JSON, "Cookie": cookie}, "1"),
+        400,
+        "invalid_key",
+    )
+    check(
+        "putKey",
+        cart,
+        send(server, "PUT", cart, {**JSON, "Cookie": cookie}, "nope"),
+        400,
+        "invalid_json",
+    )
+    check(
+        "putKey",
+        cart,
+        send(server, "PUT", cart, {**JSON, **EVIL, "Cookie": cookie}, "1"),
+        403,
+        "forbidden_origin",
+    )
     check("putKey", cart, send(server, "PUT", cart, JSON, "1"), 404, "session_not_found")
-    check("putKey", cart, slow_body(server, "PUT", cart, {"Cookie": cookie}), 408, "request_timeout")
-    check("putKey", cart, send(server, "PUT", cart, {**JSON, "Cookie": cookie, "If-Match": '"999"'}, "1"), 412, "precondition_failed")
-    check("putKey", cart, send(server, "PUT", cart, {**JSON, "Cookie": cookie}, json.dumps("x" * 2000)), 413, "too_large")
-    check("putKey", cart, send(server, "PUT", cart, {**JSON, "Cookie": cookie}, json.dumps("x" * 5000)), 413, "body_too_large")
-    check("putKey", cart, send(server, "PUT", cart, {"Content-Type": "text/plain", "Cookie": cookie}, "1"), 415, "unsupported_media_type")
+    check(
+        "putKey", cart, slow_body(server, "PUT", cart, {"Cookie": cookie}), 408, "request_timeout"
+    )
+    check(
+        "putKey",
+        cart,
+        send(server, "PUT", cart, {**JSON, "Cookie": cookie, "If-Match": '"999"'}, "1"),
+        412,
+        "precondition_failed",
+    )
+    check(
+        "putKey",
+        cart,
+        send(server, "PUT", cart, {**JSON, "Cookie": cookie}, json.dumps("x" * 2000)),
+        413,
+        "too_large",
+    )
+    check(
+        "putKey",
+        cart,
+        send(server, "PUT", cart, {**JSON, "Cookie": cookie}, json.dumps("x" * 5000)),
+        413,
+        "body_too_large",
+    )
+    check(
+        "putKey",
+        cart,
+        send(server, "PUT", cart, {"Content-Type": "text/plain", "Cookie": cookie}, "1"),
+        415,
+        "unsupported_media_type",
+    )
     check("putKey", cart, send(server, "PUT", cart, {**JSON, **HUGE}, "1"), 431)
 
-    check("deleteKey", "/session/keys/%FF", send(server, "DELETE", "/session/keys/%FF", {**JSON, "Cookie": cookie}), 400, "invalid_key")
-    check("deleteKey", cart, send(server, "DELETE", cart, {**JSON, **EVIL, "Cookie": cookie}), 403, "forbidden_origin")
+    check(
+        "deleteKey",
+        "/session/keys/%FF",
+        send(server, "DELETE", "/session/keys/%FF", {**JSON, "Cookie": cookie}),
+        400,
+        "invalid_key",
+    )
+    check(
+        "deleteKey",
+        cart,
+        send(server, "DELETE", cart, {**JSON, **EVIL, "Cookie": cookie}),
+        403,
+        "forbidden_origin",
+    )
     check("deleteKey", cart, send(server, "DELETE", cart, JSON), 404, "session_not_found")
-    check("deleteKey", cart, send(server, "DELETE", cart, {**JSON, "Cookie": cookie, "If-Match": '"999"'}), 412, "precondition_failed")
-    check("deleteKey", cart, send(server, "DELETE", cart, {"Cookie": cookie}), 415, "unsupported_media_type")
+    check(
+        "deleteKey",
+        cart,
+        send(server, "DELETE", cart, {**JSON, "Cookie": cookie, "If-Match": '"999"'}),
+        412,
+        "precondition_failed",
+    )
+    check(
+        "deleteKey",
+        cart,
+        send(server, "DELETE", cart, {"Cookie": cookie}),
+        415,
+        "unsupported_media_type",
+    )
     check("deleteKey", cart, send(server, "DELETE", cart, {**JSON, **HUGE}), 431)
-    check("deleteKey", cart, send(server, "DELETE", cart, {**JSON, "Cookie": cookie, "If-Match": version}), 204)
+    check(
+        "deleteKey",
+        cart,
+        send(server, "DELETE", cart, {**JSON, "Cookie": cookie, "If-Match": version}),
+        204,
+    )
     check("getKey", cart, send(server, "GET", cart, {"Cookie": cookie}), 404, "key_not_found")
 
 
 def exercise_auth_and_edges(server, check: Checker) -> None:
     check("forwardAuth", "/auth", send(server, "GET", "/auth"), 401, "unauthorized")
     anonymous = new_session(server, '{"username": "guest"}')
-    check("forwardAuth", "/auth", send(server, "GET", "/auth", {"Cookie": anonymous}), 401, "unauthorized")
+    check(
+        "forwardAuth",
+        "/auth",
+        send(server, "GET", "/auth", {"Cookie": anonymous}),
+        401,
+        "unauthorized",
+    )
     login = new_session(server, '{"username": "yuan", "is_login": true}')
     passed = check("forwardAuth", "/auth", send(server, "GET", "/auth", {"Cookie": login}), 200)
     assert passed.header("X-Session-Username") == ["yuan"]
     check("forwardAuth", "/auth", send(server, "GET", "/auth", HUGE), 431)
 
-    for op_id, path in [("sessionPreflight", "/session"), ("rotatePreflight", "/session/rotate"), ("keyPreflight", "/session/keys/a")]:
+    for op_id, path in [
+        ("sessionPreflight", "/session"),
+        ("rotatePreflight", "/session/rotate"),
+        ("keyPreflight", "/session/keys/a"),
+    ]:
         reply = check(op_id, path, send(server, "OPTIONS", path), 405, "method_not_allowed")
         template = check.ops[op_id][0]
         documented = {m.upper() for m in SPEC["paths"][template] if m in METHODS} - {"OPTIONS"}
         [allow] = reply.header("Allow")
-        assert set(allow.split(", ")) == documented, f"{path}: Allow {allow}, documented {documented}"
+        assert set(allow.split(", ")) == documented, (
+            f"{path}: Allow {allow}, documented {documented}"
+        )
 
     for path in ["/nope", "/session/keys/a/b", "/session/"]:
         reply = send(server, "GET", path)
@@ -326,11 +599,28 @@ def exercise_full_store_and_shutdown(server, check: Checker) -> None:
     """On a server with --max-sessions 1: 429; then SIGTERM, and every
     operation started on a connection before the listeners closed gets 503."""
     check("createSession", "/session", send(server, "POST", "/session", JSON, "{}"), 201)
-    check("createSession", "/session", send(server, "POST", "/session", JSON, "{}"), 429, "too_many_sessions")
-    check("patchSession", "/session", send(server, "PATCH", "/session", MERGE, '{"a": 1}'), 429, "too_many_sessions")
+    check(
+        "createSession",
+        "/session",
+        send(server, "POST", "/session", JSON, "{}"),
+        429,
+        "too_many_sessions",
+    )
+    check(
+        "patchSession",
+        "/session",
+        send(server, "PATCH", "/session", MERGE, '{"a": 1}'),
+        429,
+        "too_many_sessions",
+    )
 
     requests = [
-        (op_id, path, method.upper(), "1" if method == "put" else ("{}" if method in {"post", "patch"} else ""))
+        (
+            op_id,
+            path,
+            method.upper(),
+            "1" if method == "put" else ("{}" if method in {"post", "patch"} else ""),
+        )
         for op_id, (template, method) in check.ops.items()
         if method != "options"
         for path in [template.replace("{key}", "a")]
@@ -352,7 +642,7 @@ def exercise_full_store_and_shutdown(server, check: Checker) -> None:
         time.sleep(0.05)
     else:
         raise AssertionError("the gateway never closed its listener")
-    for (op_id, path, method, body), sock in zip(requests, sockets):
+    for (op_id, path, method, body), sock in zip(requests, sockets, strict=True):
         with sock:
             rest = head(method, path, JSON, len(body)).split(b"\r\n", 2)[2] + body.encode()
             sock.sendall(rest)
@@ -363,18 +653,29 @@ def exercise_full_store_and_shutdown(server, check: Checker) -> None:
 def test_every_documented_route_and_status_against_a_live_gateway(start):
     check = Checker()
     gateway = start(
-        "--auth-headers", "username",
-        "--auth-require", "is_login",
-        "--http-read-timeout", "1s",
-        "--max-value-bytes", "1024",
-        "--max-body-bytes", "4096",
-        "--allowed-origins", "https://shop.example",
+        "--auth-headers",
+        "username",
+        "--auth-require",
+        "is_login",
+        "--http-read-timeout",
+        "1s",
+        "--max-value-bytes",
+        "1024",
+        "--max-body-bytes",
+        "4096",
+        "--allowed-origins",
+        "https://shop.example",
     )
     exercise_sessions(gateway, check)
     exercise_keys(gateway, check)
     exercise_auth_and_edges(gateway, check)
     # An allowed origin passes the CSRF check.
-    check("createSession", "/session", send(gateway, "POST", "/session", {**JSON, "Origin": "https://shop.example"}, "{}"), 201)
+    check(
+        "createSession",
+        "/session",
+        send(gateway, "POST", "/session", {**JSON, "Origin": "https://shop.example"}, "{}"),
+        201,
+    )
     full = start("--max-sessions", "1", "--drain-delay", "2s", "--http-read-timeout", "10s")
     exercise_full_store_and_shutdown(full, check)
 
@@ -388,4 +689,7 @@ def test_every_documented_route_and_status_against_a_live_gateway(start):
     assert set(EXEMPT) <= documented, "an exemption for a status no longer documented"
     missing = documented - check.covered - set(EXEMPT)
     assert not missing, f"documented but never produced: {sorted(missing)}"
-    print(f"{len(check.ops)} operations, {len(check.covered)} of {len(documented)} documented statuses produced")
+    covered = len(check.covered)
+    print(
+        f"{len(check.ops)} operations, {covered} of {len(documented)} documented statuses produced"
+    )
