@@ -158,21 +158,25 @@ def test_a_server_that_never_answers_is_a_deadline_exceeded_within_the_timeout()
 
 
 def test_a_forked_child_opens_its_own_channel_and_works(client: Client) -> None:
-    info = client.create({"who": "parent"})
-    client.get(info.id)
-    parent_channel = client._channel
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child reports through its exit code
-        code = 1
-        try:
-            client.set(info.id, {"who": "child"})
-            code = 0 if client._channel is not parent_channel else 2
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    assert client._channel is parent_channel
-    assert client.get(info.id).data == {"who": "child"}
+    # Twenty children, because what broke this (the child's new channel
+    # picking up the parent's connection from grpc's global subchannel pool)
+    # failed about one fork in five.
+    for child in range(20):
+        info = client.create({"who": "parent"})
+        client.get(info.id)
+        parent_channel = client._channel
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports through its exit code
+            code = 1
+            try:
+                client.set(info.id, {"who": f"child {child}"})
+                code = 0 if client._channel is not parent_channel else 2
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, f"child {child}"
+        assert client._channel is parent_channel
+        assert client.get(info.id).data == {"who": f"child {child}"}
 
 
 def test_threads_setting_different_keys_of_one_session_lose_nothing(client: Client) -> None:

@@ -151,6 +151,11 @@ class Configured:
             ("grpc.enable_retries", 1),
             ("grpc.service_config", _retry_policy()),
             ("grpc.primary_user_agent", "sessiond-python"),
+            # Channels otherwise share connections through grpc's global
+            # subchannel pool: a child's new channel after fork would then
+            # pick up the parent's connection, whose socket grpc refuses in
+            # the child ("Wrong file descriptor generation").
+            ("grpc.use_local_subchannel_pool", 1),
         ]
         if tls_server_name is not None:
             options.append(("grpc.ssl_target_name_override", tls_server_name))
