@@ -1,5 +1,9 @@
 //! Keys and JSON values: validated at the edge of the store.
 
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
 use super::{Limit, Limits, SessionError};
 
 /// Checks a key: non-empty UTF-8 (guaranteed by `&str`) of bounded length,
@@ -24,8 +28,9 @@ pub fn validate_key(key: &str, limits: &Limits) -> Result<(), SessionError> {
     Ok(())
 }
 
-/// Checks one upserted value: within the value limit and a JSON document.
-/// The text is stored as given, so it leaves exactly as it came.
+/// Checks one upserted value: within the value limit and a JSON document
+/// that JSON readers can hold (see [`Document`]). The text is stored as
+/// given, so it leaves exactly as it came.
 pub fn validate_value(key: &str, value: &str, limits: &Limits) -> Result<(), SessionError> {
     if value.len() > limits.max_value_bytes {
         return Err(SessionError::limit(
@@ -34,13 +39,69 @@ pub fn validate_value(key: &str, value: &str, limits: &Limits) -> Result<(), Ses
             limits.max_value_bytes,
         ));
     }
-    serde_json::from_str::<serde::de::IgnoredAny>(value).map_err(|e| {
-        SessionError::InvalidJson {
-            key: key.to_owned(),
-            reason: e.to_string(),
-        }
+    serde_json::from_str::<Document>(value).map_err(|e| SessionError::InvalidJson {
+        key: key.to_owned(),
+        reason: e.to_string(),
     })?;
     Ok(())
+}
+
+/// A JSON document read without building it, through `deserialize_any`
+/// rather than `IgnoredAny`: serde_json skips an ignored value without
+/// reading its numbers or counting its depth, so `1e400` or arrays nested
+/// 30,000 deep would be stored, and then every reader of them fails
+/// (`serde_json::Value` in the gateway's merge patch, which then took the
+/// value for absent and replaced it whole; Python's `json` past its
+/// recursion limit). Visited, a number must fit an `f64` and nesting must
+/// stay under serde_json's limit of 128 levels: exactly what `Value` reads.
+struct Document;
+
+impl<'de> Deserialize<'de> for Document {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Document)
+    }
+}
+
+impl<'de> Visitor<'de> for Document {
+    type Value = Document;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON document")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Document, E> {
+        Ok(Document)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Document, E> {
+        Ok(Document)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Document, E> {
+        Ok(Document)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Document, E> {
+        Ok(Document)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Document, E> {
+        Ok(Document)
+    }
+
+    fn visit_unit<E>(self) -> Result<Document, E> {
+        Ok(Document)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Document, A::Error> {
+        while seq.next_element::<Document>()?.is_some() {}
+        Ok(Document)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document, A::Error> {
+        while map.next_entry::<IgnoredAny, Document>()?.is_some() {}
+        Ok(Document)
+    }
 }
 
 #[cfg(test)]
@@ -59,6 +120,39 @@ mod tests {
             " [ ] ",
         ] {
             assert!(validate_value("k", v, &limits).is_ok(), "{v}");
+        }
+    }
+
+    /// Found by the `json_value` and `gateway_body` fuzz targets
+    /// (RELIABILITY.md): what `serde_json::Value` cannot read.
+    #[test]
+    fn a_number_no_f64_holds_or_a_lone_surrogate_is_rejected() {
+        let limits = Limits::default();
+        for v in ["3E222222", "1e400", "{\"a\":[-1e999]}", "\"\\ud800\""] {
+            let err = validate_value("n", v, &limits).unwrap_err();
+            assert!(matches!(err, SessionError::InvalidJson { .. }), "{v}");
+        }
+        for v in ["1e308", "1e-400", "123456789012345678901234567890", "-0"] {
+            assert!(validate_value("n", v, &limits).is_ok(), "{v}");
+        }
+    }
+
+    /// Found by the `json_value` fuzz target (RELIABILITY.md).
+    #[test]
+    fn nesting_is_accepted_as_deep_as_serde_json_value_reads_it() {
+        let limits = Limits::default();
+        for depth in [1, 100, 127, 128, 200, 30_000] {
+            let v = "[".repeat(depth) + &"]".repeat(depth);
+            let o = "{\"a\":".repeat(depth) + "1" + &"}".repeat(depth);
+            for doc in [v, o] {
+                let as_value = serde_json::from_str::<serde_json::Value>(&doc).is_ok();
+                assert_eq!(
+                    validate_value("k", &doc, &limits).is_ok(),
+                    as_value,
+                    "depth {depth}"
+                );
+                assert_eq!(as_value, depth < 128, "depth {depth}");
+            }
         }
     }
 
