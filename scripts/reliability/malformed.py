@@ -773,66 +773,70 @@ def main() -> int:
             m.live_ids = [c.create({"username": "yuan", "n": i}).id for i in range(5)]
 
     refresh_live_ids()
-    # Warm up every path once (allocator pools, connection buffers), then
-    # let the warm-up's sessions expire: that is the baseline.
     h1, h2c, h2g = H1(http_addr), H2(http_addr), H2(grpc_addr)
-    for _ in range(300):
-        h1.request(*h1_request(m, host))
-    h2c.batch([h2_gateway_request(m, host) for _ in range(10)])
-    h2g.batch([grpc_request(m, host, "grpc-bad-protobuf") for _ in range(10)])
+
+    def traffic(count: int, report: bool) -> tuple[dict[str, Counter[str]], Counter[str], int]:
+        """Sends `count` requests of the classes' mix; outcomes, seconds by class, sent."""
+        outcomes: dict[str, Counter[str]] = defaultdict(Counter)
+        spent: Counter[str] = Counter()
+        names = list(CLASSES)
+        weights = [CLASSES[n][0] for n in names]
+        sent = 0
+        started = time.monotonic()
+        next_refresh = 0
+        while sent < count:
+            if sent >= next_refresh:
+                refresh_live_ids()
+                next_refresh = sent + 2000
+            kind = rng.choices(names, weights)[0]
+            began = time.monotonic()
+            batch = CLASSES[kind][1]
+            if kind == "h1-mutated":
+                got = [h1.request(*h1_request(m, host))]
+            elif kind == "h1-framing":
+                got = [raw_exchange(http_addr, h1_framing(m, host))]
+            elif kind == "h1-reset":
+                raw, _ = h1_request(m, host)
+                got = [raw_exchange(http_addr, raw[: rng.randint(0, len(raw))], reset=True)]
+            elif kind == "h2-gateway-mutated":
+                got = h2c.batch([h2_gateway_request(m, host) for _ in range(batch)])
+            elif kind == "h2-frames":
+                got = [h2_frames(m, rng.choice([http_addr, grpc_addr]))]
+            elif kind == "grpc-garbage":
+                junk = rng.choice(
+                    [
+                        bytes(rng.randrange(256) for _ in range(rng.randint(1, 300))),
+                        b"GET / HTTP/1.1\r\nhost: x\r\n\r\n",
+                        b"POST /sessiond.v1.SessionService/Get HTTP/1.1\r\ncontent-type: application/grpc\r\ncontent-length: 5\r\n\r\n\x00\x00\x00\x00\x00",
+                        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+                        b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(32),  # a TLS hello
+                    ]
+                )
+                got = [raw_exchange(grpc_addr, junk, reset=rng.random() < 0.3)]
+            else:
+                reqs = [grpc_request(m, host, kind) for _ in range(batch)]
+                got = h2g.batch(reqs)
+                if kind == "grpc-reset":
+                    # and drop the whole connection on the floor, mid-call
+                    if h2g.sock is not None:
+                        h2g.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    h2g.close()
+            got = [o for o in got if o != "not sent (connection gone)"]
+            outcomes[kind].update(got)
+            spent[kind] += time.monotonic() - began
+            sent += len(got)
+            if report and sent % 10_000 < len(got):
+                print(f"  {sent} sent, {time.monotonic() - started:.0f}s, rss {server.rss_bytes() >> 20} MiB", flush=True)
+        return outcomes, spent, sent
+
+    # Warm-up: the same mix, 2,000 requests, uncounted (allocator pools,
+    # connection buffers, the lazily built parts); once its sessions have
+    # expired, the RSS is the baseline.
+    traffic(2000, False)
     assert grpc_session_works(server.grpc_addr)
     baseline = settle(server)
-
-    outcomes: dict[str, Counter[str]] = defaultdict(Counter)
-    spent: Counter[str] = Counter()
-    names = list(CLASSES)
-    weights = [CLASSES[n][0] for n in names]
-    sent = 0
     started = time.monotonic()
-    next_refresh = 0
-    while sent < args.requests:
-        if sent >= next_refresh:
-            refresh_live_ids()
-            next_refresh = sent + 2000
-        kind = rng.choices(names, weights)[0]
-        began = time.monotonic()
-        batch = CLASSES[kind][1]
-        if kind == "h1-mutated":
-            got = [h1.request(*h1_request(m, host))]
-        elif kind == "h1-framing":
-            got = [raw_exchange(http_addr, h1_framing(m, host))]
-        elif kind == "h1-reset":
-            raw, _ = h1_request(m, host)
-            got = [raw_exchange(http_addr, raw[: rng.randint(0, len(raw))], reset=True)]
-        elif kind == "h2-gateway-mutated":
-            got = h2c.batch([h2_gateway_request(m, host) for _ in range(batch)])
-        elif kind == "h2-frames":
-            got = [h2_frames(m, rng.choice([http_addr, grpc_addr]))]
-        elif kind == "grpc-garbage":
-            junk = rng.choice(
-                [
-                    bytes(rng.randrange(256) for _ in range(rng.randint(1, 300))),
-                    b"GET / HTTP/1.1\r\nhost: x\r\n\r\n",
-                    b"POST /sessiond.v1.SessionService/Get HTTP/1.1\r\ncontent-type: application/grpc\r\ncontent-length: 5\r\n\r\n\x00\x00\x00\x00\x00",
-                    b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
-                    b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(32),  # a TLS hello
-                ]
-            )
-            got = [raw_exchange(grpc_addr, junk, reset=rng.random() < 0.3)]
-        else:
-            reqs = [grpc_request(m, host, kind) for _ in range(batch)]
-            got = h2g.batch(reqs)
-            if kind == "grpc-reset":
-                # and drop the whole connection on the floor, mid-call
-                if h2g.sock is not None:
-                    h2g.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                h2g.close()
-        got = [o for o in got if o != "not sent (connection gone)"]
-        outcomes[kind].update(got)
-        spent[kind] += time.monotonic() - began
-        sent += len(got)
-        if sent % 10_000 < len(got):
-            print(f"  {sent} sent, {time.monotonic() - started:.0f}s, rss {server.rss_bytes() >> 20} MiB", flush=True)
+    outcomes, spent, sent = traffic(args.requests, True)
     elapsed = time.monotonic() - started
     for c in (h1, h2c, h2g):
         c.close()
@@ -853,6 +857,7 @@ def main() -> int:
     # "Back to baseline": within 25% or 8 MiB of it, whichever is more.
     memory_ok = alive and after <= baseline + max(8 << 20, baseline // 4)
 
+    names = list(CLASSES)
     print(f"\n{'class':22} {'sent':>7} {'s':>5}  outcomes")
     for kind in names:
         counts = outcomes[kind]
