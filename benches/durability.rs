@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use rand::Rng;
 use sessiond::clock::Clock;
-use sessiond::persist::{FsyncPolicy, PersistConfig, Persistence};
 use sessiond::session::{Limits, Namespace, SessionId, Timeouts};
-use sessiond::store::Store;
+use sessiond::storage::durable::{FsyncPolicy, PersistConfig, Persistence};
+use sessiond::storage::memory::Memory;
 
 fn rss_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -24,16 +24,16 @@ fn rss_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn new_store() -> Store {
+fn new_store() -> Memory {
     let limits = Limits {
         max_sessions: 4_000_000,
         ..Limits::default()
     };
-    Store::new(limits, Timeouts::default(), Clock::system())
+    Memory::new(limits, Timeouts::default(), Clock::system())
 }
 
 /// Get latencies on one thread until `stop` is set (or `max` elapses).
-fn gets(store: &Store, ids: &[SessionId], stop: &AtomicBool, max: Duration) -> Histogram<u64> {
+fn gets(store: &Memory, ids: &[SessionId], stop: &AtomicBool, max: Duration) -> Histogram<u64> {
     let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
     let mut rng = rand::rng();
     let started = Instant::now();

@@ -18,7 +18,8 @@ use sessiond::config::Config;
 use sessiond::gateway::{Gateway, PeerAddr};
 use sessiond::lifecycle::Lifecycle;
 use sessiond::metrics::Metrics;
-use sessiond::store::Store;
+use sessiond::storage::memory::Memory;
+use sessiond::storage::Storage;
 
 /// The server's allocator, as in the binary.
 #[global_allocator]
@@ -26,7 +27,11 @@ static ALLOCATOR: sessiond::alloc::MiMalloc = sessiond::alloc::MiMalloc;
 
 fn get_session(c: &mut Criterion) {
     let config = Config::defaults();
-    let store = Store::new(config.limits(), config.timeouts(), Clock::system());
+    let store = Storage::new(Memory::new(
+        config.limits(),
+        config.timeouts(),
+        Clock::system(),
+    ));
     let gateway = Gateway::new(store, Lifecycle::default(), Metrics::new(), &config);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()

@@ -1,4 +1,4 @@
-//! Store micro-benchmarks (issue 7): the hot path without any transport.
+//! Memory micro-benchmarks (issue 7): the hot path without any transport.
 //! Get, Set and Create on a store of live sessions of ~100 bytes, and the
 //! expiry sweep (`purge_expired`) over sessions that are all due.
 //!
@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use sessiond::clock::Clock;
+use sessiond::session::Update;
 use sessiond::session::{Limits, Namespace, SessionId, Timeouts};
-use sessiond::store::{Store, Update};
+use sessiond::storage::memory::Memory;
 
 /// Live sessions the Get/Set/Create benchmarks run against: enough that
 /// lookups miss the CPU caches as they do in a server.
@@ -25,15 +26,15 @@ fn data() -> HashMap<String, String> {
     HashMap::from([("user".to_string(), format!("\"{}\"", "x".repeat(94)))])
 }
 
-fn store(clock: Clock) -> Store {
+fn store(clock: Clock) -> Memory {
     let limits = Limits {
         max_sessions: 10_000_000,
         ..Limits::default()
     };
-    Store::new(limits, Timeouts::default(), clock)
+    Memory::new(limits, Timeouts::default(), clock)
 }
 
-fn filled(n: usize) -> (Store, Vec<SessionId>) {
+fn filled(n: usize) -> (Memory, Vec<SessionId>) {
     let store = store(Clock::system());
     let ids = (0..n)
         .map(|_| store.create(&NS, data(), None).unwrap().id)

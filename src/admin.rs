@@ -19,15 +19,15 @@ use tokio::net::TcpListener;
 
 use crate::lifecycle::Lifecycle;
 use crate::metrics::{self, Metrics};
-use crate::persist::Persistence;
-use crate::store::Store;
+use crate::storage::durable::Persistence;
+use crate::storage::Storage;
 
 /// What the admin routes read: all cheap `Clone` handles.
 #[derive(Clone)]
 pub struct Admin {
     pub lifecycle: Lifecycle,
     pub metrics: Metrics,
-    pub store: Store,
+    pub store: Storage,
     /// Set once recovery from `--data-dir` has finished.
     pub persistence: Arc<OnceLock<Arc<Persistence>>>,
 }
@@ -135,13 +135,18 @@ mod tests {
     use super::*;
     use crate::clock::Clock;
     use crate::session::{Limits, Timeouts};
+    use crate::storage::memory::Memory;
 
     fn admin() -> Admin {
         Admin {
             lifecycle: Lifecycle::default(),
             metrics: Metrics::new(),
             persistence: Default::default(),
-            store: Store::new(Limits::default(), Timeouts::default(), Clock::manual(0)),
+            store: Storage::new(Memory::new(
+                Limits::default(),
+                Timeouts::default(),
+                Clock::manual(0),
+            )),
         }
     }
 

@@ -1,5 +1,6 @@
-//! The application: binds listeners, wires store and transports together,
-//! and runs until a shutdown signal, then drains gracefully.
+//! The application: binds listeners, picks the storage backend, wires it
+//! and the transports together, and runs until a shutdown signal, then
+//! drains gracefully.
 
 use std::future::Future;
 use std::io;
@@ -22,8 +23,9 @@ use crate::gateway::{self, Gateway};
 use crate::grpc::{health_service, reflection_services, Authenticate, SessionService};
 use crate::lifecycle::Lifecycle;
 use crate::metrics::Metrics;
-use crate::persist::Persistence;
-use crate::store::{spawn_reaper, Store};
+use crate::storage::durable::Durable;
+use crate::storage::memory::{spawn_reaper, Memory};
+use crate::storage::Storage;
 
 /// How often recorded latencies are folded into their histogram buckets
 /// when nobody scrapes, which bounds the memory they take.
@@ -33,7 +35,13 @@ const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 /// the ports it got.
 pub struct Application {
     config: Config,
-    store: Store,
+    /// What the transports call.
+    store: Storage,
+    /// The map underneath, which the reaper sweeps.
+    memory: Memory,
+    /// Set with `--data-dir`: the backend that journals `memory`, to be
+    /// recovered before serving.
+    durable: Option<Durable>,
     lifecycle: Lifecycle,
     metrics: Metrics,
     grpc_listener: TcpListener,
@@ -70,7 +78,14 @@ impl Application {
             }
             _ => None,
         };
-        let store = Store::new(config.limits(), config.timeouts(), clock);
+        // The backend: memory, wrapped in the journal when there is a
+        // data dir. Nothing past this line names which.
+        let memory = Memory::new(config.limits(), config.timeouts(), clock);
+        let durable = config.persistence().map(|_| Durable::new(memory.clone()));
+        let store = match &durable {
+            Some(durable) => Storage::new(durable.clone()),
+            None => Storage::new(memory.clone()),
+        };
         let grpc_listener = bind(config.grpc_addr, "gRPC").await?;
         let grpc_addr = grpc_listener.local_addr()?;
         let admin_listener = bind(config.admin_addr, "admin").await?;
@@ -80,6 +95,8 @@ impl Application {
         Ok(Application {
             config,
             store,
+            memory,
+            durable,
             lifecycle: Lifecycle::default(),
             metrics: Metrics::new(),
             grpc_listener,
@@ -114,8 +131,8 @@ impl Application {
         self.http_addr
     }
 
-    /// A handle on the store this application serves.
-    pub fn store(&self) -> Store {
+    /// A handle on the storage this application serves.
+    pub fn store(&self) -> Storage {
         self.store.clone()
     }
 
@@ -141,6 +158,8 @@ impl Application {
         let Application {
             config,
             store,
+            memory,
+            durable,
             lifecycle,
             metrics,
             grpc_listener,
@@ -173,18 +192,16 @@ impl Application {
 
         // Recover before serving: until then the gRPC listener only queues
         // connections.
-        let persistence = match config.persistence() {
-            Some(persist) => {
-                let store = store.clone();
-                let opened =
-                    tokio::task::spawn_blocking(move || Persistence::open(&store, persist))
-                        .await
-                        .map_err(io::Error::other)?
-                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        let persistence = match (durable, config.persistence()) {
+            (Some(durable), Some(persist)) => {
+                let opened = tokio::task::spawn_blocking(move || durable.open(persist))
+                    .await
+                    .map_err(io::Error::other)?
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
                 let _ = recovered.set(opened.clone());
                 Some(opened)
             }
-            None => {
+            _ => {
                 tracing::info!(
                     "no --data-dir: sessions live in memory only, and a restart forgets them"
                 );
@@ -194,7 +211,7 @@ impl Application {
         let _snapshots = persistence
             .clone()
             .map(|p| AbortOnDrop(tokio::spawn(p.run_snapshots())));
-        let _reaper = spawn_reaper(&store);
+        let _reaper = spawn_reaper(&memory);
 
         let (reflection, reflection_v1alpha) = if config.grpc_reflection {
             let (v1, v1alpha) = reflection_services().map_err(io::Error::other)?;

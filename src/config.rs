@@ -8,8 +8,8 @@ use std::time::Duration;
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Parser, ValueEnum};
 
-use crate::persist::{FsyncPolicy, PersistConfig};
 use crate::session::{Limits, Namespace, Timeouts};
+use crate::storage::durable::{FsyncPolicy, PersistConfig};
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,18 +1,23 @@
 //! sessiond: a standalone session server.
 //!
-//! - [`session`]: the domain — ids, keys, JSON values, limits, errors.
-//! - [`store`]: the sharded in-memory map with TTL eviction.
+//! - [`session`]: the domain — ids, keys, JSON values, limits, errors, and
+//!   the types every backend answers with (`SessionInfo`, `SessionRead`).
+//! - [`storage`]: the boundary the transports call (`Storage`, `Backend`),
+//!   and its backends: `storage::memory` (the sharded in-memory map with TTL
+//!   eviction) and `storage::durable` (journal and snapshots over memory).
 //! - [`auth`]: access control: tokens, client certificates, namespaces.
 //! - [`clock`]: the one source of time, simulated in tests.
-//! - [`grpc`]: the tonic `SessionService` over the store.
+//! - [`grpc`]: the tonic `SessionService` over the storage boundary.
 //! - [`admin`]: the admin listener — health, readiness, Prometheus metrics.
 //! - [`metrics`]: request, store and process metrics, lock-free to record.
 //! - [`lifecycle`]: starting, serving, draining, stopping.
-//! - [`gateway`]: the HTTP gateway: browser cookies in, sessions out.
+//! - [`gateway`]: the HTTP gateway: browser cookies in, sessions out, over
+//!   the same boundary.
 //! - [`config`]: every setting, as a flag and a `SESSIOND_*` variable.
 //! - [`cli`]: the command line: serve, or `healthcheck`.
 //! - [`healthcheck`]: probes a running server's readiness.
-//! - [`app`]: binds listeners, wires the parts, shuts down gracefully.
+//! - [`app`]: binds listeners, picks the backend, wires the parts, shuts
+//!   down gracefully.
 //! - [`telemetry`]: tracing subscriber setup.
 
 pub mod admin;
@@ -27,7 +32,6 @@ pub mod grpc;
 pub mod healthcheck;
 pub mod lifecycle;
 pub mod metrics;
-pub mod persist;
 pub mod session;
-pub mod store;
+pub mod storage;
 pub mod telemetry;

@@ -227,6 +227,7 @@ async fn a_read_only_token_reads_but_every_change_is_permission_denied() {
             &[],
             false,
         )
+        .await
         .unwrap();
     assert_eq!((info.version, data.len()), (1, 1), "nothing changed");
 }

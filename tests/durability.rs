@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sessiond::clock::{Clock, Millis};
-use sessiond::persist::codec::{self, Next};
-use sessiond::persist::{FsyncPolicy, PersistConfig, Persistence, RecoverError};
 use sessiond::session::{Limits, Namespace, SessionError, SessionId, Timeouts};
-use sessiond::store::{SessionInfo, Store, Update};
+use sessiond::session::{SessionInfo, Update};
+use sessiond::storage::durable::codec::{self, Next};
+use sessiond::storage::durable::{Durable, FsyncPolicy, PersistConfig, Persistence, RecoverError};
+use sessiond::storage::memory::Memory;
+use sessiond::storage::Storage;
 
 const T0: Millis = 1_700_000_000_000;
 /// The namespace of tests that are not about namespaces.
@@ -29,15 +31,15 @@ fn config(dir: &Path, accept_data_loss: bool) -> PersistConfig {
     }
 }
 
-fn store(clock: &Clock) -> Store {
+fn store(clock: &Clock) -> Memory {
     let limits = Limits {
         max_sessions: 100_000,
         ..Limits::default()
     };
-    Store::new(limits, Timeouts::default(), clock.clone())
+    Memory::new(limits, Timeouts::default(), clock.clone())
 }
 
-fn open(clock: &Clock, dir: &Path) -> (Store, Arc<Persistence>) {
+fn open(clock: &Clock, dir: &Path) -> (Memory, Arc<Persistence>) {
     let store = store(clock);
     let persistence = Persistence::open(&store, config(dir, false)).expect("recovers");
     (store, persistence)
@@ -52,7 +54,7 @@ fn data(pairs: &[(&str, String)]) -> HashMap<String, String> {
 
 /// What a session looks like from outside, without touching it.
 fn read(
-    store: &Store,
+    store: &Memory,
     id: &SessionId,
 ) -> Result<(SessionInfo, HashMap<String, String>), SessionError> {
     store.get(&NS, id, &[], false)
@@ -425,9 +427,14 @@ async fn fsync_always_acknowledges_only_what_is_on_disk() {
     let store = store(&clock);
     let mut cfg = config(dir.path(), false);
     cfg.fsync = FsyncPolicy::Always;
-    let persistence = Persistence::open(&store, cfg).unwrap();
-    let id = store.create(&NS, data(&[]), None).unwrap().id;
-    store.durable().await.unwrap();
+    let durable = Durable::new(store.clone());
+    let persistence = durable.open(cfg).unwrap();
+    // Answered only once journaled and fsynced: no separate step to wait.
+    let id = Storage::new(durable)
+        .create(&NS, data(&[]), None)
+        .await
+        .unwrap()
+        .id;
     // Read the journal as another process would, without closing anything.
     let recovered = self::store(&clock);
     let copy = tempfile::tempdir().unwrap();

@@ -436,6 +436,7 @@ async fn shutdown_lets_an_in_flight_request_finish_then_stops_accepting() {
                 &["k".into()],
                 false
             )
+            .await
             .unwrap()
             .1["k"],
         "\"halves\""

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use sessiond::clock::{Clock, Millis};
+use sessiond::session::Update;
 use sessiond::session::{Limit, Limits, Namespace, SessionError, SessionId, Timeouts};
-use sessiond::store::{Store, Update};
+use sessiond::storage::memory::Memory;
 
 /// The model is about one namespace; namespaces have their own tests.
 const NS: Namespace = Namespace::DEFAULT;
@@ -93,7 +94,7 @@ impl Model {
 }
 
 struct World {
-    store: Store,
+    store: Memory,
     clock: Clock,
     now: Millis,
     model: HashMap<String, Model>,
@@ -117,7 +118,7 @@ impl World {
             absolute: Some(Duration::from_millis(ABSOLUTE)),
         };
         World {
-            store: Store::new(limits, timeouts, clock.clone()),
+            store: Memory::new(limits, timeouts, clock.clone()),
             now: clock.now_ms(),
             clock,
             model: HashMap::new(),
@@ -147,7 +148,7 @@ impl World {
         }
     }
 
-    fn check_info(&self, info: &sessiond::store::SessionInfo) {
+    fn check_info(&self, info: &sessiond::session::SessionInfo) {
         let m = &self.model[info.id.expose()];
         assert_eq!(info.version, m.version);
         assert_eq!(info.created_ms, m.created);

@@ -128,8 +128,12 @@ async fn a_client_certificate_names_the_namespace_its_sessions_live_in() {
         .id;
     let id = SessionId::parse(&id).unwrap();
     let shop = Namespace::parse("shop").unwrap();
-    assert!(app.store.get(&shop, &id, &[], false).is_ok());
-    assert!(app.store.get(&Namespace::DEFAULT, &id, &[], false).is_err());
+    assert!(app.store.get(&shop, &id, &[], false).await.is_ok());
+    assert!(app
+        .store
+        .get(&Namespace::DEFAULT, &id, &[], false)
+        .await
+        .is_err());
 
     // Another application's certificate does not find it.
     let mut blog = pki

@@ -36,16 +36,14 @@ pub enum ApiError {
     InvalidHeader(String),
     #[error("{0}")]
     PreconditionFailed(&'static str),
-    #[error("the session kept changing while the merge patch was applied; retry")]
-    Contention,
     #[error("sessiond is shutting down; retry on another instance")]
     Unavailable,
 }
 
 impl ApiError {
     /// The status a client sees. Nothing a client sends maps to a 5xx: the
-    /// only one is 503, while the server drains or when its journal cannot
-    /// be written.
+    /// only one is 503, while the server drains, when its journal cannot be
+    /// written, or when the storage backend cannot answer.
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Session(e) => match e {
@@ -62,7 +60,9 @@ impl ApiError {
                     ..
                 } => StatusCode::TOO_MANY_REQUESTS,
                 SessionError::LimitExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                SessionError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                SessionError::Unavailable(_) | SessionError::Backend(_) => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
             },
             ApiError::RouteNotFound | ApiError::KeyNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -74,7 +74,6 @@ impl ApiError {
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::InvalidBody(_) | ApiError::InvalidHeader(_) => StatusCode::BAD_REQUEST,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            ApiError::Contention => StatusCode::CONFLICT,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -96,7 +95,7 @@ impl ApiError {
                     ..
                 } => "too_many_sessions",
                 SessionError::LimitExceeded { .. } => "too_large",
-                SessionError::Unavailable(_) => "unavailable",
+                SessionError::Unavailable(_) | SessionError::Backend(_) => "unavailable",
             },
             ApiError::RouteNotFound => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -110,7 +109,6 @@ impl ApiError {
             ApiError::InvalidBody(_) => "invalid_body",
             ApiError::InvalidHeader(_) => "invalid_header",
             ApiError::PreconditionFailed(_) => "precondition_failed",
-            ApiError::Contention => "conflict",
             ApiError::Unavailable => "unavailable",
         }
     }
@@ -166,6 +164,11 @@ mod tests {
                 429,
                 "too_many_sessions",
             ),
+            (
+                SessionError::Backend("connection refused".into()),
+                503,
+                "unavailable",
+            ),
         ];
         for (err, status, code) in cases {
             let err = ApiError::from(err);
@@ -209,7 +212,6 @@ mod tests {
             ApiError::InvalidBody("x".into()),
             ApiError::InvalidHeader("x".into()),
             ApiError::PreconditionFailed("x"),
-            ApiError::Contention,
         ];
         for err in errors {
             assert!(err.status().is_client_error(), "{err:?}");

@@ -1,9 +1,14 @@
-//! One request's exchange with the store: the checks every route shares,
+//! One request's exchange with storage: the checks every route shares,
 //! then one handler per route and method. Handlers say what to answer and
 //! what to do with the cookie; `reply::render` writes it.
+//!
+//! Handlers await each storage operation, which answers once its change is
+//! as durable as `--fsync` says. Reads from a backend that answers at once
+//! (memory) never wait, and run without a future (`run_now`).
 
 use std::collections::HashMap;
 
+use futures_util::FutureExt;
 use http::request::Parts;
 use http::{Method, StatusCode};
 use hyper::body::Body;
@@ -12,19 +17,12 @@ use percent_encoding::percent_decode_str;
 use super::cookie::{presented, Presented};
 use super::error::ApiError;
 use super::etag::{stale, IfMatch};
-use super::merge_patch::MergePatch;
 use super::reply::{CookieAction, Reply};
 use super::routes::{changes_state, Route};
 use super::{auth, body, csrf, PeerAddr, Shared};
 use crate::metrics::Api;
-use crate::session::{SessionError, SessionId};
-use crate::store::{SessionInfo, Update};
-
-/// How often a merge patch is retried when another writer changed the
-/// session between its read and its write. Each try is microseconds; this
-/// many conflicts in a row means a hot loop of writers, so the client is
-/// told to retry instead.
-const MERGE_RETRIES: usize = 16;
+use crate::session::{MergePatch, SessionError, SessionId, SessionInfo, Update};
+use crate::storage::Op;
 
 /// One request in flight.
 pub struct Exchange<'a> {
@@ -58,12 +56,23 @@ impl<'a> Exchange<'a> {
     }
 
     /// Runs a request that [`Self::answers_at_once`] and has no body,
-    /// without waiting on anything; the same steps as [`Self::run`].
+    /// without waiting on anything; the same steps as [`Self::run`]. Only
+    /// for storage whose reads answer at once (`Storage::reads_at_once`):
+    /// its handler then finishes on its first poll.
     pub fn run_now(&mut self, route: Route) -> Result<Reply, ApiError> {
         let method = self.parts.method.clone();
-        let result = self
-            .check(&route, &method)
-            .and_then(|_changes| self.at_once(route, &method));
+        let result = match self.check(&route, &method) {
+            Ok(()) => self
+                .at_once(route, &method)
+                .now_or_never()
+                .unwrap_or_else(|| {
+                    Err(
+                        SessionError::Backend("a read that should answer at once waited".into())
+                            .into(),
+                    )
+                }),
+            Err(refused) => Err(refused),
+        };
         self.settle(result)
     }
 
@@ -96,8 +105,8 @@ impl<'a> Exchange<'a> {
 
     /// The checks every route shares, in order: draining (503), head size
     /// (431), route and method (404, 405), CSRF for state changes (403,
-    /// 415). Says whether the request changes state.
-    fn check(&self, route: &Route, method: &Method) -> Result<bool, ApiError> {
+    /// 415).
+    fn check(&self, route: &Route, method: &Method) -> Result<(), ApiError> {
         if self.shared.lifecycle.is_stopping() {
             return Err(ApiError::Unavailable);
         }
@@ -106,45 +115,39 @@ impl<'a> Exchange<'a> {
             return Err(ApiError::HeadersTooLarge { max });
         }
         route.check_method(method)?;
-        let changes = changes(route, method);
-        if changes {
+        if changes(route, method) {
             csrf::check(self.parts, &self.shared.allowed_origins)?;
         }
-        Ok(changes)
+        Ok(())
     }
 
     /// The shared checks, then the handler, which takes the body if it
-    /// needs it; a change is acknowledged once it is as durable as
-    /// `--fsync` says.
+    /// needs it.
     async fn dispatch<B>(&mut self, route: Route, body: &mut Option<B>) -> Result<Reply, ApiError>
     where
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let method = self.parts.method.clone();
-        let changes = self.check(&route, &method)?;
-        let reply = match (route, &method) {
+        self.check(&route, &method)?;
+        match (route, &method) {
             (Route::Session, &Method::POST) => self.create(body).await,
             (Route::Session, &Method::PATCH) => self.patch(body).await,
             (Route::Key(key), &Method::PUT) => self.put_key(&decode_key(&key)?, body).await,
-            (route, method) => self.at_once(route, method),
-        }?;
-        if changes {
-            self.shared.store.durable().await?;
+            (route, method) => self.at_once(route, method).await,
         }
-        Ok(reply)
     }
 
     /// The handlers that read no body, for a request that passed the
     /// checks.
-    fn at_once(&mut self, route: Route, method: &Method) -> Result<Reply, ApiError> {
+    async fn at_once(&mut self, route: Route, method: &Method) -> Result<Reply, ApiError> {
         match (route, method) {
-            (Route::Session, &Method::GET) => self.get(),
-            (Route::Session, _) => self.flush(),
-            (Route::Key(key), &Method::GET) => self.get_key(&decode_key(&key)?),
-            (Route::Key(key), _) => self.delete_key(&decode_key(&key)?),
-            (Route::Rotate, _) => self.rotate(),
-            (Route::Auth, _) => self.auth(),
+            (Route::Session, &Method::GET) => self.get().await,
+            (Route::Session, _) => self.flush().await,
+            (Route::Key(key), &Method::GET) => self.get_key(&decode_key(&key)?).await,
+            (Route::Key(key), _) => self.delete_key(&decode_key(&key)?).await,
+            (Route::Rotate, _) => self.rotate().await,
+            (Route::Auth, _) => self.auth().await,
             (Route::Unknown, _) => Err(ApiError::RouteNotFound),
         }
     }
@@ -152,9 +155,10 @@ impl<'a> Exchange<'a> {
     /// The live session the cookie names, if any. Among duplicates the
     /// first live one wins. Finding it counts as activity. A cookie that
     /// names no live session is expired by the response.
-    fn session(&mut self) -> Option<SessionId> {
+    async fn session(&mut self) -> Option<SessionId> {
         let (shared, namespace) = (self.shared, &self.shared.namespace);
         self.live(|id| shared.store.touch(namespace, id, None))
+            .await
             .map(|info| info.id)
     }
 
@@ -164,15 +168,14 @@ impl<'a> Exchange<'a> {
     /// that a route whose answer needs the session's data finds and reads it
     /// in one store lookup instead of a `touch` and then a `get`. What it
     /// found names the session, so the id is not cloned here.
-    fn live<T>(
-        &mut self,
-        mut lookup: impl FnMut(&SessionId) -> Result<T, SessionError>,
-    ) -> Option<T> {
-        let live = self
-            .presented
-            .ids
-            .iter()
-            .find_map(|id| lookup(id).ok().map(|found| (id, found)));
+    async fn live<T>(&mut self, mut lookup: impl FnMut(&SessionId) -> Op<T>) -> Option<T> {
+        let mut live = None;
+        for id in &self.presented.ids {
+            if let Ok(found) = lookup(id).await {
+                live = Some((id, found));
+                break;
+            }
+        }
         let Some((id, found)) = live else {
             if self.presented.any {
                 if !self.presented.ids.is_empty() {
@@ -228,9 +231,10 @@ impl<'a> Exchange<'a> {
         let info = self
             .shared
             .store
-            .create(&self.shared.namespace, data.clone(), None)?;
+            .create(&self.shared.namespace, data.clone(), None)
+            .await?;
         for old in &self.presented.ids {
-            self.shared.store.flush(&self.shared.namespace, old)?;
+            self.shared.store.flush(&self.shared.namespace, old).await?;
         }
         Ok(self.issued(StatusCode::CREATED, info, &data))
     }
@@ -250,12 +254,13 @@ impl<'a> Exchange<'a> {
     }
 
     /// `GET /session`: the whole session.
-    fn get(&mut self) -> Result<Reply, ApiError> {
+    async fn get(&mut self) -> Result<Reply, ApiError> {
         // `read` with no keys fails only for a session that is not live, and
         // slides the deadline like `touch`: one lookup finds and reads it.
         let (shared, namespace) = (self.shared, &self.shared.namespace);
         let read = self
             .live(|id| shared.store.read(namespace, id, Vec::new(), true))
+            .await
             .ok_or(SessionError::NotFound)?;
         let reply = Reply::session(StatusCode::OK, &read.info, read.data.iter());
         self.cookie = CookieAction::Refresh(read.info);
@@ -270,10 +275,10 @@ impl<'a> Exchange<'a> {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let bytes = self.read_body(body).await?;
-        let patch = MergePatch::parse(&bytes)?;
+        let patch = MergePatch::parse(&bytes).map_err(|e| ApiError::InvalidBody(e.0))?;
         let if_match = self.if_match()?;
-        if let Some(id) = self.session() {
-            match self.patch_existing(&id, &patch, if_match.as_ref()) {
+        if let Some(id) = self.session().await {
+            match self.patch_existing(&id, &patch, if_match.as_ref()).await {
                 Err(ApiError::Session(SessionError::NotFound)) if if_match.is_none() => {}
                 other => return other,
             }
@@ -287,58 +292,48 @@ impl<'a> Exchange<'a> {
         let info = self
             .shared
             .store
-            .create(&self.shared.namespace, data.clone(), None)?;
+            .create(&self.shared.namespace, data.clone(), None)
+            .await?;
         Ok(self.issued(StatusCode::CREATED, info, &data))
     }
 
-    /// Applies `patch` to a live session. Keys that merge objects are read
-    /// first and written back under the version read, retrying when another
-    /// writer got in between, so no concurrent write is lost; with
-    /// `If-Match` the client's version rules and a conflict is a 412.
-    fn patch_existing(
+    /// Applies `patch` to a live session, as one storage operation: the
+    /// keys that merge objects are read and written back atomically, so no
+    /// concurrent write is lost and nothing is retried. With `If-Match` the
+    /// client's versions rule, and a mismatch is a 412.
+    async fn patch_existing(
         &mut self,
         id: &SessionId,
         patch: &MergePatch,
         if_match: Option<&IfMatch>,
     ) -> Result<Reply, ApiError> {
-        let store = &self.shared.store;
-        let to_read = patch.keys_to_read();
-        for _ in 0..MERGE_RETRIES {
-            let (current_version, current) = if to_read.is_empty() {
-                let version = match if_match {
-                    Some(m) if m.needs_current() => {
-                        Some(store.touch(&self.shared.namespace, id, None)?.version)
-                    }
-                    _ => None,
-                };
-                (version, HashMap::new())
-            } else {
-                let (info, current) = store.get(&self.shared.namespace, id, &to_read, false)?;
-                (Some(info.version), current)
-            };
-            let expected = match if_match {
-                Some(m) => m.expected(current_version)?,
-                None => current_version,
-            };
-            match store.set(&self.shared.namespace, id, patch.update(&current, expected)) {
-                Ok(_) => {
-                    let read = store.read(&self.shared.namespace, id, Vec::new(), false)?;
-                    let reply = Reply::session(StatusCode::OK, &read.info, read.data.iter());
-                    self.cookie = CookieAction::Refresh(read.info);
-                    return Ok(reply);
-                }
-                Err(SessionError::VersionMismatch { .. }) if if_match.is_none() => continue,
-                Err(e) => return Err(e.into()),
+        let versions = match if_match {
+            Some(IfMatch::Versions(v)) => Some(v.as_slice()),
+            Some(IfMatch::Any) | None => None,
+        };
+        let merged = self
+            .shared
+            .store
+            .merge(&self.shared.namespace, id, patch, versions)
+            .await;
+        let read = match merged {
+            // A list of tags is not one expected version: say so as a
+            // stale If-Match, as a write does.
+            Err(SessionError::VersionMismatch { .. }) if versions.is_some_and(|v| v.len() != 1) => {
+                return Err(stale())
             }
-        }
-        Err(ApiError::Contention)
+            other => other?,
+        };
+        let reply = Reply::session(StatusCode::OK, &read.info, read.data.iter());
+        self.cookie = CookieAction::Refresh(read.info);
+        Ok(reply)
     }
 
     /// `DELETE /session`: logout. Every session the cookie names is
     /// flushed and the cookie expired, whether or not one existed.
-    fn flush(&mut self) -> Result<Reply, ApiError> {
+    async fn flush(&mut self) -> Result<Reply, ApiError> {
         for id in &self.presented.ids {
-            if self.shared.store.flush(&self.shared.namespace, id)? {
+            if self.shared.store.flush(&self.shared.namespace, id).await? {
                 tracing::info!(session = %id.digest().short(), "session flushed");
             }
         }
@@ -348,9 +343,13 @@ impl<'a> Exchange<'a> {
 
     /// `POST /session/rotate`: same data under a new id (Django's
     /// `cycle_key`); the old id is dead at once.
-    fn rotate(&mut self) -> Result<Reply, ApiError> {
-        let id = self.session().ok_or(SessionError::NotFound)?;
-        let info = self.shared.store.rotate(&self.shared.namespace, &id)?;
+    async fn rotate(&mut self) -> Result<Reply, ApiError> {
+        let id = self.session().await.ok_or(SessionError::NotFound)?;
+        let info = self
+            .shared
+            .store
+            .rotate(&self.shared.namespace, &id)
+            .await?;
         tracing::info!(
             old_session = %id.digest().short(),
             session = %info.id.digest().short(),
@@ -362,12 +361,13 @@ impl<'a> Exchange<'a> {
     }
 
     /// `GET /session/keys/{key}`: the key's JSON value, exactly as stored.
-    fn get_key(&mut self, key: &str) -> Result<Reply, ApiError> {
-        let id = self.session().ok_or(SessionError::NotFound)?;
-        let read =
-            self.shared
-                .store
-                .read(&self.shared.namespace, &id, vec![key.to_owned()], true)?;
+    async fn get_key(&mut self, key: &str) -> Result<Reply, ApiError> {
+        let id = self.session().await.ok_or(SessionError::NotFound)?;
+        let read = self
+            .shared
+            .store
+            .read(&self.shared.namespace, &id, vec![key.to_owned()], true)
+            .await?;
         let value = read.data.get(key).ok_or(ApiError::KeyNotFound)?;
         let reply = Reply::value(&read.info, value.to_owned());
         self.cookie = CookieAction::Refresh(read.info);
@@ -385,22 +385,22 @@ impl<'a> Exchange<'a> {
             upsert: HashMap::from([(key.to_owned(), value)]),
             ..Update::default()
         };
-        self.write(update)
+        self.write(update).await
     }
 
     /// `DELETE /session/keys/{key}`: removes one key (absent is fine).
-    fn delete_key(&mut self, key: &str) -> Result<Reply, ApiError> {
+    async fn delete_key(&mut self, key: &str) -> Result<Reply, ApiError> {
         let update = Update {
             remove: vec![key.to_owned()],
             ..Update::default()
         };
-        self.write(update)
+        self.write(update).await
     }
 
     /// A one-key write under the request's `If-Match`, if any.
-    fn write(&mut self, mut update: Update) -> Result<Reply, ApiError> {
+    async fn write(&mut self, mut update: Update) -> Result<Reply, ApiError> {
         let if_match = self.if_match()?;
-        let Some(id) = self.session() else {
+        let Some(id) = self.session().await else {
             return Err(match if_match {
                 Some(_) => stale(),
                 None => SessionError::NotFound.into(),
@@ -409,20 +409,25 @@ impl<'a> Exchange<'a> {
         let store = &self.shared.store;
         if let Some(m) = &if_match {
             let current = match m.needs_current() {
-                true => Some(store.touch(&self.shared.namespace, &id, None)?.version),
+                true => Some(
+                    store
+                        .touch(&self.shared.namespace, &id, None)
+                        .await?
+                        .version,
+                ),
                 false => None,
             };
             update.expected_version = m.expected(current)?;
         }
-        let info = store.set(&self.shared.namespace, &id, update)?;
+        let info = store.set(&self.shared.namespace, &id, update).await?;
         let reply = Reply::done(&info);
         self.cookie = CookieAction::Refresh(info);
         Ok(reply)
     }
 
     /// `GET /auth`: 200 with the exported keys as headers, or 401.
-    fn auth(&mut self) -> Result<Reply, ApiError> {
-        let id = self.session().ok_or(ApiError::Unauthorized)?;
+    async fn auth(&mut self) -> Result<Reply, ApiError> {
+        let id = self.session().await.ok_or(ApiError::Unauthorized)?;
         let exported = &self.shared.auth_headers;
         let required = &self.shared.auth_require;
         let keys: Vec<String> = exported
@@ -434,6 +439,7 @@ impl<'a> Exchange<'a> {
             .shared
             .store
             .get(&self.shared.namespace, &id, &keys, true)
+            .await
             .map_err(|_| ApiError::Unauthorized)?;
         if !required
             .iter()
@@ -467,7 +473,7 @@ fn head_bytes(parts: &Parts) -> usize {
     line + headers
 }
 
-/// A key from the path: percent-decoded, then UTF-8. The store validates it
+/// A key from the path: percent-decoded, then UTF-8. Storage validates it
 /// like any other key.
 fn decode_key(raw: &str) -> Result<String, ApiError> {
     percent_decode_str(raw)

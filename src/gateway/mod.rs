@@ -1,10 +1,10 @@
-//! The HTTP gateway: browser cookies in, sessions out. Calls the store in
-//! process (never loops back through gRPC).
+//! The HTTP gateway: browser cookies in, sessions out. Calls the storage
+//! boundary in process (never loops back through gRPC).
 //!
 //! - [`server`]: accepts connections (HTTP/1.1 keep-alive and h2c on one
 //!   port, via hyper-util's auto builder) and drains them on shutdown.
 //! - `routes`: the route table; `handlers`: one handler per route.
-//! - `cookie`, `csrf`, `etag`, `merge_patch`, `auth`, `body`: one concern
+//! - `cookie`, `csrf`, `etag`, `auth`, `body`: one concern
 //!   each; `error`: every refusal mapped to a status, in one place;
 //!   `reply`: responses, cookies and common headers.
 //!
@@ -19,7 +19,6 @@ mod csrf;
 mod error;
 mod etag;
 mod handlers;
-mod merge_patch;
 mod reply;
 mod routes;
 mod server;
@@ -37,7 +36,7 @@ use crate::config::{normalize_origin, Config};
 use crate::lifecycle::Lifecycle;
 use crate::metrics::{Api, Metrics};
 use crate::session::Namespace;
-use crate::store::Store;
+use crate::storage::Storage;
 use auth::AuthHeader;
 use cookie::CookiePolicy;
 use handlers::Exchange;
@@ -57,7 +56,7 @@ pub struct Gateway(Arc<Shared>);
 
 /// What every request needs, fixed at start.
 struct Shared {
-    store: Store,
+    store: Storage,
     /// The one namespace this gateway serves (`--http-namespace`).
     namespace: Namespace,
     /// Requests arriving once the listeners close get 503.
@@ -81,7 +80,7 @@ struct Shared {
 impl Gateway {
     /// A gateway over `store` with the HTTP settings of `config` (already
     /// validated), serving the namespace `--http-namespace` names.
-    pub fn new(store: Store, lifecycle: Lifecycle, metrics: Metrics, config: &Config) -> Self {
+    pub fn new(store: Storage, lifecycle: Lifecycle, metrics: Metrics, config: &Config) -> Self {
         Gateway(Arc::new(Shared {
             store,
             namespace: config.http_namespace(),
@@ -131,7 +130,8 @@ impl Gateway {
     ) -> Result<Response<Full<Bytes>>, Request<B>> {
         let route = Route::parse(request.uri().path());
         if !(body::absent(request.headers(), request.body())
-            && Exchange::answers_at_once(&route, request.method()))
+            && Exchange::answers_at_once(&route, request.method())
+            && self.0.store.reads_at_once())
         {
             return Err(request);
         }
@@ -274,10 +274,12 @@ fn observe(method: &Method, route: &'static str, status: StatusCode, latency: Du
 mod tests {
     use super::*;
     use crate::clock::Clock;
+    use crate::storage::memory::Memory;
 
-    fn gateway() -> (Gateway, Store) {
+    fn gateway() -> (Gateway, Storage) {
         let config = Config::defaults();
-        let store = Store::new(config.limits(), config.timeouts(), Clock::manual(0));
+        let memory = Memory::new(config.limits(), config.timeouts(), Clock::manual(0));
+        let store = Storage::new(memory);
         let lifecycle = Lifecycle::default();
         (
             Gateway::new(store.clone(), lifecycle, Metrics::new(), &config),

@@ -9,7 +9,7 @@ use super::cookie::CookiePolicy;
 use super::error::ApiError;
 use super::etag::etag;
 use crate::clock::Millis;
-use crate::store::SessionInfo;
+use crate::session::SessionInfo;
 
 /// A successful answer, before cookies and common headers are added.
 #[derive(Debug)]

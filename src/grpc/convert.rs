@@ -6,7 +6,7 @@ use tonic::Status;
 
 use super::pb;
 use crate::clock::Millis;
-use crate::store::SessionInfo;
+use crate::session::SessionInfo;
 
 impl From<SessionInfo> for pb::SessionInfo {
     fn from(info: SessionInfo) -> Self {

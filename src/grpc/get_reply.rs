@@ -12,7 +12,7 @@ use prost::{DecodeError, Message};
 use super::convert::{duration, timestamp};
 use super::pb;
 use crate::session::ID_LEN;
-use crate::store::{DataView, SessionInfo, SessionRead};
+use crate::session::{DataView, SessionInfo, SessionRead};
 
 /// `GetResponse`'s field numbers (proto/sessiond/v1/sessiond.proto).
 const SESSION: u32 = 1;
@@ -268,19 +268,19 @@ mod tests {
     use super::*;
     use crate::clock::{Clock, Millis};
     use crate::session::{Limits, Namespace, SessionId, Timeouts};
-    use crate::store::Store;
+    use crate::storage::memory::Memory;
 
     const NS: Namespace = Namespace::DEFAULT;
 
     /// A time with seconds of five varint bytes and milliseconds.
     const NOW: Millis = 1_700_000_000_123;
 
-    fn holding(pairs: &[(String, String)]) -> (Store, SessionId) {
+    fn holding(pairs: &[(String, String)]) -> (Memory, SessionId) {
         holding_at(NOW, pairs)
     }
 
-    fn holding_at(now: Millis, pairs: &[(String, String)]) -> (Store, SessionId) {
-        let store = Store::new(Limits::default(), Timeouts::default(), Clock::manual(now));
+    fn holding_at(now: Millis, pairs: &[(String, String)]) -> (Memory, SessionId) {
+        let store = Memory::new(Limits::default(), Timeouts::default(), Clock::manual(now));
         let data = pairs.iter().cloned().collect();
         let id = store.create(&NS, data, None).unwrap().id;
         (store, id)
@@ -288,7 +288,7 @@ mod tests {
 
     /// The reply as the server built it before `GetReply`: the generated
     /// message, from a copy of the data.
-    fn generated(store: &Store, id: &SessionId, keys: &[String]) -> pb::GetResponse {
+    fn generated(store: &Memory, id: &SessionId, keys: &[String]) -> pb::GetResponse {
         let (info, data) = store.get(&NS, id, keys, false).unwrap();
         pb::GetResponse {
             session: Some(info.into()),
@@ -296,7 +296,7 @@ mod tests {
         }
     }
 
-    fn reply(store: &Store, id: &SessionId, keys: &[String]) -> GetReply {
+    fn reply(store: &Memory, id: &SessionId, keys: &[String]) -> GetReply {
         GetReply::new(store.read(&NS, id, keys.to_vec(), false).unwrap())
     }
 

@@ -1,5 +1,5 @@
-//! `SessionService`: each RPC parses its input at the edge, calls the store
-//! in the caller's namespace, and converts the result back.
+//! `SessionService`: each RPC parses its input at the edge, calls the
+//! storage boundary in the caller's namespace, and converts the result back.
 
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
@@ -19,15 +19,15 @@ use super::status::code_name;
 use crate::auth::Access;
 use crate::lifecycle::Lifecycle;
 use crate::metrics::{Api, Metrics, Series};
-use crate::session::{Namespace, SessionId};
-use crate::store::{Store, Update};
+use crate::session::{Namespace, SessionId, Update};
+use crate::storage::{Op, Storage};
 
-/// The tonic service: a store handle, the process lifecycle (so requests
+/// The tonic service: a storage handle, the process lifecycle (so requests
 /// arriving once listeners close get `UNAVAILABLE`) and the metrics every
 /// request is counted in.
 #[derive(Clone)]
 pub struct SessionService {
-    store: Store,
+    store: Storage,
     lifecycle: Lifecycle,
     metrics: Metrics,
     /// The series of `metrics` this service counts requests in.
@@ -35,7 +35,7 @@ pub struct SessionService {
 }
 
 impl SessionService {
-    pub fn new(store: Store, lifecycle: Lifecycle, metrics: Metrics) -> Self {
+    pub fn new(store: Storage, lifecycle: Lifecycle, metrics: Metrics) -> Self {
         SessionService {
             store,
             lifecycle,
@@ -58,82 +58,126 @@ impl SessionService {
         authenticate.layer(server)
     }
 
-    /// Runs `op`, a read (which parses the request and calls the store in
+    /// Runs `op`, a read (which parses the request and calls storage in
     /// the caller's namespace), inside the request's span, after the
     /// shutdown and permission checks, and counts the request with its
     /// outcome and latency. Every RPC goes through here or [`Self::change`],
-    /// so every request is counted, malformed ones included. Synchronous:
-    /// a read waits for nothing, so its future stays small and is not
-    /// moved through an instrumented async wrapper on every call.
+    /// so every request is counted, malformed ones included.
+    ///
+    /// Synchronous when storage answers at once (memory always does): the
+    /// answer is then `Ok`, and the RPC's future stays small and is not
+    /// moved through an instrumented async wrapper on every call. An answer
+    /// that waits comes back as `Err`, for [`Self::read_later`].
+    #[allow(clippy::result_large_err)] // the `Ok` is the fast path; boxing it would cost a Get an allocation
     fn read<T>(
         &self,
         rpc: Rpc,
         caller: Caller,
-        op: impl FnOnce(&Store, &Namespace) -> Result<T, Status>,
-    ) -> Result<Response<T>, Status> {
+        op: impl FnOnce(&Storage, &Namespace) -> Result<Op<T>, Status>,
+    ) -> Result<Result<Response<T>, Status>, Pending<T>> {
         let span = request_span(rpc);
         let _entered = span.enter();
         let started = Instant::now();
-        let result = self.checked(rpc, false, caller, op);
-        self.counted(rpc, started, result)
+        let op = match self
+            .admitted(rpc, false, &caller)
+            .and_then(|ns| op(&self.store, ns))
+        {
+            Ok(op) => op,
+            Err(refused) => return Ok(self.settled(rpc, started, caller, Err(refused))),
+        };
+        match op.now() {
+            Ok(answer) => Ok(self.settled(rpc, started, caller, answer.map_err(Status::from))),
+            Err(op) => {
+                drop(_entered);
+                Err(Pending {
+                    op,
+                    rpc,
+                    caller,
+                    started,
+                    span,
+                })
+            }
+        }
     }
 
-    /// [`Self::read`] for an RPC that changes sessions: the change is
-    /// acknowledged only once it is as durable as `--fsync` says.
+    /// Waits for a read that [`Self::read`] found pending, then counts it.
+    async fn read_later<T>(&self, pending: Pending<T>) -> Result<Response<T>, Status> {
+        let Pending {
+            op,
+            rpc,
+            caller,
+            started,
+            span,
+        } = pending;
+        async {
+            let answer = op.await.map_err(Status::from);
+            self.settled(rpc, started, caller, answer)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// [`Self::read`] for an RPC that changes sessions. Storage answers a
+    /// change once it is as durable as `--fsync` says.
     async fn change<T>(
         &self,
         rpc: Rpc,
         caller: Caller,
-        op: impl FnOnce(&Store, &Namespace) -> Result<T, Status>,
+        op: impl FnOnce(&Storage, &Namespace) -> Result<Op<T>, Status>,
     ) -> Result<Response<T>, Status> {
         async {
             let started = Instant::now();
-            let result = match self.checked(rpc, true, caller, op) {
-                Ok(reply) => self
-                    .store
-                    .durable()
-                    .await
-                    .map(|()| reply)
-                    .map_err(Status::from),
-                refused => refused,
+            let answer = match self
+                .admitted(rpc, true, &caller)
+                .and_then(|ns| op(&self.store, ns))
+            {
+                Ok(op) => op.await.map_err(Status::from),
+                Err(refused) => Err(refused),
             };
-            self.counted(rpc, started, result)
+            self.settled(rpc, started, caller, answer)
         }
         .instrument(request_span(rpc))
         .await
     }
 
-    /// `op`, unless the server is stopping or the caller may not run it;
-    /// an unknown session is counted against the caller's address.
-    fn checked<T>(
+    /// The caller's namespace, unless the server is stopping or the caller
+    /// may not run `rpc`.
+    fn admitted<'c>(
         &self,
         rpc: Rpc,
         changes: bool,
-        caller: Caller,
-        op: impl FnOnce(&Store, &Namespace) -> Result<T, Status>,
-    ) -> Result<T, Status> {
-        let result = if self.lifecycle.is_stopping() {
-            Err(Status::unavailable(
+        caller: &'c Caller,
+    ) -> Result<&'c Namespace, Status> {
+        if self.lifecycle.is_stopping() {
+            return Err(Status::unavailable(
                 "sessiond is shutting down; retry on another instance",
-            ))
-        } else {
-            match &caller.access {
-                // Only reachable if the service is served without its
-                // access-control layer: fail closed.
-                None => Err(Status::unauthenticated("no credential was checked")),
-                Some(access) if access.read_only && changes => {
-                    Err(Status::permission_denied(format!(
-                        "{} changes sessions, and this token is read-only",
-                        rpc.name()
-                    )))
-                }
-                Some(access) => op(&self.store, &access.namespace),
-            }
-        };
+            ));
+        }
+        match &caller.access {
+            // Only reachable if the service is served without its
+            // access-control layer: fail closed.
+            None => Err(Status::unauthenticated("no credential was checked")),
+            Some(access) if access.read_only && changes => Err(Status::permission_denied(format!(
+                "{} changes sessions, and this token is read-only",
+                rpc.name()
+            ))),
+            Some(access) => Ok(&access.namespace),
+        }
+    }
+
+    /// Counts the request; an unknown session is counted against the
+    /// caller's address too.
+    fn settled<T>(
+        &self,
+        rpc: Rpc,
+        started: Instant,
+        caller: Caller,
+        result: Result<T, Status>,
+    ) -> Result<Response<T>, Status> {
         if matches!(&result, Err(s) if s.code() == Code::NotFound) {
             self.metrics.unknown_session(Api::Grpc, caller.peer());
         }
-        result
+        self.counted(rpc, started, result)
     }
 
     /// Logs the outcome at DEBUG and counts the request with its latency.
@@ -219,6 +263,15 @@ impl SeriesTable {
     }
 }
 
+/// A read that storage answers later, with what counting it needs.
+struct Pending<T> {
+    op: Op<T>,
+    rpc: Rpc,
+    caller: Caller,
+    started: Instant,
+    span: tracing::Span,
+}
+
 /// Who sent a request: what the access-control layer resolved, and the
 /// rest of the request's extensions, where its peer's address is.
 struct Caller {
@@ -266,22 +319,28 @@ impl session_service_server::SessionService for SessionService {
         let (caller, req) = Caller::of(request);
         self.change(Rpc::Create, caller, |store, ns| {
             let idle = idle_timeout(req.idle_timeout)?;
-            let info = store.create(ns, req.data, idle)?;
-            tracing::info!(rpc = "Create", session = %info.id.digest().short(), "created");
-            Ok(pb::CreateResponse {
-                session: Some(info.into()),
-            })
+            Ok(store.create(ns, req.data, idle).map(|info| {
+                tracing::info!(rpc = "Create", session = %info.id.digest().short(), "created");
+                pb::CreateResponse {
+                    session: Some(info.into()),
+                }
+            }))
         })
         .await
     }
 
     async fn get(&self, request: Request<GetQuery>) -> Result<Response<GetReply>, Status> {
         let (caller, GetQuery(req)) = Caller::of(request);
-        self.read(Rpc::Get, caller, |store, ns| {
+        let answer = self.read(Rpc::Get, caller, |store, ns| {
             let id = parse_id(req.id)?;
-            let read = store.read_owned(ns, id, req.keys, !req.no_touch)?;
-            Ok(GetReply::new(read))
-        })
+            Ok(store
+                .read_owned(ns, id, req.keys, !req.no_touch)
+                .map(GetReply::new))
+        });
+        match answer {
+            Ok(answered) => answered,
+            Err(pending) => self.read_later(pending).await,
+        }
     }
 
     async fn set(
@@ -296,9 +355,9 @@ impl session_service_server::SessionService for SessionService {
                 remove: req.remove,
                 expected_version: req.expected_version,
             };
-            Ok(pb::SetResponse {
-                session: Some(store.set(ns, &id, update)?.into()),
-            })
+            Ok(store.set(ns, &id, update).map(|info| pb::SetResponse {
+                session: Some(info.into()),
+            }))
         })
         .await
     }
@@ -310,9 +369,9 @@ impl session_service_server::SessionService for SessionService {
         let (caller, req) = Caller::of(request);
         self.change(Rpc::Flush, caller, |store, ns| {
             let id = parse_id(req.id)?;
-            Ok(pb::FlushResponse {
-                existed: store.flush(ns, &id)?,
-            })
+            Ok(store
+                .flush(ns, &id)
+                .map(|existed| pb::FlushResponse { existed }))
         })
         .await
     }
@@ -324,16 +383,18 @@ impl session_service_server::SessionService for SessionService {
         let (caller, req) = Caller::of(request);
         self.change(Rpc::Rotate, caller, |store, ns| {
             let id = parse_id(req.id)?;
-            let info = store.rotate(ns, &id)?;
-            tracing::info!(
-                rpc = "Rotate",
-                session = %id.digest().short(),
-                new_session = %info.id.digest().short(),
-                "rotated"
-            );
-            Ok(pb::RotateResponse {
-                session: Some(info.into()),
-            })
+            let old = id.digest().short();
+            Ok(store.rotate(ns, &id).map(move |info| {
+                tracing::info!(
+                    rpc = "Rotate",
+                    session = %old,
+                    new_session = %info.id.digest().short(),
+                    "rotated"
+                );
+                pb::RotateResponse {
+                    session: Some(info.into()),
+                }
+            }))
         })
         .await
     }
@@ -346,9 +407,9 @@ impl session_service_server::SessionService for SessionService {
         self.change(Rpc::Touch, caller, |store, ns| {
             let id = parse_id(req.id)?;
             let idle = idle_timeout(req.idle_timeout)?;
-            Ok(pb::TouchResponse {
-                session: Some(store.touch(ns, &id, idle)?.into()),
-            })
+            Ok(store.touch(ns, &id, idle).map(|info| pb::TouchResponse {
+                session: Some(info.into()),
+            }))
         })
         .await
     }
@@ -359,10 +420,15 @@ mod tests {
     use super::*;
     use crate::clock::Clock;
     use crate::session::{Limits, Timeouts};
+    use crate::storage::memory::Memory;
     use session_service_server::SessionService as _;
 
     fn service() -> (SessionService, Lifecycle, Metrics) {
-        let store = Store::new(Limits::default(), Timeouts::default(), Clock::manual(0));
+        let store = Storage::new(Memory::new(
+            Limits::default(),
+            Timeouts::default(),
+            Clock::manual(0),
+        ));
         let (lifecycle, metrics) = (Lifecycle::default(), Metrics::new());
         let service = SessionService::new(store, lifecycle.clone(), metrics.clone());
         (service, lifecycle, metrics)

@@ -15,7 +15,7 @@ impl From<SessionError> for Status {
             SessionError::NotFound => Code::NotFound,
             SessionError::VersionMismatch { .. } => Code::Aborted,
             SessionError::LimitExceeded { .. } => Code::ResourceExhausted,
-            SessionError::Unavailable(_) => Code::Unavailable,
+            SessionError::Unavailable(_) | SessionError::Backend(_) => Code::Unavailable,
         };
         Status::new(code, err.to_string())
     }

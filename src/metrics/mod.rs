@@ -25,8 +25,8 @@ use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
 
-use crate::persist::PersistStats;
-use crate::store::StoreStats;
+use crate::storage::durable::PersistStats;
+use crate::storage::StoreStats;
 
 /// The content type of [`Metrics::render`]'s output.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";

@@ -56,6 +56,11 @@ pub enum SessionError {
     VersionMismatch { expected: u64, actual: u64 },
     #[error("{0}")]
     Unavailable(&'static str),
+    /// The storage backend could not answer (unreachable, timed out,
+    /// refused): the request may be retried, here or on another instance.
+    /// Transports answer UNAVAILABLE / 503; the message names no session.
+    #[error("the session storage is unavailable: {0}")]
+    Backend(String),
     #[error("{what} exceeds the limit of {max} ({})", .limit.setting())]
     LimitExceeded {
         limit: Limit,

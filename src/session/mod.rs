@@ -1,15 +1,24 @@
 //! The domain: session ids and namespaces, keys and JSON values, limits
-//! and errors.
-//! Knows nothing of tonic or hyper.
+//! and errors, and the types every backend answers with and every
+//! transport sends (`SessionInfo`, `Update`, `SessionRead`).
+//! Knows nothing of tonic or hyper, nor of any backend.
 
 mod data;
 mod error;
+mod fields;
 mod id;
+mod info;
 mod limits;
+mod merge_patch;
 mod namespace;
+mod read;
 
 pub use data::{validate_key, validate_value};
 pub use error::{Limit, SessionError};
+pub use fields::{Fields, FieldsBuf};
 pub use id::{BuildDigestHasher, Digest, DigestHasher, SessionId, ID_LEN};
+pub use info::{SessionInfo, Update};
 pub use limits::{Limits, Timeouts};
+pub use merge_patch::{merge, InvalidPatch, MergePatch};
 pub use namespace::{Namespace, MAX_NAMESPACE_BYTES};
+pub use read::{DataView, HeldFields, SessionRead};

@@ -14,7 +14,7 @@ use sessiond::clock::{Clock, Millis};
 use sessiond::config::Config;
 use sessiond::grpc::pb::session_service_client::SessionServiceClient;
 use sessiond::lifecycle::Lifecycle;
-use sessiond::store::Store;
+use sessiond::storage::Storage;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -32,7 +32,7 @@ pub struct TestApp {
     pub http_addr: SocketAddr,
     pub client: SessionServiceClient<Channel>,
     pub clock: Clock,
-    pub store: Store,
+    pub store: Storage,
     pub lifecycle: Lifecycle,
     /// The tokens in force, when the test configured a tokens file.
     pub tokens: Option<Tokens>,

@@ -3,8 +3,9 @@
 //! path that spreads HTTP/2's per-call cost over many reads as the `redis`
 //! crate's multiplexed connection spreads Redis's per-read syscalls.
 //!
-//! The server side serves the stream from a real `sessiond::store::Store`,
-//! beside sessiond's own `SessionService` on the same store (the client
+//! The server side serves the stream from a real memory backend
+//! (`sessiond::storage::memory::Memory`), beside sessiond's own
+//! `SessionService` on the same map (the client
 //! fills it with `Create`, as the unary load does). Each read does what the
 //! unary Get does to it: parse the id, look it up in the caller's
 //! namespace (the default one: this server has no access control), slide
@@ -25,7 +26,7 @@ use std::time::Instant;
 use sessiond::grpc::pb;
 use sessiond::metrics::{Api, Metrics};
 use sessiond::session::{Namespace, SessionId};
-use sessiond::store::Store;
+use sessiond::storage::memory::Memory;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
@@ -42,12 +43,12 @@ use crate::report::{Control, Recorder};
 /// The server's side: the store the reads go to and the metrics each batch
 /// is counted in, as sessiond counts each request.
 pub struct BatchGet {
-    store: Store,
+    store: Memory,
     metrics: Metrics,
 }
 
 impl BatchGet {
-    pub fn server(store: Store, metrics: Metrics) -> BatchGetServiceServer<Self> {
+    pub fn server(store: Memory, metrics: Metrics) -> BatchGetServiceServer<Self> {
         BatchGetServiceServer::new(BatchGet { store, metrics })
     }
 }
@@ -79,7 +80,7 @@ impl batch_get_service_server::BatchGetService for BatchGet {
 
 /// One read, as `SessionService::get` does it; a failure is reported in
 /// the result, since a status would end the whole stream.
-fn read(store: &Store, get: pb::GetRequest) -> GetResult {
+fn read(store: &Memory, get: pb::GetRequest) -> GetResult {
     let read = SessionId::parse(&get.id)
         .and_then(|id| store.get(&Namespace::DEFAULT, &id, &get.keys, !get.no_touch));
     match read {

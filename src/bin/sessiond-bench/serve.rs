@@ -14,7 +14,8 @@ use sessiond::gateway::{serve_with, ConnectionSettings};
 use sessiond::grpc::{Authenticate, SessionService};
 use sessiond::lifecycle::Lifecycle;
 use sessiond::metrics::Metrics;
-use sessiond::store::{spawn_reaper, Store};
+use sessiond::storage::memory::{spawn_reaper, Memory};
+use sessiond::storage::Storage;
 use tonic::{Request, Response, Status};
 
 use crate::batch::BatchGet;
@@ -56,12 +57,12 @@ pub async fn batch(addr: SocketAddr) -> Result<(), String> {
     let listener = bind(addr).await?;
     let shutdown = shutdown_signal().map_err(|e| e.to_string())?;
     let config = Config::defaults();
-    let store = Store::new(config.limits(), config.timeouts(), Clock::system());
+    let store = Memory::new(config.limits(), config.timeouts(), Clock::system());
     let _reaper = spawn_reaper(&store);
     let (lifecycle, metrics) = (Lifecycle::default(), Metrics::new());
     lifecycle.set_serving();
     // No access control, as sessiond on loopback without a tokens file.
-    let sessions = SessionService::new(store.clone(), lifecycle, metrics.clone())
+    let sessions = SessionService::new(Storage::new(store.clone()), lifecycle, metrics.clone())
         .into_server(Authenticate::new(None, false, metrics.clone()));
     println!("serving the batched Get and sessiond.v1 on {addr}");
     grpc_server()

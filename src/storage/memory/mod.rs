@@ -1,16 +1,21 @@
-//! The session store: a sharded concurrent map (dashmap) keyed by id digest,
-//! with an expiry index and a background reaper. No I/O, no tonic, no hyper.
+//! The memory backend: a sharded concurrent map (dashmap) keyed by id
+//! digest, with an expiry index and a background reaper. No I/O, no tonic,
+//! no hyper; what changed goes to a [`ChangeSink`], if one is attached.
 //!
-//! `Store` is a cheap `Clone` handle; every transport holds one. Every
-//! operation names the [`Namespace`] it works in: a session is keyed by
-//! [`SessionId::digest_in`] its namespace, so it exists in no other.
+//! `Memory` is a cheap `Clone` handle. Every operation names the
+//! [`Namespace`] it works in: a session is keyed by
+//! [`SessionId::digest_in`] its namespace, so it exists in no other. Its
+//! operations are synchronous; `backend.rs` answers them through the
+//! storage boundary as ready [`crate::storage::Op`]s.
 
-mod durable;
+mod backend;
+mod changes;
 mod entry;
 mod expiry;
-mod fields;
+mod merge;
 mod namespaces;
 mod reaper;
+mod restore;
 mod stats;
 
 use std::borrow::Cow;
@@ -25,95 +30,25 @@ use tokio::sync::Notify;
 
 use crate::clock::{Clock, Millis};
 use crate::session::{
-    validate_key, validate_value, BuildDigestHasher, Digest, Limit, Limits, Namespace,
-    SessionError, SessionId, Timeouts,
+    validate_key, validate_value, BuildDigestHasher, DataView, Digest, FieldsBuf, Limit, Limits,
+    Namespace, SessionError, SessionId, SessionInfo, SessionRead, Timeouts, Update,
 };
+use crate::storage::StoreStats;
 use entry::{Entry, Meta};
 use expiry::{bucket_due, visit_at, Bucket, ExpiryIndex};
-pub(crate) use fields::{Fields, FieldsBuf};
 use namespaces::{Namespaces, NsIndex};
 
+pub use changes::{ChangeSink, State, StateRef};
 pub use reaper::{spawn_reaper, Purge, ReaperHandle};
-pub use stats::StoreStats;
+pub use restore::SnapshotEntry;
 
 /// Shards of the map and of the expiry index. More shards than cores keeps
 /// two requests from meeting on one lock; 64 costs a few KiB.
 const SHARDS: usize = 64;
 
-/// What a caller learns about a session besides its data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionInfo {
-    pub id: SessionId,
-    pub version: u64,
-    pub created_ms: Millis,
-    /// The earlier of the idle and absolute deadlines.
-    pub expires_ms: Millis,
-    pub idle_timeout: Duration,
-}
-
-/// What a read found: the session's info, and its data as stored.
-#[derive(Debug)]
-pub struct SessionRead {
-    pub info: SessionInfo,
-    pub data: DataView,
-}
-
-/// The keys a read asked for, borrowed from the session's allocation, which
-/// this holds a counted handle on: a reply is written straight from the
-/// stored bytes, and stays whole if a Set replaces the session meanwhile.
-#[derive(Debug)]
-pub struct DataView {
-    entry: Entry,
-    /// The keys asked for; empty for all of them.
-    keys: Vec<String>,
-}
-
-impl DataView {
-    /// Every (key, JSON value) read, each key once, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
-        let data = self.entry.data().iter();
-        data.filter(|(k, _)| self.asked(k.as_bytes()))
-    }
-
-    /// [`Self::iter`] as UTF-8 bytes, not checked again on the way out: what
-    /// a wire encoding copies.
-    pub fn iter_bytes(&self) -> impl Iterator<Item = (&[u8], &[u8])> + Clone {
-        let data = self.entry.data().iter_bytes();
-        data.filter(|(k, _)| self.asked(k))
-    }
-
-    /// The JSON value of `key`, if it was read.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        let asked = self.asked(key.as_bytes());
-        self.entry.data().get(key).filter(|_| asked)
-    }
-
-    fn asked(&self, key: &[u8]) -> bool {
-        self.keys.is_empty() || self.keys.iter().any(|k| k.as_bytes() == key)
-    }
-
-    /// The pairs, copied out.
-    pub fn to_map(&self) -> HashMap<String, String> {
-        self.iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect()
-    }
-}
-
-/// A Set request: every upsert and removal applies, or none does.
-#[derive(Debug, Clone, Default)]
-pub struct Update {
-    /// key -> JSON text.
-    pub upsert: HashMap<String, String>,
-    /// Keys to delete; absent ones are ignored.
-    pub remove: Vec<String>,
-    /// Compare-and-set: refuse unless the session is at this version.
-    pub expected_version: Option<u64>,
-}
-
-/// Handle on the shared store.
+/// Handle on the shared map.
 #[derive(Clone)]
-pub struct Store {
+pub struct Memory {
     shared: Arc<Shared>,
 }
 
@@ -133,9 +68,9 @@ struct Shared {
     /// Bytes of keys and values held, for the bytes-held figure.
     data_bytes: AtomicUsize,
     stats: stats::Counters,
-    /// Set once persistence is on and recovery has finished; changes are
-    /// journaled from then on.
-    journal: std::sync::OnceLock<crate::persist::Journal>,
+    /// Set once persistence is on and recovery has finished; every change
+    /// is told to it from then on, under the session's guard.
+    sink: std::sync::OnceLock<Box<dyn ChangeSink>>,
     /// Wakes the reaper when a deadline earlier than the one it sleeps
     /// towards is filed.
     reaper_wake: Notify,
@@ -144,9 +79,9 @@ struct Shared {
     reaper_next: AtomicU64,
 }
 
-impl Store {
+impl Memory {
     pub fn new(limits: Limits, timeouts: Timeouts, clock: Clock) -> Self {
-        Store {
+        Memory {
             shared: Arc::new(Shared {
                 sessions: DashMap::with_capacity_and_hasher_and_shard_amount(
                     0,
@@ -161,7 +96,7 @@ impl Store {
                 namespaces: Namespaces::new(),
                 data_bytes: AtomicUsize::new(0),
                 stats: stats::Counters::default(),
-                journal: std::sync::OnceLock::new(),
+                sink: std::sync::OnceLock::new(),
                 reaper_wake: Notify::new(),
                 reaper_next: AtomicU64::new(0),
             }),
@@ -189,7 +124,6 @@ impl Store {
         idle_timeout: Option<Duration>,
     ) -> Result<SessionInfo, SessionError> {
         let s = &*self.shared;
-        self.check_writable()?;
         let idle = self.checked_idle(idle_timeout)?;
         for (key, value) in &data {
             validate_key(key, &s.limits)?;
@@ -239,7 +173,7 @@ impl Store {
                 MapEntry::Occupied(_) => continue,
                 MapEntry::Vacant(v) => {
                     let stored = v.insert(());
-                    self.journal_put(&digest, stored.key());
+                    self.emit_put(&digest, stored.key());
                     break (id, digest.key());
                 }
             }
@@ -299,14 +233,11 @@ impl Store {
         let entry = found.key();
         if touch {
             entry.slide(now);
-            self.journal_slide(&digest, entry);
+            self.emit_slide(&digest, entry);
         }
         Ok(SessionRead {
             info: info(id.into_owned(), entry),
-            data: DataView {
-                entry: entry.share(),
-                keys,
-            },
+            data: DataView::shared(Box::new(entry.share()), keys),
         })
     }
 
@@ -330,28 +261,33 @@ impl Store {
         id: &SessionId,
         mut update: Update,
     ) -> Result<SessionInfo, SessionError> {
-        let s = &*self.shared;
-        self.check_writable()?;
-        // A key named twice is removed once (and counted once below).
+        self.checked_update(&mut update)?;
+        let now = self.shared.clock.now_ms();
+        let digest = id.digest_in(ns);
+        self.exclusive(&digest, now, |entry| {
+            self.set_in(entry, id, &digest, now, &update)
+        })
+    }
+
+    /// Validates every key and value of `update`, and sorts and dedups its
+    /// removals: a key named twice is removed once (and counted once).
+    fn checked_update(&self, update: &mut Update) -> Result<(), SessionError> {
+        let limits = &self.shared.limits;
         update.remove.sort_unstable();
         update.remove.dedup();
         for (key, value) in &update.upsert {
-            validate_key(key, &s.limits)?;
-            validate_value(key, value, &s.limits)?;
+            validate_key(key, limits)?;
+            validate_value(key, value, limits)?;
         }
         for key in &update.remove {
-            validate_key(key, &s.limits)?;
+            validate_key(key, limits)?;
             if update.upsert.contains_key(key) {
                 return Err(SessionError::InvalidKey(format!(
                     "key {key:?} is both upserted and removed in one request"
                 )));
             }
         }
-        let now = s.clock.now_ms();
-        let digest = id.digest_in(ns);
-        self.exclusive(&digest, now, |entry| {
-            self.set_in(entry, id, &digest, now, &update)
-        })
+        Ok(())
     }
 
     /// `set` under the session's exclusive guard.
@@ -395,7 +331,7 @@ impl Store {
             changed.set_version(version + 1);
         }
         changed.slide(now);
-        self.journal_update(digest, &changed, update);
+        self.emit_update(digest, &changed, update);
         let before = entry.data().bytes();
         *entry = changed;
         let out = info(id.clone(), entry);
@@ -411,13 +347,12 @@ impl Store {
     pub fn flush(&self, ns: &Namespace, id: &SessionId) -> Result<bool, SessionError> {
         let s = &*self.shared;
         // A logout that could not be journaled would come back at restart.
-        self.check_writable()?;
         let now = s.clock.now_ms();
         let digest = id.digest_in(ns);
         let Some((entry, ())) = s.sessions.remove_if(&digest.key(), |e, _| e.is(&digest)) else {
             return Ok(false);
         };
-        self.journal_delete(&digest);
+        self.emit_delete(&digest);
         let live = entry.is_live(now);
         self.forget(&entry);
         if live {
@@ -432,7 +367,6 @@ impl Store {
     /// at once. Counts as activity; the absolute deadline stays where it was.
     pub fn rotate(&self, ns: &Namespace, id: &SessionId) -> Result<SessionInfo, SessionError> {
         let s = &*self.shared;
-        self.check_writable()?;
         let now = s.clock.now_ms();
         let old_digest = id.digest_in(ns);
         let old_key = old_digest.key();
@@ -456,7 +390,7 @@ impl Store {
                 MapEntry::Vacant(v) => {
                     let out = info(new_id, &entry);
                     let stored = v.insert(());
-                    self.journal_rotate(&old_digest, &digest, stored.key());
+                    self.emit_rotate(&old_digest, &digest, stored.key());
                     break (digest.key(), out);
                 }
             }
@@ -481,10 +415,9 @@ impl Store {
             let found = self.shared_live(&digest, now)?;
             let entry = found.key();
             entry.slide(now);
-            self.journal_slide(&digest, entry);
+            self.emit_slide(&digest, entry);
             return Ok(info(id.clone(), entry));
         };
-        self.check_writable()?;
         let idle = self.checked_idle(Some(idle))?;
         let (out, refile) = self.exclusive(&digest, now, |entry| {
             let idle_ms = idle.as_millis() as u64;
@@ -492,7 +425,7 @@ impl Store {
             entry
                 .idle_deadline_ms
                 .store(now.saturating_add(idle_ms), Ordering::Relaxed);
-            self.journal_deadline(&digest, entry);
+            self.emit_deadline(&digest, entry);
             // Filed for later than it is now due: file it sooner. Filed
             // sooner is fine: the reaper files it again when it gets there.
             let at = visit_at(entry.deadline(), now);
@@ -635,7 +568,7 @@ impl Store {
         let key = digest.key();
         let mut shard = map.shards()[map.determine_map(&key)].write();
         // The table is hashed with `DigestHasher`, which passes a key
-        // through (`store::tests::the_map_hashes_a_key_as_itself`).
+        // through (`memory::tests::the_map_hashes_a_key_as_itself`).
         match shard.get_mut(key, |(e, _)| e.key == key) {
             Some((entry, _)) if entry.is(digest) => Some(f(entry)),
             _ => None,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::codec::{self, Next, Record};
 use super::journal::log_path;
 use super::snapshot::snapshot_path;
-use crate::store::Store;
+use crate::storage::memory::Memory;
 
 /// Damage that stops start-up.
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +43,7 @@ pub struct Recovered {
 
 /// Replays `dir` into `store` (which must be empty and not yet journaling).
 pub fn recover(
-    store: &Store,
+    store: &Memory,
     dir: &Path,
     accept_data_loss: bool,
 ) -> Result<Recovered, RecoverError> {
@@ -95,7 +95,7 @@ pub fn recover(
     Ok(found)
 }
 
-fn apply(store: &Store, record: Record, found: &mut Recovered) {
+fn apply(store: &Memory, record: Record, found: &mut Recovered) {
     let lsn = match &record {
         Record::Put { lsn, .. }
         | Record::Update { lsn, .. }
@@ -108,7 +108,31 @@ fn apply(store: &Store, record: Record, found: &mut Recovered) {
     if lsn > 0 {
         found.records += 1;
     }
-    store.restore(record);
+    match record {
+        Record::Put { lsn, digest, state } => store.restore_put(lsn, digest, state),
+        Record::Update {
+            lsn,
+            digest,
+            version,
+            idle_deadline_ms,
+            upsert,
+            remove,
+        } => store.restore_update(lsn, &digest, version, idle_deadline_ms, upsert, remove),
+        Record::Deadline {
+            lsn,
+            digest,
+            idle_ms,
+            idle_deadline_ms,
+        } => store.restore_deadline(lsn, &digest, idle_ms, idle_deadline_ms),
+        Record::Delete { lsn, digest } => store.restore_delete(lsn, &digest),
+        Record::Rotate {
+            lsn,
+            old,
+            new,
+            state,
+        } => store.restore_rotate(lsn, &old, new, state),
+        Record::LogHeader { .. } | Record::SnapshotHeader { .. } | Record::SnapshotEnd { .. } => {}
+    }
 }
 
 /// Journal files in `dir` with their sequence numbers.

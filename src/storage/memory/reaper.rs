@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use tokio::task::JoinHandle;
 
 use super::expiry::visit_at;
-use super::{Entry, Store};
+use super::{Entry, Memory};
 use crate::clock::Millis;
 
 /// Index entries taken per lock acquisition of an index shard.
@@ -44,7 +44,7 @@ pub struct Purge {
     pub more: bool,
 }
 
-impl Store {
+impl Memory {
     /// Reclaims sessions whose deadline has passed, visiting at most
     /// `VISITS_PER_CALL` index entries; then, if nothing more is due,
     /// compacts one shard of the index if it holds more stale entries than
@@ -150,7 +150,7 @@ impl Store {
     }
 }
 
-impl Store {
+impl Memory {
     /// Gives back the memory of a map that reclamation left mostly empty:
     /// `held` sessions before, under a quarter of them now. Shrinking
     /// rehashes each shard under its lock, one shard at a time, in time
@@ -163,7 +163,7 @@ impl Store {
 }
 
 /// Starts the background reaper; it stops when the handle is dropped.
-pub fn spawn_reaper(store: &Store) -> ReaperHandle {
+pub fn spawn_reaper(store: &Memory) -> ReaperHandle {
     ReaperHandle(tokio::spawn(store.clone().reap()))
 }
 

@@ -5,24 +5,32 @@
 //! What a crash can cost: with `--fsync everysec` (the default) at most the
 //! last second of changes if the machine dies, nothing written if only the
 //! process dies; with `always`, nothing acknowledged. Deadlines slid by reads
-//! are journaled coarsely (see `store::durable`), so after a crash a session
-//! may expire a little early, never late.
+//! are journaled coarsely (see `memory::changes`), so after a crash a
+//! session may expire a little early, never late.
+//!
+//! [`Durable`] is the backend: memory underneath, told to the journal
+//! through memory's `ChangeSink`, each change answered once durable.
 
+mod backend;
 pub mod codec;
 mod journal;
 mod recover;
+mod sink;
 mod snapshot;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub use backend::Durable;
 pub use journal::{FsyncPolicy, Journal};
 pub use recover::{RecoverError, Recovered};
 pub use snapshot::SnapshotReport;
 
-use crate::store::Store;
+use crate::storage::memory::Memory;
 use journal::JournalWriter;
 
 /// How persistence is set up (from `--data-dir` and friends).
@@ -51,10 +59,10 @@ pub struct PersistStats {
     pub records_replayed: u64,
 }
 
-/// The running persistence of one store.
+/// The running persistence of one memory backend.
 pub struct Persistence {
     config: PersistConfig,
-    store: Store,
+    store: Memory,
     journal: Journal,
     writer: Mutex<Option<JournalWriter>>,
     /// The sequence number the next journal file takes.
@@ -70,7 +78,7 @@ pub struct Persistence {
 impl Persistence {
     /// Recovers `dir` into `store` (empty, not serving), then journals every
     /// change from here on. Blocking: run it off the async threads.
-    pub fn open(store: &Store, config: PersistConfig) -> Result<Arc<Self>, RecoverError> {
+    pub fn open(store: &Memory, config: PersistConfig) -> Result<Arc<Self>, RecoverError> {
         let started = Instant::now();
         let recovered = recover::recover(store, &config.dir, config.accept_data_loss)?;
         let (journal, writer) = Journal::start(
@@ -83,7 +91,7 @@ impl Persistence {
             path: config.dir.clone(),
             source,
         })?;
-        store.attach_journal(journal.clone());
+        store.attach_sink(journal.clone());
         tracing::info!(
             dir = %config.dir.display(),
             records = recovered.records,
@@ -175,6 +183,11 @@ impl Persistence {
             log_bytes: self.journal.file_bytes(),
             records_replayed: self.recovered.records,
         }
+    }
+
+    /// The journal changes wait for.
+    pub(crate) fn journal(&self) -> &Journal {
+        &self.journal
     }
 
     pub fn recovered(&self) -> Recovered {

@@ -10,13 +10,13 @@ use std::collections::HashMap;
 /// The encoded keys and JSON values of one session, borrowed. Keys are
 /// unique.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Fields<'a> {
+pub struct Fields<'a> {
     bytes: &'a [u8],
 }
 
 /// Encoded fields, owned: what a session's allocation is built from.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct FieldsBuf(Vec<u8>);
+pub struct FieldsBuf(Vec<u8>);
 
 impl FieldsBuf {
     /// Encodes pairs with unique keys, sorted by key: the gateway writes
@@ -67,6 +67,11 @@ impl<'a> Fields<'a> {
         self.iter_bytes()
             .find(|(k, _)| *k == key.as_bytes())
             .map(|(_, v)| utf8(v))
+    }
+
+    /// Whether there are no keys.
+    pub fn is_empty(self) -> bool {
+        self.bytes.is_empty()
     }
 
     /// Number of keys.

@@ -5,16 +5,24 @@
 //! merges into the key's current value (so that value must be read first,
 //! and the write is guarded by the version read), anything else replaces
 //! the value. Replaced values are stored exactly as sent.
+//!
+//! Part of the domain, not of the gateway: storage applies a patch as one
+//! operation (`storage::Storage::merge`), under the session's guard in
+//! memory, so a merge never races another writer.
 
 use std::collections::HashMap;
 
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::error::ApiError;
-use crate::store::Update;
+use super::Update;
 
-/// A parsed merge patch, ready to become a store [`Update`].
+/// Why a body is not a merge patch of session data; the gateway answers 400.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidPatch(pub String);
+
+/// A parsed merge patch, ready to become an [`Update`].
 #[derive(Debug, Default)]
 pub struct MergePatch {
     /// Keys whose value is replaced, with the JSON text as sent.
@@ -29,20 +37,17 @@ impl MergePatch {
     /// Parses a request body. A merge patch of session data must be a JSON
     /// object: any other document would replace the whole session with
     /// something that is not a map.
-    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
-        let members: HashMap<String, Box<RawValue>> =
-            serde_json::from_slice(body).map_err(|e| {
-                ApiError::InvalidBody(format!("a merge patch must be a JSON object: {e}"))
-            })?;
+    pub fn parse(body: &[u8]) -> Result<Self, InvalidPatch> {
+        let members: HashMap<String, Box<RawValue>> = serde_json::from_slice(body)
+            .map_err(|e| InvalidPatch(format!("a merge patch must be a JSON object: {e}")))?;
         let mut patch = MergePatch::default();
         for (key, raw) in members {
             let text = raw.get();
             if text == "null" {
                 patch.remove.push(key);
             } else if text.starts_with('{') {
-                let value = serde_json::from_str(text).map_err(|e| {
-                    ApiError::InvalidBody(format!("merge patch of key {key:?}: {e}"))
-                })?;
+                let value = serde_json::from_str(text)
+                    .map_err(|e| InvalidPatch(format!("merge patch of key {key:?}: {e}")))?;
                 patch.merge.push((key, value));
             } else {
                 patch.replace.insert(key, text.to_owned());
@@ -63,11 +68,20 @@ impl MergePatch {
         current: &HashMap<String, String>,
         expected_version: Option<u64>,
     ) -> Update {
+        self.update_with(|key| current.get(key).map(String::as_str), expected_version)
+    }
+
+    /// [`Self::update`], with the merged keys' current JSON texts found by
+    /// `current`: a backend looks them up where it holds them, under the
+    /// session's guard, instead of copying them out first.
+    pub fn update_with<'a>(
+        &self,
+        current: impl Fn(&str) -> Option<&'a str>,
+        expected_version: Option<u64>,
+    ) -> Update {
         let mut upsert = self.replace.clone();
         for (key, patch) in &self.merge {
-            let target = current
-                .get(key)
-                .and_then(|text| serde_json::from_str::<Value>(text).ok());
+            let target = current(key).and_then(|text| serde_json::from_str::<Value>(text).ok());
             upsert.insert(key.clone(), merge(target, patch).to_string());
         }
         Update {
@@ -184,10 +198,7 @@ mod tests {
     #[test]
     fn a_patch_that_is_not_an_object_is_refused() {
         for body in [&b"[1]"[..], b"null", b"\"x\"", b"", b"{", b"{\"a\":}"] {
-            assert!(matches!(
-                MergePatch::parse(body),
-                Err(ApiError::InvalidBody(_))
-            ));
+            assert!(MergePatch::parse(body).is_err());
         }
     }
 }

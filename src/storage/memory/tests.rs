@@ -1,4 +1,5 @@
-//! Unit tests of the store on a manual clock.
+//! Unit tests of the memory backend on a manual clock: its own API, and
+//! what only it has (the expiry index, the reaper, the map's layout).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -10,17 +11,17 @@ const T0: Millis = 1_700_000_000_000;
 /// The namespace of tests that are not about namespaces.
 const NS: Namespace = Namespace::DEFAULT;
 
-fn store_with(limits: Limits, absolute: Option<Duration>) -> Store {
+fn store_with(limits: Limits, absolute: Option<Duration>) -> Memory {
     let timeouts = Timeouts {
         default_idle: IDLE,
         min_idle: Duration::from_secs(1),
         max_idle: Duration::from_secs(30 * 24 * 3600),
         absolute,
     };
-    Store::new(limits, timeouts, Clock::manual(T0))
+    Memory::new(limits, timeouts, Clock::manual(T0))
 }
 
-fn store() -> Store {
+fn store() -> Memory {
     store_with(Limits::default(), None)
 }
 
@@ -584,58 +585,8 @@ fn a_map_emptied_by_a_mass_expiry_gives_its_memory_back() {
 }
 
 #[test]
-fn a_digest_that_shares_only_the_key_finds_nothing() {
-    use crate::persist::codec::{Record, State};
-    use crate::session::Digest;
-
-    let store = store();
-    let stored = Digest([7; 16]);
-    let mut same_key = [7; 16];
-    same_key[15] = 8; // the first 64 bits agree, the digest does not
-    let same_key = Digest(same_key);
-    assert_eq!(stored.key(), same_key.key());
-    let now = store.clock().now_ms();
-    let state = |user: &str| State {
-        namespace: String::new(),
-        data: data(&[("user", user)]),
-        version: 1,
-        created_ms: now,
-        idle_ms: 60_000,
-        absolute_deadline_ms: Millis::MAX,
-        idle_deadline_ms: now + 60_000,
-    };
-    store.restore(Record::Put {
-        lsn: 1,
-        digest: stored,
-        state: state("\"yuan\""),
-    });
-    // Cannot come from a sessiond that keeps keys unique: kept out.
-    store.restore(Record::Put {
-        lsn: 2,
-        digest: same_key,
-        state: state("\"mallory\""),
-    });
-    assert_eq!(store.finish_restore(), 1);
-    assert_eq!(store.digests(), vec![stored]);
-
-    let entries = store.snapshot_entries();
-    assert_eq!(entries.len(), 1);
-    let mut out = Vec::new();
-    assert!(store.encode_snapshot_entry(&entries[0], now, &mut out));
-    let (_, digest, state) = decode_put(&out);
-    assert_eq!(digest, stored);
-    assert_eq!(state.data, data(&[("user", "\"yuan\"")]));
-    // Nor does a record for the other digest touch the stored session.
-    store.restore(Record::Delete {
-        lsn: 3,
-        digest: same_key,
-    });
-    assert_eq!(store.digests(), vec![stored]);
-}
-
-#[test]
 fn the_map_hashes_a_key_as_itself() {
-    // `Store::exclusive_any` looks entries up in a shard's table by the key
+    // `Memory::exclusive_any` looks entries up in a shard's table by the key
     // as the hash, which holds only while the hasher passes it through.
     use std::hash::BuildHasher;
     let key = 0x0123_4567_89ab_cdef_u64;
@@ -649,57 +600,6 @@ fn the_map_hashes_a_key_as_itself() {
     let map = &store.shared.sessions;
     let found = map.get(&digest.key()).expect("stored under its key");
     assert_eq!(map.hasher().hash_one(found.key()), digest.key());
-}
-
-#[test]
-fn a_snapshot_that_shared_a_session_out_before_a_set_replays_the_set() {
-    use crate::persist::{FsyncPolicy, PersistConfig, Persistence};
-
-    let dir = tempfile::tempdir().unwrap();
-    let store = store();
-    let _persistence = Persistence::open(
-        &store,
-        PersistConfig {
-            dir: dir.path().to_path_buf(),
-            fsync: FsyncPolicy::No,
-            snapshot_interval: Duration::from_secs(3600),
-            snapshot_log_bytes: u64::MAX,
-            accept_data_loss: false,
-        },
-    )
-    .unwrap();
-    let ns = Namespace::default();
-    let info = store.create(&ns, data(&[("n", "1")]), None).unwrap();
-    let now = store.clock().now_ms();
-    let encoded = |entry| {
-        let mut out = Vec::new();
-        assert!(store.encode_snapshot_entry(entry, now, &mut out));
-        let (lsn, _, state) = decode_put(&out);
-        (lsn, state.data)
-    };
-
-    let before = store.snapshot_entries();
-    store.set(&ns, &info.id, upsert(&[("n", "2")])).unwrap();
-    let (old_lsn, old_data) = encoded(&before[0]);
-    assert_eq!(old_data, data(&[("n", "1")]), "the state as it was shared");
-    let (new_lsn, new_data) = encoded(&store.snapshot_entries()[0]);
-    assert_eq!(new_data, data(&[("n", "2")]));
-    assert!(
-        old_lsn < new_lsn,
-        "the old state must carry an lsn below the Set's, so replay applies the Set"
-    );
-}
-
-/// The Put record of one snapshot frame.
-fn decode_put(frame: &[u8]) -> (u64, crate::session::Digest, crate::persist::codec::State) {
-    use crate::persist::codec::{self, Next, Record};
-    let mut payload = Vec::new();
-    let (next, _) = codec::read_frame(&mut &frame[..], frame.len() as u64, &mut payload).unwrap();
-    assert!(matches!(next, Next::Frame));
-    match codec::decode(&payload).unwrap() {
-        Record::Put { lsn, digest, state } => (lsn, digest, state),
-        other => panic!("a snapshot frame is a Put, not {other:?}"),
-    }
 }
 
 #[test]

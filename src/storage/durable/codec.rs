@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use crate::clock::Millis;
 use crate::session::Digest;
-use crate::store::Fields;
+pub use crate::storage::memory::{State, StateRef};
 
 /// Bytes before a frame's payload.
 pub const FRAME_HEADER: usize = 12;
@@ -43,31 +43,6 @@ mod kind {
     pub const ROTATE_IN: u8 = 8;
     pub const SNAPSHOT_HEADER: u8 = 10;
     pub const SNAPSHOT_END: u8 = 11;
-}
-
-/// A session's whole state, as a snapshot or a Create/Rotate record holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct State {
-    /// The namespace's name (`""` for the default one).
-    pub namespace: String,
-    pub data: HashMap<String, String>,
-    pub version: u64,
-    pub created_ms: Millis,
-    pub idle_ms: u64,
-    pub absolute_deadline_ms: Millis,
-    pub idle_deadline_ms: Millis,
-}
-
-/// A borrowed [`State`], so the store can encode under its guard without
-/// copying the data first.
-pub(crate) struct StateRef<'a> {
-    pub namespace: &'a str,
-    pub data: Fields<'a>,
-    pub version: u64,
-    pub created_ms: Millis,
-    pub idle_ms: u64,
-    pub absolute_deadline_ms: Millis,
-    pub idle_deadline_ms: Millis,
 }
 
 /// One decoded frame. `lsn` orders the changes of one session: replay skips
@@ -163,7 +138,7 @@ pub fn log_header(out: &mut Vec<u8>, seq: u64) {
     u64_(out, seq);
 }
 
-pub(crate) fn put(out: &mut Vec<u8>, lsn: u64, digest: &Digest, state: &StateRef<'_>) {
+pub fn put(out: &mut Vec<u8>, lsn: u64, digest: &Digest, state: &StateRef<'_>) {
     out.push(kind::PUT_IN);
     u64_(out, lsn);
     out.extend_from_slice(&digest.0);
@@ -215,13 +190,7 @@ pub fn delete(out: &mut Vec<u8>, lsn: u64, digest: &Digest) {
     out.extend_from_slice(&digest.0);
 }
 
-pub(crate) fn rotate(
-    out: &mut Vec<u8>,
-    lsn: u64,
-    old: &Digest,
-    new: &Digest,
-    state: &StateRef<'_>,
-) {
+pub fn rotate(out: &mut Vec<u8>, lsn: u64, old: &Digest, new: &Digest, state: &StateRef<'_>) {
     out.push(kind::ROTATE_IN);
     u64_(out, lsn);
     out.extend_from_slice(&old.0);
@@ -501,7 +470,7 @@ pub fn read_frame<R: std::io::Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::FieldsBuf;
+    use crate::session::FieldsBuf;
 
     fn state() -> State {
         State {

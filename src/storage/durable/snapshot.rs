@@ -1,5 +1,5 @@
 //! Snapshots: every live session written to `snapshot.bin`, without
-//! stopping the world. The sessions are shared out of the store (a pointer
+//! stopping the world. The sessions are shared out of memory (a pointer
 //! each, under each shard's read lock in turn), then encoded into a buffer
 //! with no lock held and written in the background; the file replaces the previous one atomically (write to a
 //! temporary, fsync, rename, fsync the directory).
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::codec;
-use crate::store::Store;
+use crate::storage::memory::Memory;
 
 /// Chunk of encoded sessions handed to the file at a time.
 const CHUNK: usize = 1 << 20;
@@ -34,7 +34,7 @@ pub struct SnapshotReport {
 /// Writes every live session of `store` to a new snapshot that journal file
 /// `log_seq` and later ones continue. The caller has already rotated the
 /// journal to `log_seq`, so every change not in the snapshot is there.
-pub fn write(store: &Store, dir: &Path, log_seq: u64) -> std::io::Result<SnapshotReport> {
+pub fn write(store: &Memory, dir: &Path, log_seq: u64) -> std::io::Result<SnapshotReport> {
     let started = Instant::now();
     let now = store.clock().now_ms();
     let temp = temp_path(dir);
@@ -44,7 +44,10 @@ pub fn write(store: &Store, dir: &Path, log_seq: u64) -> std::io::Result<Snapsho
     let mut sessions = 0u64;
     let mut bytes = 0u64;
     for entry in store.snapshot_entries() {
-        if store.encode_snapshot_entry(&entry, now, &mut buf) {
+        let encoded = store.with_snapshot_state(&entry, now, |lsn, digest, state| {
+            codec::frame(&mut buf, |out| codec::put(out, lsn, digest, state))
+        });
+        if encoded.is_some() {
             sessions += 1;
         }
         if buf.len() >= CHUNK {

@@ -15,11 +15,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use triomphe::ThinArc;
 
 use super::expiry::Bucket;
-use super::fields::{Fields, FieldsBuf};
-use super::NsIndex;
+use super::{NsIndex, StateRef};
 use crate::clock::Millis;
-use crate::persist::codec::StateRef;
-use crate::session::Digest;
+use crate::session::{Digest, Fields, FieldsBuf, HeldFields};
 
 /// A session as the store holds it. Immutable but for its atomics: a
 /// change of data builds a new `Entry` (sessions are small, and a Set
@@ -175,7 +173,7 @@ impl Entry {
         self.is(digest) && self.is_live(now)
     }
 
-    /// The state as the journal and snapshots encode it; `namespace` is the
+    /// The state as a change sink and snapshots see it; `namespace` is the
     /// name of `self.namespace()`.
     pub fn state<'a>(&'a self, namespace: &'a str) -> StateRef<'a> {
         StateRef {
@@ -194,6 +192,15 @@ impl Entry {
     pub fn slide(&self, now: Millis) {
         self.idle_deadline_ms
             .fetch_max(now.saturating_add(self.idle_ms()), Ordering::Relaxed);
+    }
+}
+
+/// A read's view of the data: a counted handle on the allocation, so the
+/// reply is written from the stored bytes even if a Set replaces the
+/// session meanwhile.
+impl HeldFields for Entry {
+    fn fields(&self) -> Fields<'_> {
+        self.data()
     }
 }
 

@@ -1,0 +1,30 @@
+//! What every backend answers and every transport sends: a session's info,
+//! and the change a Set asks for.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::SessionId;
+use crate::clock::Millis;
+
+/// What a caller learns about a session besides its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub id: SessionId,
+    pub version: u64,
+    pub created_ms: Millis,
+    /// The earlier of the idle and absolute deadlines.
+    pub expires_ms: Millis,
+    pub idle_timeout: Duration,
+}
+
+/// A Set request: every upsert and removal applies, or none does.
+#[derive(Debug, Clone, Default)]
+pub struct Update {
+    /// key -> JSON text.
+    pub upsert: HashMap<String, String>,
+    /// Keys to delete; absent ones are ignored.
+    pub remove: Vec<String>,
+    /// Compare-and-set: refuse unless the session is at this version.
+    pub expected_version: Option<u64>,
+}

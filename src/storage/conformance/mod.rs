@@ -1,0 +1,1 @@
+//! The behaviour every storage backend must show, run against each one.

@@ -1,0 +1,90 @@
+//! The memory backend behind the storage boundary: every operation answers
+//! at once, as a ready [`Op`], with no allocation and no future to poll.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::Memory;
+use crate::clock::Clock;
+use crate::session::{
+    Limits, MergePatch, Namespace, SessionId, SessionInfo, SessionRead, Timeouts, Update,
+};
+use crate::storage::{Backend, Op, StoreStats};
+
+impl Backend for Memory {
+    fn clock(&self) -> &Clock {
+        Memory::clock(self)
+    }
+
+    fn limits(&self) -> &Limits {
+        Memory::limits(self)
+    }
+
+    fn timeouts(&self) -> &Timeouts {
+        Memory::timeouts(self)
+    }
+
+    fn create(
+        &self,
+        ns: &Namespace,
+        data: HashMap<String, String>,
+        idle_timeout: Option<Duration>,
+    ) -> Op<SessionInfo> {
+        Op::ready(Memory::create(self, ns, data, idle_timeout))
+    }
+
+    #[inline]
+    fn read(
+        &self,
+        ns: &Namespace,
+        id: Cow<'_, SessionId>,
+        keys: Vec<String>,
+        touch: bool,
+    ) -> Op<SessionRead> {
+        Op::ready(self.read_as(ns, id, keys, touch))
+    }
+
+    fn set(&self, ns: &Namespace, id: &SessionId, update: Update) -> Op<SessionInfo> {
+        Op::ready(Memory::set(self, ns, id, update))
+    }
+
+    fn merge(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        patch: &MergePatch,
+        versions: Option<&[u64]>,
+    ) -> Op<SessionRead> {
+        Op::ready(Memory::merge(self, ns, id, patch, versions))
+    }
+
+    fn flush(&self, ns: &Namespace, id: &SessionId) -> Op<bool> {
+        Op::ready(Memory::flush(self, ns, id))
+    }
+
+    fn rotate(&self, ns: &Namespace, id: &SessionId) -> Op<SessionInfo> {
+        Op::ready(Memory::rotate(self, ns, id))
+    }
+
+    fn touch(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        idle_timeout: Option<Duration>,
+    ) -> Op<SessionInfo> {
+        Op::ready(Memory::touch(self, ns, id, idle_timeout))
+    }
+
+    fn len(&self) -> usize {
+        Memory::len(self)
+    }
+
+    fn namespace_len(&self, ns: &Namespace) -> usize {
+        Memory::namespace_len(self, ns)
+    }
+
+    fn stats(&self) -> StoreStats {
+        Memory::stats(self)
+    }
+}

@@ -1,0 +1,268 @@
+//! The storage boundary: what the transports call, whatever holds the
+//! sessions.
+//!
+//! - [`Backend`]: the operations every backend implements, each answering
+//!   an [`Op`] that includes its durability: with `--fsync always` a change
+//!   resolves only once it is journaled and fsynced, so no caller has a
+//!   separate "make it durable" step to remember.
+//! - [`Storage`]: the cheap `Clone` handle the transports and `app.rs`
+//!   hold; transports never name a backend type.
+//! - [`memory`]: the sharded in-memory map with its expiry index and
+//!   reaper; knows nothing of files, and tells a [`memory::ChangeSink`]
+//!   what changed.
+//! - [`durable`]: the journal, snapshots and recovery, wrapping `memory`.
+//! - `conformance`: the behaviour every backend must show, run against
+//!   each of them.
+//!
+//! Arrows point one way: transports -> here -> backends -> `session`.
+
+pub mod durable;
+pub mod memory;
+mod op;
+
+#[cfg(test)]
+mod conformance;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::session::{
+    Limits, MergePatch, Namespace, SessionId, SessionInfo, SessionRead, Timeouts, Update,
+};
+
+pub use op::Op;
+
+/// The operations of a session store. Every one names the [`Namespace`] it
+/// works in: a session exists in its own namespace only. Errors are
+/// [`SessionError`](crate::session::SessionError)s; a backend that cannot answer says
+/// [`SessionError::Backend`](crate::session::SessionError::Backend), which transports answer as UNAVAILABLE / 503.
+pub trait Backend: Send + Sync + 'static {
+    fn clock(&self) -> &Clock;
+    fn limits(&self) -> &Limits;
+    fn timeouts(&self) -> &Timeouts;
+
+    /// A new session in `ns` holding `data`, under a fresh server-generated
+    /// id.
+    fn create(
+        &self,
+        ns: &Namespace,
+        data: HashMap<String, String>,
+        idle_timeout: Option<Duration>,
+    ) -> Op<SessionInfo>;
+
+    /// Reads the named keys (all when `keys` is empty). Slides the idle
+    /// deadline unless `touch` is false. An owned `id` goes into the
+    /// answer's [`SessionInfo`] rather than a copy (BENCHMARKS.md, row 1).
+    fn read(
+        &self,
+        ns: &Namespace,
+        id: Cow<'_, SessionId>,
+        keys: Vec<String>,
+        touch: bool,
+    ) -> Op<SessionRead>;
+
+    /// Applies every upsert and removal of `update` atomically, or nothing.
+    fn set(&self, ns: &Namespace, id: &SessionId, update: Update) -> Op<SessionInfo>;
+
+    /// Read-modify-write in one operation: applies a JSON merge patch to
+    /// the session's current values, atomically, and answers the whole
+    /// session as it is after. With `versions`, refuses (VersionMismatch)
+    /// unless the session is at one of them.
+    fn merge(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        patch: &MergePatch,
+        versions: Option<&[u64]>,
+    ) -> Op<SessionRead>;
+
+    /// Deletes the session. Idempotent: `false` when there was no live one.
+    fn flush(&self, ns: &Namespace, id: &SessionId) -> Op<bool>;
+
+    /// Django's `cycle_key`: the same data under a new id; the old id is
+    /// gone once this answers.
+    fn rotate(&self, ns: &Namespace, id: &SessionId) -> Op<SessionInfo>;
+
+    /// Slides the idle deadline; with `idle_timeout`, first changes the
+    /// session's idle timeout (Django's `set_expiry`).
+    fn touch(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        idle_timeout: Option<Duration>,
+    ) -> Op<SessionInfo>;
+
+    /// Sessions held, including expired ones not yet reclaimed.
+    fn len(&self) -> usize;
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Sessions held in `ns`, including expired ones not yet reclaimed.
+    fn namespace_len(&self, ns: &Namespace) -> usize;
+
+    /// Counters and gauges for metrics.
+    fn stats(&self) -> StoreStats;
+
+    /// Whether reads (`read`, and `touch` without a new idle timeout)
+    /// always answer [`Op::Ready`], so a transport may answer them without
+    /// a future. True for memory; a backend across the network says false.
+    fn reads_at_once(&self) -> bool {
+        true
+    }
+}
+
+/// The handle on the storage the transports call: a cheap `Clone`, one
+/// pointer.
+#[derive(Clone)]
+pub struct Storage(Arc<dyn Backend>);
+
+impl Storage {
+    pub fn new(backend: impl Backend) -> Self {
+        Storage(Arc::new(backend))
+    }
+
+    pub fn clock(&self) -> &Clock {
+        self.0.clock()
+    }
+
+    pub fn limits(&self) -> &Limits {
+        self.0.limits()
+    }
+
+    pub fn timeouts(&self) -> &Timeouts {
+        self.0.timeouts()
+    }
+
+    /// See [`Backend::create`].
+    pub fn create(
+        &self,
+        ns: &Namespace,
+        data: HashMap<String, String>,
+        idle_timeout: Option<Duration>,
+    ) -> Op<SessionInfo> {
+        self.0.create(ns, data, idle_timeout)
+    }
+
+    /// See [`Backend::read`].
+    pub fn read(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        keys: Vec<String>,
+        touch: bool,
+    ) -> Op<SessionRead> {
+        self.0.read(ns, Cow::Borrowed(id), keys, touch)
+    }
+
+    /// [`Self::read`] of an id the caller has no more use for: the answer's
+    /// [`SessionInfo`] takes it rather than a copy.
+    pub fn read_owned(
+        &self,
+        ns: &Namespace,
+        id: SessionId,
+        keys: Vec<String>,
+        touch: bool,
+    ) -> Op<SessionRead> {
+        self.0.read(ns, Cow::Owned(id), keys, touch)
+    }
+
+    /// [`Self::read`], with the data copied out.
+    pub fn get(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        keys: &[String],
+        touch: bool,
+    ) -> Op<(SessionInfo, HashMap<String, String>)> {
+        self.read(ns, id, keys.to_vec(), touch).map(|read| {
+            let data = read.data.to_map();
+            (read.info, data)
+        })
+    }
+
+    /// See [`Backend::set`].
+    pub fn set(&self, ns: &Namespace, id: &SessionId, update: Update) -> Op<SessionInfo> {
+        self.0.set(ns, id, update)
+    }
+
+    /// See [`Backend::merge`].
+    pub fn merge(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        patch: &MergePatch,
+        versions: Option<&[u64]>,
+    ) -> Op<SessionRead> {
+        self.0.merge(ns, id, patch, versions)
+    }
+
+    /// See [`Backend::flush`].
+    pub fn flush(&self, ns: &Namespace, id: &SessionId) -> Op<bool> {
+        self.0.flush(ns, id)
+    }
+
+    /// See [`Backend::rotate`].
+    pub fn rotate(&self, ns: &Namespace, id: &SessionId) -> Op<SessionInfo> {
+        self.0.rotate(ns, id)
+    }
+
+    /// See [`Backend::touch`].
+    pub fn touch(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        idle_timeout: Option<Duration>,
+    ) -> Op<SessionInfo> {
+        self.0.touch(ns, id, idle_timeout)
+    }
+
+    /// See [`Backend::len`].
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// See [`Backend::namespace_len`].
+    pub fn namespace_len(&self, ns: &Namespace) -> usize {
+        self.0.namespace_len(ns)
+    }
+
+    /// See [`Backend::stats`].
+    pub fn stats(&self) -> StoreStats {
+        self.0.stats()
+    }
+
+    /// See [`Backend::reads_at_once`].
+    pub fn reads_at_once(&self) -> bool {
+        self.0.reads_at_once()
+    }
+}
+
+/// A point-in-time reading of the storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StoreStats {
+    /// Sessions held (live plus expired-but-unreclaimed).
+    pub sessions: usize,
+    /// Bytes of keys and values held.
+    pub data_bytes: usize,
+    /// Sessions created since start.
+    pub created: u64,
+    /// Sessions that expired and were reclaimed.
+    pub expired: u64,
+    /// Sessions deleted by Flush.
+    pub flushed: u64,
+    /// Sessions given a new id by Rotate.
+    pub rotated: u64,
+    /// Creations refused because the store held `max_sessions`. sessiond
+    /// never evicts a live session to make room; this is what it does
+    /// instead.
+    pub refused: u64,
+}
