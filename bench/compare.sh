@@ -9,6 +9,10 @@
 #   ROUNDS=1 EXPIRE_SESSIONS=200000 EXPIRE_IN=30s bench/compare.sh   # quicker
 #   ROWS="1 4" bench/compare.sh        # only the loads rows 1 and 4 need
 #
+# BIN=dir runs the binaries in dir instead of building them, OUT=dir logs
+# there instead, and NO_REDIS=1 leaves Redis out (row 5 then measures
+# sessiond's side only): bench/before-after.sh drives it so.
+#
 # Needs: cargo; redis-server, redis-tools and wrk (installed with apt-get
 # when missing, which needs root). Loopback only; every load stops itself.
 set -euo pipefail
@@ -36,14 +40,16 @@ want() {
     return 1
 }
 
-out=target/bench
+out=${OUT:-target/bench}
 mkdir -p "$out"
 rm -f "$out"/*.log
 
 missing=()
-command -v redis-server >/dev/null || missing+=(redis-server)
-command -v redis-benchmark >/dev/null || missing+=(redis-tools)
-command -v wrk >/dev/null || missing+=(wrk)
+if [ -z "${NO_REDIS:-}" ]; then
+    command -v redis-server >/dev/null || missing+=(redis-server)
+    command -v redis-benchmark >/dev/null || missing+=(redis-tools)
+fi
+want 3 && { command -v wrk >/dev/null || missing+=(wrk); }
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}" >&2
     apt-get install -y "${missing[@]}" >/dev/null 2>&1 || {
@@ -51,8 +57,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     }
 fi
 
-nice cargo build --release --features bench --bin sessiond --bin sessiond-bench >&2
-bin=target/release
+bin=${BIN:-target/release}
+if [ -z "${BIN:-}" ]; then
+    nice cargo build --release --features bench --bin sessiond --bin sessiond-bench >&2
+fi
 # taskset execs the command, so $! of a backgrounded "${server[@]}" is the
 # server's own pid (a shell function would put a subshell in between).
 server=(taskset -c "$SERVER_CPU")
@@ -144,7 +152,7 @@ client "$bin/sessiond-bench" expiry --addr 127.0.0.1:50062 --admin-addr 127.0.0.
 stop "$pid"
 fi
 
-if want 4 5; then
+if want 4 5 && [ -z "${NO_REDIS:-}" ]; then
 # 4./5. Redis: redis-benchmark, the redis crate, and memory for the same
 # SETEX; 4c: sessiond's store read through batches of Gets pipelined on one
 # HTTP/2 stream per connection (serve-batch), alternating with the redis
@@ -232,7 +240,7 @@ if want 4; then
 fi
 if want 5; then
     mem_sd=$(value "$out/expiry.log" sessiond_memory bytes_per_session)
-    mem_redis=$(value "$out/redis-fill.log" redis_memory bytes_per_session)
+    mem_redis=$(value "$out/redis-fill.log" redis_memory bytes_per_session 2>/dev/null || true)
     echo "| 5 | memory per session: sessiond RSS ÷ Redis used_memory | ≤ 1.00 | $(ratio "$mem_sd" "$mem_redis") | sessiond $mem_sd B/session (RSS), Redis $mem_redis B/session (used_memory; RSS $(value "$out/redis-fill.log" redis_memory rss_bytes_per_session) B), $EXPIRE_SESSIONS sessions of $VALUE B |"
 fi
 if want 6; then

@@ -1,1 +1,187 @@
 //! The behaviour every storage backend must show, run against each one.
+//!
+//! The cases (`cases.rs`) and the randomized model (`model.rs`) speak only
+//! through [`Storage`], on a fresh backend that a [`New`] makes on a manual
+//! clock. `backends!` runs every case against memory, durable (fsync
+//! `everysec`: changes answer at once) and durable with fsync `always`
+//! (changes answer once fsynced, through the boxed path of `Op`); a new
+//! backend adds one line there.
+
+mod cases;
+mod model;
+
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::durable::{Durable, FsyncPolicy, PersistConfig, Persistence};
+use super::memory::Memory;
+use super::Storage;
+use crate::clock::{Clock, Millis};
+use crate::session::{Limits, Namespace, Timeouts, Update};
+
+pub(crate) const IDLE: Duration = Duration::from_secs(600);
+pub(crate) const T0: Millis = 1_700_000_000_000;
+/// The namespace of cases that are not about namespaces.
+pub(crate) const NS: Namespace = Namespace::DEFAULT;
+
+/// A fresh backend with these limits, the cases' timeouts and this
+/// absolute timeout, on a manual clock at [`T0`].
+pub(crate) type New = fn(Limits, Option<Duration>) -> Subject;
+
+/// A backend under test, behind the boundary.
+pub(crate) struct Subject {
+    pub storage: Storage,
+    /// Reclaims every expired session now, as the backend's own expiry
+    /// would in time (the model checks counts after it).
+    reclaim: Box<dyn Fn() + Send + Sync>,
+    /// What must live as long as the backend (its data dir, its journal).
+    _keep: Option<(tempfile::TempDir, Arc<Persistence>)>,
+}
+
+impl Subject {
+    pub fn reclaim(&self) {
+        (self.reclaim)()
+    }
+}
+
+impl Deref for Subject {
+    type Target = Storage;
+
+    fn deref(&self) -> &Storage {
+        &self.storage
+    }
+}
+
+pub(crate) fn timeouts(absolute: Option<Duration>) -> Timeouts {
+    Timeouts {
+        default_idle: IDLE,
+        min_idle: Duration::from_secs(1),
+        max_idle: Duration::from_secs(30 * 24 * 3600),
+        absolute,
+    }
+}
+
+fn memory_with(
+    limits: Limits,
+    timeouts: Timeouts,
+    clock: Clock,
+) -> (Memory, Box<dyn Fn() + Send + Sync>) {
+    let memory = Memory::new(limits, timeouts, clock);
+    let reaped = memory.clone();
+    (
+        memory,
+        Box::new(move || while reaped.purge_expired().more {}),
+    )
+}
+
+/// Today's in-memory map.
+pub(crate) fn memory(limits: Limits, absolute: Option<Duration>) -> Subject {
+    memory_at(limits, timeouts(absolute), Clock::manual(T0))
+}
+
+pub(crate) fn memory_at(limits: Limits, timeouts: Timeouts, clock: Clock) -> Subject {
+    let (memory, reclaim) = memory_with(limits, timeouts, clock);
+    Subject {
+        storage: Storage::new(memory),
+        reclaim,
+        _keep: None,
+    }
+}
+
+/// Memory with a journal in a fresh data dir, fsynced by `fsync`.
+pub(crate) fn durable_at(
+    limits: Limits,
+    timeouts: Timeouts,
+    clock: Clock,
+    fsync: FsyncPolicy,
+) -> Subject {
+    let (memory, reclaim) = memory_with(limits, timeouts, clock);
+    let dir = tempfile::tempdir().unwrap();
+    let durable = Durable::new(memory);
+    let persistence = durable
+        .open(PersistConfig {
+            dir: dir.path().to_path_buf(),
+            fsync,
+            snapshot_interval: Duration::from_secs(3600),
+            snapshot_log_bytes: u64::MAX,
+            accept_data_loss: false,
+        })
+        .unwrap();
+    Subject {
+        storage: Storage::new(durable),
+        reclaim,
+        _keep: Some((dir, persistence)),
+    }
+}
+
+pub(crate) fn durable(limits: Limits, absolute: Option<Duration>) -> Subject {
+    let clock = Clock::manual(T0);
+    durable_at(limits, timeouts(absolute), clock, FsyncPolicy::Everysec)
+}
+
+pub(crate) fn durable_always(limits: Limits, absolute: Option<Duration>) -> Subject {
+    let clock = Clock::manual(T0);
+    durable_at(limits, timeouts(absolute), clock, FsyncPolicy::Always)
+}
+
+pub(crate) fn data(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+pub(crate) fn upsert(pairs: &[(&str, &str)]) -> Update {
+    Update {
+        upsert: data(pairs),
+        ..Update::default()
+    }
+}
+
+pub(crate) fn ns(name: &str) -> Namespace {
+    Namespace::parse(name).unwrap()
+}
+
+/// One module per backend, one test per case in each.
+macro_rules! backends {
+    ($($backend:ident),+; $cases:tt) => {
+        $(backends!(@one $backend $cases);)+
+    };
+    (@one $backend:ident [$($case:ident),+ $(,)?]) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::cases::$case(super::$backend).await
+                }
+            )+
+        }
+    };
+}
+
+backends!(memory, durable, durable_always; [
+    a_created_session_reads_back_exactly_as_stored,
+    an_expired_session_is_not_found_before_it_is_reclaimed,
+    reads_slide_the_idle_deadline_unless_asked_not_to,
+    the_absolute_timeout_caps_sliding,
+    a_set_that_crosses_a_limit_changes_nothing,
+    replacing_and_removing_keys_keeps_the_size_accounting_exact,
+    compare_and_set_refuses_a_stale_version,
+    a_key_both_upserted_and_removed_is_refused,
+    rotate_moves_the_data_to_a_new_id_and_kills_the_old_one,
+    flush_is_idempotent,
+    idle_timeouts_outside_the_bounds_are_refused,
+    a_full_store_reclaims_expired_sessions_before_refusing,
+    a_session_is_found_only_in_its_own_namespace_by_every_operation,
+    each_namespace_has_its_own_limit_within_the_total,
+    a_read_keeps_the_data_it_found_after_a_set_replaces_the_session,
+    concurrent_sets_of_different_keys_lose_nothing,
+    a_merge_replaces_values_merges_objects_and_removes_nulls,
+    a_merge_checks_the_versions_it_is_given,
+    concurrent_merges_into_one_object_lose_nothing,
+    a_merge_that_crosses_a_limit_changes_nothing,
+    touch_can_change_the_idle_timeout,
+    every_change_of_a_session_in_another_namespace_is_refused,
+]);

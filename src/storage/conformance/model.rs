@@ -1,15 +1,18 @@
 //! Randomized model test: random sequences of operations and clock advances
-//! against the real store and a plain `BTreeMap` model must agree on every
-//! result, every version, every deadline, and on what is reclaimed.
+//! against a backend, through the storage boundary, and a plain `BTreeMap`
+//! model must agree on every result, every version, every deadline, and on
+//! what is reclaimed. Run against every backend, like the cases.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use sessiond::clock::{Clock, Millis};
-use sessiond::session::Update;
-use sessiond::session::{Limit, Limits, Namespace, SessionError, SessionId, Timeouts};
-use sessiond::storage::memory::Memory;
+
+use super::{durable_at, memory_at, Subject};
+use crate::clock::{Clock, Millis};
+use crate::session::{Limit, Limits, Namespace, SessionError, SessionId, Timeouts, Update};
+use crate::storage::durable::FsyncPolicy;
+use crate::storage::Op as Answer;
 
 /// The model is about one namespace; namespaces have their own tests.
 const NS: Namespace = Namespace::DEFAULT;
@@ -93,8 +96,13 @@ impl Model {
     }
 }
 
+/// Makes the backend a world runs against.
+type Make = fn(Limits, Timeouts, Clock) -> Subject;
+
 struct World {
-    store: Memory,
+    store: Subject,
+    /// Drives each operation's answer to the end.
+    runtime: tokio::runtime::Runtime,
     clock: Clock,
     now: Millis,
     model: HashMap<String, Model>,
@@ -103,7 +111,7 @@ struct World {
 }
 
 impl World {
-    fn new() -> Self {
+    fn new(make: Make) -> Self {
         let clock = Clock::manual(1_000_000);
         let limits = Limits {
             max_keys: MAX_KEYS,
@@ -118,12 +126,20 @@ impl World {
             absolute: Some(Duration::from_millis(ABSOLUTE)),
         };
         World {
-            store: Memory::new(limits, timeouts, clock.clone()),
+            store: make(limits, timeouts, clock.clone()),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
             now: clock.now_ms(),
             clock,
             model: HashMap::new(),
             ids: Vec::new(),
         }
+    }
+
+    fn answer<T>(&self, op: Answer<T>) -> Result<T, SessionError> {
+        self.runtime.block_on(op)
     }
 
     fn live(&self, id: &SessionId) -> Option<&Model> {
@@ -148,7 +164,7 @@ impl World {
         }
     }
 
-    fn check_info(&self, info: &sessiond::session::SessionInfo) {
+    fn check_info(&self, info: &crate::session::SessionInfo) {
         let m = &self.model[info.id.expose()];
         assert_eq!(info.version, m.version);
         assert_eq!(info.created_ms, m.created);
@@ -163,11 +179,11 @@ impl World {
                     .iter()
                     .map(|&(k, v)| (KEYS[k].to_string(), VALUES[v].to_string()))
                     .collect();
-                let real = self.store.create(
+                let real = self.answer(self.store.create(
                     &NS,
                     data.clone().into_iter().collect(),
                     idle_s.map(Duration::from_secs),
-                );
+                ));
                 let live = self
                     .model
                     .values()
@@ -208,7 +224,7 @@ impl World {
             Op::Get { s, keys, touch } => {
                 let Some(id) = self.pick(s) else { return };
                 let keys: Vec<String> = keys.iter().map(|&k| KEYS[k].to_string()).collect();
-                let real = self.store.get(&NS, &id, &keys, touch);
+                let real = self.answer(self.store.get(&NS, &id, &keys, touch));
                 let now = self.now;
                 match (real, self.live(&id).is_some()) {
                     (Ok((info, data)), true) => {
@@ -243,7 +259,7 @@ impl World {
                 let remove: Vec<String> = remove.iter().map(|&k| KEYS[k].to_string()).collect();
                 let current = self.live(&id).map(|m| m.version);
                 let expected_version = stale.map(|stale| current.unwrap_or(1) + u64::from(stale));
-                let real = self.store.set(
+                let real = self.answer(self.store.set(
                     &NS,
                     &id,
                     Update {
@@ -251,7 +267,7 @@ impl World {
                         remove: remove.clone(),
                         expected_version,
                     },
-                );
+                ));
                 let now = self.now;
                 if remove.iter().any(|k| upsert.contains_key(k)) {
                     assert!(matches!(real, Err(SessionError::InvalidKey(_))), "{real:?}");
@@ -290,12 +306,12 @@ impl World {
             Op::Flush { s } => {
                 let Some(id) = self.pick(s) else { return };
                 let live = self.live(&id).is_some();
-                assert_eq!(self.store.flush(&NS, &id).unwrap(), live);
+                assert_eq!(self.answer(self.store.flush(&NS, &id)).unwrap(), live);
                 self.model.remove(id.expose());
             }
             Op::Rotate { s } => {
                 let Some(id) = self.pick(s) else { return };
-                let real = self.store.rotate(&NS, &id);
+                let real = self.answer(self.store.rotate(&NS, &id));
                 let now = self.now;
                 match (real, self.live(&id).is_some()) {
                     (Ok(info), true) => {
@@ -312,7 +328,7 @@ impl World {
             }
             Op::Touch { s, idle_s } => {
                 let Some(id) = self.pick(s) else { return };
-                let real = self.store.touch(&NS, &id, idle_s.map(Duration::from_secs));
+                let real = self.answer(self.store.touch(&NS, &id, idle_s.map(Duration::from_secs)));
                 let now = self.now;
                 let idle = match (idle_s, self.idle(idle_s)) {
                     (_, Err(e)) => {
@@ -341,7 +357,7 @@ impl World {
                 self.now += ms;
             }
             Op::Purge => {
-                while self.store.purge_expired().more {}
+                self.store.reclaim();
                 let now = self.now;
                 self.model.retain(|_, m| now < m.deadline());
                 assert_eq!(
@@ -386,13 +402,28 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
     #[test]
-    fn the_store_agrees_with_a_simple_model(ops in prop::collection::vec(op(), 1..60)) {
-        let mut world = World::new();
-        for op in ops {
-            world.apply(op);
-        }
-        world.apply(Op::Advance { ms: 3_000_000 });
-        world.apply(Op::Purge);
-        prop_assert_eq!(world.store.len(), 0);
+    fn memory_agrees_with_a_simple_model(ops in prop::collection::vec(op(), 1..60)) {
+        prop_assert_eq!(run(memory_at, ops), 0);
     }
+
+    #[test]
+    fn durable_agrees_with_a_simple_model(ops in prop::collection::vec(op(), 1..60)) {
+        prop_assert_eq!(run(durable_everysec, ops), 0);
+    }
+}
+
+fn durable_everysec(limits: Limits, timeouts: Timeouts, clock: Clock) -> Subject {
+    durable_at(limits, timeouts, clock, FsyncPolicy::Everysec)
+}
+
+/// Applies `ops` to a fresh world, then lets everything expire: the
+/// sessions left, which must be none.
+fn run(make: Make, ops: Vec<Op>) -> usize {
+    let mut world = World::new(make);
+    for op in ops {
+        world.apply(op);
+    }
+    world.apply(Op::Advance { ms: 3_000_000 });
+    world.apply(Op::Purge);
+    world.store.len()
 }

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Before/after of a change on rows 1, 2 and 5 of BENCHMARKS.md, in one run:
+# the release sessiond and sessiond-bench built at a base commit and at
+# HEAD, then bench/compare.sh (its servers, loads and pinning: server on
+# CPU 0, client on CPU 1) run on each in turn, base then new, round after
+# round, so that drift on the machine hits both sides alike. Prints the
+# table of medians and new ÷ base; logs go to target/before-after/.
+#
+#   bench/before-after.sh 5abb7d2      # base commit (default: merge-base with main)
+#   ROUNDS=1 DURATION=3s EXPIRE_SESSIONS=300000 bench/before-after.sh   # quicker
+#
+# Row 1 is Get ÷ empty RPC and row 2 Set ÷ Get, each within one side's
+# round; row 5 is sessiond's RSS per session (EXPIRE_SESSIONS sessions of
+# 100 B; Redis is left out, so the ratio is sessiond's own before/after).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BASE=$(git rev-parse --short "${1:-$(git merge-base HEAD main)}")
+NEW=$(git rev-parse --short HEAD)
+ROUNDS=${ROUNDS:-3}
+export DURATION=${DURATION:-5s}
+export EXPIRE_SESSIONS=${EXPIRE_SESSIONS:-1000000}
+export EXPIRE_IN=${EXPIRE_IN:-20s}
+root=target/before-after
+mkdir -p "$root"
+rm -rf "$root"/base.* "$root"/new.*
+
+# The base tree, checked out beside the build; both builds share target/,
+# so only sessiond itself is compiled twice.
+tree=$root/tree
+if [ -d "$tree" ]; then
+    git -C "$tree" checkout -q --detach "$BASE"
+else
+    git worktree add -q --detach "$tree" "$BASE"
+fi
+build() { # build <manifest dir> <bin dir>
+    nice cargo build -q --release --features bench --bin sessiond --bin sessiond-bench \
+        --manifest-path "$1/Cargo.toml" --target-dir target >&2
+    mkdir -p "$2"
+    cp target/release/sessiond target/release/sessiond-bench "$2/"
+}
+build "$tree" "$root/bin-base"
+build . "$root/bin-new"
+
+for round in $(seq "$ROUNDS"); do
+    for side in base new; do
+        echo "round $round: $side" >&2
+        BIN=$root/bin-$side OUT=$root/$side.$round ROUNDS=1 ROWS="1 2 5" NO_REDIS=1 \
+            bench/compare.sh >/dev/null
+    done
+done
+
+value() { # value <log> <label> <key>
+    grep "^RESULT label=$2 " "$1" | tail -1 | tr ' ' '\n' | sed -n "s/^$3=//p"
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "nan") }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.3f", a / b }'; }
+# row <side> <round> <n>: the figure of row n on one side in one round.
+row() {
+    local d=$root/$1.$2
+    case $3 in
+    1) ratio "$(value "$d/get.1.log" get ops_per_s)" "$(value "$d/empty.1.log" empty ops_per_s)" ;;
+    2) ratio "$(value "$d/set.1.log" set ops_per_s)" "$(value "$d/get.1.log" get ops_per_s)" ;;
+    5) value "$d/expiry.log" sessiond_memory bytes_per_session ;;
+    esac
+}
+# abs <side> <log> <label>: median ops/s of a load over the rounds.
+abs() { for r in $(seq "$ROUNDS"); do value "$root/$1.$r/$2.1.log" "$3" ops_per_s; done | median; }
+{
+echo
+echo "| # | figure | base $BASE | new $NEW | new ÷ base (median, min–max over rounds) |"
+echo "| --- | --- | --- | --- | --- |"
+for n in 1 2 5; do
+    case $n in
+    1) name="Get ÷ empty RPC (ops/s)" ;;
+    2) name="Set ÷ Get (ops/s)" ;;
+    5) name="memory per session (RSS bytes)" ;;
+    esac
+    b=$(for r in $(seq "$ROUNDS"); do row base "$r" $n; echo; done | median)
+    w=$(for r in $(seq "$ROUNDS"); do row new "$r" $n; echo; done | median)
+    per=$(for r in $(seq "$ROUNDS"); do ratio "$(row new "$r" $n)" "$(row base "$r" $n)"; echo; done | sort -g)
+    echo "| $n | $name | $b | $w | $(echo "$per" | median) ($(echo "$per" | head -1)–$(echo "$per" | tail -1)) |"
+done
+echo
+echo "Absolute medians (ops/s): base empty $(abs base empty empty), Get $(abs base get get), Set $(abs base set set); new empty $(abs new empty empty), Get $(abs new get get), Set $(abs new set set)."
+echo "$ROUNDS rounds alternating base and new, $DURATION per load; $EXPIRE_SESSIONS sessions for row 5; server on CPU ${SERVER_CPU:-0}, client on CPU ${CLIENT_CPU:-1}."
+} | tee "$root/table.md"
