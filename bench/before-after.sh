@@ -20,7 +20,7 @@ NEW=$(git rev-parse --short HEAD)
 ROUNDS=${ROUNDS:-3}
 export DURATION=${DURATION:-5s}
 export EXPIRE_SESSIONS=${EXPIRE_SESSIONS:-1000000}
-export EXPIRE_IN=${EXPIRE_IN:-20s}
+export EXPIRE_IN=${EXPIRE_IN:-35s}   # the fill (~15 s for 1M) must end 10 s before
 root=target/before-after
 mkdir -p "$root"
 rm -rf "$root"/base.* "$root"/new.*
