@@ -188,17 +188,6 @@ mod tests {
             .contains("application/json"));
     }
 
-    /// The one status of openapi.yaml that tests/deploy cannot produce
-    /// against a live gateway (it needs 16 lost races in a row).
-    #[test]
-    fn a_merge_that_keeps_losing_is_a_409_conflict() {
-        let err = ApiError::Contention;
-        assert_eq!(err.status(), StatusCode::CONFLICT);
-        let body: serde_json::Value = serde_json::from_str(&err.body()).unwrap();
-        assert_eq!(body["error"], "conflict");
-        assert!(body["message"].as_str().unwrap().contains("retry"));
-    }
-
     #[test]
     fn no_client_error_is_a_server_error() {
         let errors = [
