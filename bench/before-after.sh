@@ -8,6 +8,7 @@
 #
 #   bench/before-after.sh 5abb7d2      # base commit (default: merge-base with main)
 #   ROUNDS=3 DURATION=3s EXPIRE_SESSIONS=300000 bench/before-after.sh   # quicker
+#   TABLE_ONLY=1 ROUNDS=7 bench/before-after.sh   # the table of the last run again
 #
 # Row 1 is Get ÷ empty RPC and row 2 Set ÷ Get, each within one side's
 # round; row 5 is sessiond's RSS per session (EXPIRE_SESSIONS sessions of
@@ -25,6 +26,7 @@ export EXPIRE_SESSIONS=${EXPIRE_SESSIONS:-1000000}
 export EXPIRE_IN=${EXPIRE_IN:-90s}   # the fill (15-50 s for 1M) must end 10 s before
 root=target/before-after
 mkdir -p "$root"
+if [ -z "${TABLE_ONLY:-}" ]; then
 rm -rf "$root"/base.* "$root"/new.*
 
 # The base tree, checked out beside the build; both builds share target/,
@@ -56,6 +58,7 @@ for round in $(seq "$ROUNDS"); do
             bench/compare.sh >/dev/null || echo "compare.sh failed: $side, round $round" >&2
     done
 done
+fi
 
 value() { # value <log> <label> <key>
     grep "^RESULT label=$2 " "$1" | tail -1 | tr ' ' '\n' | sed -n "s/^$3=//p"
@@ -72,8 +75,10 @@ row() {
     5) value "$d/expiry.log" sessiond_memory bytes_per_session ;;
     esac
 }
-# abs <side> <load>: median ops/s of a load over the rounds; best: the most.
+# abs <side> <load>: median ops/s of a load over the rounds; best: the most;
+# cpu: the median of the server's CPU time per call.
 abs() { for r in $(seq "$ROUNDS"); do value "$root/$1.$r/$2.1.log" "$2" ops_per_s; done | median; }
+cpu() { for r in $(seq "$ROUNDS"); do value "$root/$1.$r/$2.1.log" "$2" server_cpu_us; done | median; }
 best() { for r in $(seq "$ROUNDS"); do value "$root/$1.$r/$2.1.log" "$2" ops_per_s; done | most; }
 {
 echo
@@ -105,6 +110,13 @@ for n in 1 2; do
     b=$(ratio "$(best base $num)" "$(best base $den)")
     w=$(ratio "$(best new $num)" "$(best new $den)")
     echo "| $n | $name | $b | $w | $(ratio "$w" "$b") |"
+done
+echo
+# The server's CPU time per call moves least with what else runs.
+echo "| load | server CPU µs/call, base (median) | new | new ÷ base |"
+echo "| --- | --- | --- | --- |"
+for load in empty get set; do
+    echo "| $load | $(cpu base $load) | $(cpu new $load) | $(ratio "$(cpu new $load)" "$(cpu base $load)") |"
 done
 echo
 for side in base new; do
