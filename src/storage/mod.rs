@@ -15,6 +15,13 @@
 //!   each of them.
 //!
 //! Arrows point one way: transports -> here -> backends -> `session`.
+//!
+//! A trait object rather than an enum of backends: a backend is then a
+//! module of its own (Redis brings a client, scripts and reconnects), not
+//! an arm in every operation, and the cost that could have argued for the
+//! enum, a boxed future per call, is avoided by `Op::Ready` instead: the
+//! in-memory Get pays one indirect call, within noise in BENCHMARKS.md
+//! ("Storage boundary").
 
 pub mod durable;
 pub mod memory;
