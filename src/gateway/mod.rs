@@ -377,10 +377,11 @@ mod tests {
 }
 
 /// The gateway's parsers, reachable from the cargo-fuzz targets (`fuzz/`):
-/// the Cookie header, request bodies and the merge patch. Not an API.
+/// the Cookie header, request bodies, and the merge patch the gateway
+/// parses (the domain's, which storage applies). Not an API.
 #[doc(hidden)]
 pub mod fuzzing {
     pub use super::body::data_object;
     pub use super::cookie::{presented, Presented};
-    pub use super::merge_patch::{merge, MergePatch};
+    pub use crate::session::{merge, MergePatch};
 }
