@@ -17,6 +17,9 @@ pub use crate::storage::memory::{State, StateRef};
 pub const FRAME_HEADER: usize = 12;
 /// A frame longer than this is corrupt: no session can be near it.
 pub const MAX_FRAME: usize = 256 << 20;
+/// The largest session version a record may carry: the memory store's
+/// entries hold 48 bits of it (`storage::memory::entry`).
+pub const MAX_VERSION: u64 = (1 << 48) - 1;
 
 const MAGIC: &[u8; 8] = b"SESSIOND";
 /// 3: digests are 16 bytes (the first 128 bits of the SHA-256), not 32.
@@ -266,7 +269,7 @@ impl Reader<'_> {
             },
             kind::UPDATE => {
                 let (lsn, digest, version, idle_deadline_ms) =
-                    (r.u64()?, r.digest()?, r.u64()?, r.u64()?);
+                    (r.u64()?, r.digest()?, r.version()?, r.u64()?);
                 let n = r.count()?;
                 let upsert = (0..n)
                     .map(|_| Ok::<_, DecodeError>((r.string()?, r.string()?)))
@@ -339,6 +342,16 @@ impl Reader<'_> {
             self.take(8)?.try_into().expect("8 bytes"),
         ))
     }
+    /// A session version: the memory store keeps 48 bits of it, so a larger
+    /// one (which sessiond never writes) is damage, not something to store
+    /// truncated (found by the `journal_recover` fuzz target).
+    fn version(&mut self) -> Result<u64, DecodeError> {
+        let version = self.u64()?;
+        if version > MAX_VERSION {
+            return Err("session version out of range");
+        }
+        Ok(version)
+    }
     /// A count of items, each at least 4 bytes long: bounded by what is left,
     /// so a damaged count cannot make us allocate wildly.
     fn count(&mut self) -> Result<usize, DecodeError> {
@@ -376,7 +389,7 @@ impl Reader<'_> {
     fn state(&mut self, named: bool) -> Result<State, DecodeError> {
         let namespace = if named { self.string()? } else { String::new() };
         let (version, created_ms, idle_ms, absolute_deadline_ms, idle_deadline_ms) = (
-            self.u64()?,
+            self.version()?,
             self.u64()?,
             self.u64()?,
             self.u64()?,
@@ -578,6 +591,32 @@ mod tests {
             roundtrip(|o| snapshot_end(o, 12)),
             Record::SnapshotEnd { count: 12 }
         );
+    }
+
+    /// Found by the `journal_recover` fuzz target (RELIABILITY.md): such a
+    /// record, checksums and all, tripped the memory store's debug assertion
+    /// at start-up, and a release build stored the version truncated.
+    #[test]
+    fn a_version_beyond_48_bits_is_damage() {
+        let d = Digest([7; 16]);
+        let mut s = state();
+        let payload = |write: &dyn Fn(&mut Vec<u8>)| {
+            let mut out = Vec::new();
+            write(&mut out);
+            out
+        };
+        for version in [MAX_VERSION + 1, u64::MAX] {
+            s.version = version;
+            let fields = FieldsBuf::from_map(&s.data);
+            let put_record = payload(&|o| put(o, 5, &d, &state_ref(&s, &fields)));
+            assert_eq!(decode(&put_record), Err("session version out of range"));
+            let no_upsert: HashMap<String, String> = HashMap::new();
+            let update_record = payload(&|o| update(o, 6, &d, version, 99, no_upsert.iter(), &[]));
+            assert_eq!(decode(&update_record), Err("session version out of range"));
+        }
+        s.version = MAX_VERSION;
+        let fields = FieldsBuf::from_map(&s.data);
+        assert!(decode(&payload(&|o| put(o, 5, &d, &state_ref(&s, &fields)))).is_ok());
     }
 
     #[test]
