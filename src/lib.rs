@@ -4,7 +4,8 @@
 //!   the types every backend answers with (`SessionInfo`, `SessionRead`).
 //! - [`storage`]: the boundary the transports call (`Storage`, `Backend`),
 //!   and its backends: `storage::memory` (the sharded in-memory map with TTL
-//!   eviction) and `storage::durable` (journal and snapshots over memory).
+//!   eviction), `storage::durable` (journal and snapshots over memory) and
+//!   `storage::redis` (Redis / Valkey, shared by replicas).
 //! - [`auth`]: access control: tokens, client certificates, namespaces.
 //! - [`clock`]: the one source of time, simulated in tests.
 //! - [`grpc`]: the tonic `SessionService` over the storage boundary.

@@ -11,6 +11,8 @@
 //!   reaper; knows nothing of files, and tells a [`memory::ChangeSink`]
 //!   what changed.
 //! - [`durable`]: the journal, snapshots and recovery, wrapping `memory`.
+//! - [`redis`]: sessions in Redis / Valkey (standalone or Cluster), shared
+//!   by every sessiond replica.
 //! - `conformance`: the behaviour every backend must show, run against
 //!   each of them.
 //!
@@ -26,6 +28,7 @@
 pub mod durable;
 pub mod memory;
 mod op;
+pub mod redis;
 
 #[cfg(test)]
 mod conformance;

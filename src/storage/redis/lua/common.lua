@@ -1,0 +1,88 @@
+-- Prepended to every script: the layout of a session's hash and the rules
+-- every operation shares. One hash per session; its key ends in the
+-- session's digest inside a hash tag, so one session is one Cluster slot.
+--
+-- Metadata fields start with a NUL byte, which no data key can contain
+-- (keys with control characters are refused before they get here), so a
+-- user's key never collides with them.
+local VERSION = '\0v'   -- grows with every change of data or id
+local CREATED = '\0c'   -- ms since the epoch
+local ABSOLUTE = '\0a'  -- absolute deadline, ms; absent for none
+local IDLE = '\0i'      -- idle timeout, ms
+local IDLE_AT = '\0d'   -- idle deadline, ms: slid forward by activity
+local BYTES = '\0b'     -- bytes of the data keys and values
+local KEYS_N = '\0n'    -- number of data keys
+local ROTATED_TO = '\0r' -- a Rotate under way: the key the data moves to
+local ROTATED_UNTIL = '\0t' -- until when that Rotate holds the session, ms
+
+-- Lua numbers are doubles: every figure here (ms timestamps, versions,
+-- byte counts) stays far below 2^53. Written with '%.0f' so that Redis
+-- never sees an exponent.
+local function num(x) return string.format('%.0f', x) end
+
+local function load(key)
+  local m = redis.call('HMGET', key, VERSION, CREATED, ABSOLUTE, IDLE, IDLE_AT,
+    BYTES, KEYS_N, ROTATED_TO, ROTATED_UNTIL)
+  if not m[1] then return nil end
+  return { v = tonumber(m[1]), c = tonumber(m[2]), a = tonumber(m[3]),
+    i = tonumber(m[4]), d = tonumber(m[5]), b = tonumber(m[6]),
+    n = tonumber(m[7]), r = m[8], t = tonumber(m[9]) }
+end
+
+-- The earlier of the idle and absolute deadlines.
+local function deadline(s)
+  if s.a and s.a < s.d then return s.a end
+  return s.d
+end
+
+-- The session at `key` if it exists at `now`: gone the instant its deadline
+-- passes (and deleted then, whether or not Redis got to it), and gone while
+-- a Rotate holds it. A Rotate whose hold ran out was abandoned (sessiond
+-- died half-way): the session is usable again, its data untouched.
+local function live(key, now)
+  local s = load(key)
+  if not s then return nil end
+  if now >= deadline(s) then
+    redis.call('DEL', key)
+    return nil
+  end
+  if s.r and s.t and now < s.t then return nil end
+  return s
+end
+
+-- Keeps Redis's own expiry at the session's deadline.
+local function arm(key, s, now)
+  redis.call('PEXPIRE', key, num(deadline(s) - now))
+end
+
+-- Activity: the idle deadline moves forward (never back), and the expiry
+-- is re-armed.
+local function slide(key, s, now)
+  local d = now + s.i
+  if d > s.d then
+    s.d = d
+    redis.call('HSET', key, IDLE_AT, num(d))
+  end
+  arm(key, s, now)
+end
+
+-- What a caller learns besides the data: status 1, version, created,
+-- deadline, idle timeout.
+local function info(s)
+  return { 1, s.v, s.c, deadline(s), s.i }
+end
+
+-- HSET of `list[from..]` (field, value, field, value...) in chunks, so that
+-- no call unpacks more than Lua's stack allows.
+local function hset_pairs(key, list, from, to)
+  local chunk = {}
+  for j = from, to, 2 do
+    chunk[#chunk + 1] = list[j]
+    chunk[#chunk + 1] = list[j + 1]
+    if #chunk >= 512 then
+      redis.call('HSET', key, unpack(chunk))
+      chunk = {}
+    end
+  end
+  if #chunk > 0 then redis.call('HSET', key, unpack(chunk)) end
+end

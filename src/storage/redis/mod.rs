@@ -1,0 +1,544 @@
+//! The Redis / Valkey backend: sessions held by a standalone server or a
+//! Cluster, so that any number of sessiond replicas share them.
+//!
+//! Layout: one hash per session at `sessiond:{<digest>}`, the digest
+//! sessiond keys by in memory (hex of [`SessionId::digest_in`] its
+//! namespace, never the id itself) inside a hash tag, so one session is one
+//! Cluster slot. Metadata fields (version, created, deadlines, idle
+//! timeout, sizes) start with a NUL byte, which no data key can contain.
+//! Redis's own expiry (`PEXPIRE`) is kept at the session's deadline and
+//! re-armed by activity; every operation also checks the deadline itself,
+//! so a session is gone the instant it passes.
+//!
+//! Every compound operation is one Lua script ([`scripts`]), atomic on the
+//! server. Rotate moves a session to another slot, which no one script can
+//! do in a Cluster; it takes three steps, each atomic (see [`Redis::rotate`]).
+//!
+//! Counting sessions across replicas cannot be kept exact without making
+//! every Create meet in one slot, so `--max-sessions` and
+//! `--max-sessions-per-namespace` are refused at start-up with this backend
+//! (bound Redis with `maxmemory` instead).
+
+mod connection;
+mod scripts;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::future::Future;
+use std::time::Duration;
+
+use redis::{RedisError, Value};
+
+use crate::clock::{Clock, Millis};
+use crate::session::{
+    validate_key, validate_value, Digest, Limit, Limits, Namespace, SessionError, SessionId,
+    Timeouts,
+};
+use crate::store::{SessionInfo, Update};
+use scripts::{Malformed, Meta};
+
+pub use connection::{redact, ConnectError, Connection, RedisConfig, Target};
+
+/// Every key this backend writes starts with this, so a Redis shared with
+/// other applications keeps sessiond's keys apart (and `SCAN sessiond:*`
+/// finds them).
+pub const KEY_PREFIX: &str = "sessiond:";
+
+/// Tries at a fresh id when the one drawn is taken (never seen in practice:
+/// ids carry ~165 random bits).
+const ID_TRIES: usize = 4;
+
+/// A session as a read found it: its info and the data asked for.
+#[derive(Debug)]
+pub struct Found {
+    pub info: SessionInfo,
+    pub fields: Vec<(String, String)>,
+}
+
+/// Handle on the Redis backend; cheap to clone.
+#[derive(Clone)]
+pub struct Redis {
+    connection: Connection,
+    clock: Clock,
+    limits: Limits,
+    timeouts: Timeouts,
+    /// Bound on one call to Redis.
+    timeout: Duration,
+}
+
+impl Redis {
+    /// The backend over `config`'s server or Cluster; the scripts are loaded
+    /// on first use (and again after a server restart).
+    pub async fn connect(
+        config: &RedisConfig,
+        limits: Limits,
+        timeouts: Timeouts,
+        clock: Clock,
+    ) -> Result<Self, ConnectError> {
+        let connection = Connection::open(config).await?;
+        Ok(Redis {
+            connection,
+            clock,
+            limits,
+            timeouts,
+            timeout: config.timeout,
+        })
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
+    }
+
+    /// How long a Rotate holds a session while it moves it: longer than its
+    /// three steps can take (each bounded by the call timeout), short enough
+    /// that a sessiond that died half-way locks the user out only briefly.
+    pub fn rotation_hold(&self) -> Duration {
+        self.timeout * 4 + Duration::from_secs(1)
+    }
+
+    /// Whether Redis answers a PING within the call timeout.
+    pub async fn ping(&self) -> Result<(), SessionError> {
+        let ping = redis::cmd("PING");
+        let answer = self.call("ping", self.connection.command(&ping)).await;
+        answer.map(|_| ())
+    }
+
+    /// Loads every script now, so the first requests after start do not each
+    /// pay a NOSCRIPT round trip.
+    pub async fn load_scripts(&self) -> Result<(), SessionError> {
+        for script in scripts::all() {
+            let load = script.prepare_invoke();
+            match &self.connection {
+                Connection::Standalone(c) => {
+                    let mut c = c.clone();
+                    let loaded = tokio::time::timeout(self.timeout, load.load_async(&mut c));
+                    flatten(loaded.await)?;
+                }
+                Connection::Cluster(_) => {
+                    // Loaded per node on first use (NOSCRIPT), which follows
+                    // the slot to whichever node holds it.
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A new session in `ns` holding `data`, under a fresh id.
+    pub async fn create(
+        &self,
+        ns: &Namespace,
+        data: HashMap<String, String>,
+        idle_timeout: Option<Duration>,
+    ) -> Result<SessionInfo, SessionError> {
+        let idle = self.checked_idle(idle_timeout)?;
+        for (key, value) in &data {
+            validate_key(key, &self.limits)?;
+            validate_value(key, value, &self.limits)?;
+        }
+        if data.len() > self.limits.max_keys {
+            return Err(SessionError::limit(
+                Limit::Keys,
+                format!("{} keys", data.len()),
+                self.limits.max_keys,
+            ));
+        }
+        let bytes: usize = data.iter().map(|(k, v)| k.len() + v.len()).sum();
+        self.check_session_bytes(bytes)?;
+
+        let now = self.clock.now_ms();
+        let idle_ms = millis(idle);
+        let absolute = self.timeouts.absolute.map(|a| now.saturating_add(millis(a)));
+        let deadline = now.saturating_add(idle_ms).min(absolute.unwrap_or(Millis::MAX));
+        for _ in 0..ID_TRIES {
+            let id = SessionId::generate();
+            let mut call = scripts::CREATE.key(key(&id.digest_in(ns)));
+            call.arg(now)
+                .arg(idle_ms)
+                .arg(absolute.map(|a| a.to_string()).unwrap_or_default())
+                .arg(bytes)
+                .arg(data.len());
+            for (k, v) in &data {
+                call.arg(k).arg(v);
+            }
+            let created = self.call("create", self.connection.invoke(&call)).await?;
+            if scripts::int(&created).map_err(malformed)? == 1 {
+                return Ok(SessionInfo {
+                    id,
+                    version: 1,
+                    created_ms: now,
+                    expires_ms: deadline,
+                    idle_timeout: idle,
+                });
+            }
+        }
+        Err(backend("no free session id was found"))
+    }
+
+    /// Reads the named keys (all when `keys` is empty); slides the idle
+    /// deadline when `touch`.
+    pub async fn read(
+        &self,
+        ns: &Namespace,
+        id: SessionId,
+        keys: Vec<String>,
+        touch: bool,
+    ) -> Result<Found, SessionError> {
+        for k in &keys {
+            validate_key(k, &self.limits)?;
+        }
+        let now = self.clock.now_ms();
+        let mut call = scripts::READ.key(key(&id.digest_in(ns)));
+        call.arg(now).arg(if touch { "1" } else { "0" });
+        for k in &keys {
+            call.arg(k);
+        }
+        let answer = self.call("read", self.connection.invoke(&call)).await?;
+        let mut items = scripts::array(answer).map_err(malformed)?;
+        let meta = found(&items)?;
+        let data = items.pop().ok_or(Malformed).map_err(malformed)?;
+        let fields = match keys.is_empty() {
+            true => scripts::data_fields(data),
+            false => scripts::named_fields(data, &keys),
+        }
+        .map_err(malformed)?;
+        Ok(Found {
+            info: info(id, meta),
+            fields,
+        })
+    }
+
+    /// Applies every upsert and removal of `update` atomically, or nothing.
+    /// `versions` (the update's expected version, or a merge's accepted
+    /// ones) refuses unless the session is at one of them. With
+    /// `with_data`, answers the whole session as it is after.
+    pub async fn set(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        mut update: Update,
+        versions: &[u64],
+        with_data: bool,
+    ) -> Result<(SessionInfo, Vec<(String, String)>), SessionError> {
+        update.remove.sort_unstable();
+        update.remove.dedup();
+        for (k, v) in &update.upsert {
+            validate_key(k, &self.limits)?;
+            validate_value(k, v, &self.limits)?;
+        }
+        for k in &update.remove {
+            validate_key(k, &self.limits)?;
+            if update.upsert.contains_key(k) {
+                return Err(SessionError::InvalidKey(format!(
+                    "key {k:?} is both upserted and removed in one request"
+                )));
+            }
+        }
+        let now = self.clock.now_ms();
+        let mut call = scripts::SET.key(key(&id.digest_in(ns)));
+        call.arg(now)
+            .arg(self.limits.max_keys)
+            .arg(self.limits.max_session_bytes)
+            .arg(if with_data { "1" } else { "0" });
+        let versions: Vec<u64> = update
+            .expected_version
+            .into_iter()
+            .chain(versions.iter().copied())
+            .collect();
+        call.arg(versions.len());
+        for v in &versions {
+            call.arg(*v);
+        }
+        call.arg(update.upsert.len());
+        for (k, v) in &update.upsert {
+            call.arg(k).arg(v);
+        }
+        for k in &update.remove {
+            call.arg(k);
+        }
+        let answer = self.call("set", self.connection.invoke(&call)).await?;
+        let mut items = scripts::array(answer).map_err(malformed)?;
+        match scripts::status(&items).map_err(malformed)? {
+            1 => {}
+            2 => {
+                let actual = items.get(1).map(scripts::int).transpose().map_err(malformed)?;
+                return Err(SessionError::VersionMismatch {
+                    expected: update.expected_version.or(versions.first().copied()).unwrap_or(0),
+                    actual: actual.unwrap_or(0) as u64,
+                });
+            }
+            3 => {
+                let keys = figure(&items)?;
+                return Err(SessionError::limit(
+                    Limit::Keys,
+                    format!("{keys} keys"),
+                    self.limits.max_keys,
+                ));
+            }
+            4 => {
+                let bytes = figure(&items)?;
+                return Err(SessionError::limit(
+                    Limit::SessionBytes,
+                    format!("session of {bytes} bytes"),
+                    self.limits.max_session_bytes,
+                ));
+            }
+            _ => return Err(SessionError::NotFound),
+        }
+        let meta = scripts::meta(&items).map_err(malformed)?;
+        let fields = match with_data {
+            true => {
+                let data = items.pop().ok_or(Malformed).map_err(malformed)?;
+                scripts::data_fields(data).map_err(malformed)?
+            }
+            false => Vec::new(),
+        };
+        Ok((info(id.clone(), meta), fields))
+    }
+
+    /// Deletes the session. Idempotent: `false` when there was no live one.
+    pub async fn flush(&self, ns: &Namespace, id: &SessionId) -> Result<bool, SessionError> {
+        let now = self.clock.now_ms();
+        let mut call = scripts::FLUSH.key(key(&id.digest_in(ns)));
+        call.arg(now);
+        let answer = self.call("flush", self.connection.invoke(&call)).await?;
+        Ok(scripts::int(&answer).map_err(malformed)? == 1)
+    }
+
+    /// Slides the idle deadline; with `idle_timeout`, first changes the
+    /// session's idle timeout.
+    pub async fn touch(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        idle_timeout: Option<Duration>,
+    ) -> Result<SessionInfo, SessionError> {
+        let idle = match idle_timeout {
+            Some(idle) => millis(self.checked_idle(Some(idle))?).to_string(),
+            None => String::new(),
+        };
+        let now = self.clock.now_ms();
+        let mut call = scripts::TOUCH.key(key(&id.digest_in(ns)));
+        call.arg(now).arg(idle);
+        let answer = self.call("touch", self.connection.invoke(&call)).await?;
+        let items = scripts::array(answer).map_err(malformed)?;
+        Ok(info(id.clone(), found(&items)?))
+    }
+
+    /// Django's `cycle_key`: the same data under a new id.
+    ///
+    /// The new key is in another slot, so this takes three atomic steps:
+    /// 1. on the old key, mark the session as moving to the new key, for
+    ///    [`Self::rotation_hold`]: from then on no operation finds it under
+    ///    the old id, so nothing changes it while it is copied;
+    /// 2. write the copy under the new key (an id no one has been told);
+    /// 3. delete the old key if the mark is still this Rotate's, and only
+    ///    then answer the new id.
+    ///
+    /// The old id is therefore never usable once Rotate has answered. If
+    /// sessiond dies half-way, the mark runs out and the session is usable
+    /// again under its old id, unchanged (the caller never learnt the new
+    /// one); the copy left behind is deleted by the next Rotate, or expires.
+    pub async fn rotate(&self, ns: &Namespace, id: &SessionId) -> Result<SessionInfo, SessionError> {
+        let old = key(&id.digest_in(ns));
+        for _ in 0..ID_TRIES {
+            let new_id = SessionId::generate();
+            let new = key(&new_id.digest_in(ns));
+            let fields = self.rotate_begin(&old, &new).await?;
+            let copied = match self.rotate_copy(&new, fields).await {
+                Ok(copied) => copied,
+                Err(e) => {
+                    // Release the hold, so the old id works again at once;
+                    // if this fails too, the hold runs out by itself.
+                    let _ = self.rotate_end(&old, &new, false).await;
+                    return Err(e);
+                }
+            };
+            let Some(meta) = copied else {
+                self.rotate_end(&old, &new, false).await?;
+                continue;
+            };
+            if !self.rotate_end(&old, &new, true).await? {
+                // The hold ran out before this Rotate finished, and another
+                // operation took the session back: this copy is no one's.
+                let _ = self.delete(&new).await;
+                return Err(backend("the rotation took longer than its hold and was abandoned"));
+            }
+            return Ok(info(new_id, meta));
+        }
+        Err(backend("no free session id was found"))
+    }
+
+    /// Rotate's step 1: holds the session at `old` for a move to `new`, and
+    /// answers all its fields. Deletes the copy of an abandoned earlier
+    /// Rotate, if there was one.
+    async fn rotate_begin(&self, old: &str, new: &str) -> Result<Vec<Vec<u8>>, SessionError> {
+        let now = self.clock.now_ms();
+        let hold_until = now.saturating_add(millis(self.rotation_hold()));
+        let mut call = scripts::ROTATE_BEGIN.key(old);
+        call.arg(now).arg(new).arg(hold_until);
+        let answer = self.call("rotate", self.connection.invoke(&call)).await?;
+        let mut items = scripts::array(answer).map_err(malformed)?;
+        if scripts::status(&items).map_err(malformed)? != 1 || items.len() != 3 {
+            return Err(SessionError::NotFound);
+        }
+        let fields = scripts::raw_fields(items.pop().unwrap_or(Value::Nil)).map_err(malformed)?;
+        if let Some(Value::BulkString(abandoned)) = items.pop() {
+            if let Ok(abandoned) = String::from_utf8(abandoned) {
+                let _ = self.delete(&abandoned).await;
+            }
+        }
+        Ok(fields)
+    }
+
+    /// Rotate's step 2: the copy at `new`; `None` when that key is taken.
+    async fn rotate_copy(&self, new: &str, fields: Vec<Vec<u8>>) -> Result<Option<Meta>, SessionError> {
+        let now = self.clock.now_ms();
+        let mut call = scripts::ROTATE_COPY.key(new);
+        call.arg(now);
+        for field in &fields {
+            call.arg(field.as_slice());
+        }
+        let answer = self.call("rotate", self.connection.invoke(&call)).await?;
+        let items = scripts::array(answer).map_err(malformed)?;
+        match scripts::status(&items).map_err(malformed)? {
+            1 => Ok(Some(scripts::meta(&items).map_err(malformed)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Rotate's step 3: deletes the old session (`commit`) or releases it;
+    /// `false` when this Rotate no longer held it.
+    async fn rotate_end(&self, old: &str, new: &str, commit: bool) -> Result<bool, SessionError> {
+        let mut call = scripts::ROTATE_END.key(old);
+        call.arg(new).arg(if commit { "commit" } else { "abort" });
+        let answer = self.call("rotate", self.connection.invoke(&call)).await?;
+        Ok(scripts::int(&answer).map_err(malformed)? == 1)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), SessionError> {
+        let mut del = redis::cmd("DEL");
+        del.arg(key);
+        let answer = self.call("rotate", self.connection.command(&del)).await;
+        answer.map(|_| ())
+    }
+
+    /// One call to Redis, bounded by the call timeout: an outage answers
+    /// [`SessionError`] at once rather than hang.
+    async fn call(
+        &self,
+        op: &'static str,
+        call: impl Future<Output = Result<Value, RedisError>>,
+    ) -> Result<Value, SessionError> {
+        let started = std::time::Instant::now();
+        let result = flatten(tokio::time::timeout(self.timeout, call).await);
+        record(op, started.elapsed(), result.is_ok());
+        result
+    }
+
+    fn checked_idle(&self, requested: Option<Duration>) -> Result<Duration, SessionError> {
+        let t = &self.timeouts;
+        match requested {
+            None => Ok(t.default_idle),
+            Some(d) if d >= t.min_idle && d <= t.max_idle => Ok(d),
+            Some(d) => Err(SessionError::IdleTimeoutOutOfBounds {
+                requested: d,
+                min: t.min_idle,
+                max: t.max_idle,
+            }),
+        }
+    }
+
+    fn check_session_bytes(&self, bytes: usize) -> Result<(), SessionError> {
+        let max = self.limits.max_session_bytes;
+        if bytes > max {
+            return Err(SessionError::limit(
+                Limit::SessionBytes,
+                format!("session of {bytes} bytes"),
+                max,
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The Redis key of the session `digest` names: the digest in hex inside a
+/// hash tag, so every field of one session is in one slot.
+pub fn key(digest: &Digest) -> String {
+    let mut key = String::with_capacity(KEY_PREFIX.len() + 34);
+    key.push_str(KEY_PREFIX);
+    key.push('{');
+    for b in digest.0 {
+        let _ = write!(key, "{b:02x}");
+    }
+    key.push('}');
+    key
+}
+
+fn millis(d: Duration) -> Millis {
+    u64::try_from(d.as_millis()).unwrap_or(Millis::MAX)
+}
+
+fn info(id: SessionId, meta: Meta) -> SessionInfo {
+    SessionInfo {
+        id,
+        version: meta.version,
+        created_ms: meta.created_ms,
+        expires_ms: meta.expires_ms,
+        idle_timeout: meta.idle,
+    }
+}
+
+/// The info of an answer that is `{1, ...}`, or NotFound for `{0}`.
+fn found(items: &[Value]) -> Result<Meta, SessionError> {
+    match scripts::status(items).map_err(malformed)? {
+        1 => scripts::meta(items).map_err(malformed),
+        _ => Err(SessionError::NotFound),
+    }
+}
+
+/// The figure of a refusal `{status, figure}`.
+fn figure(items: &[Value]) -> Result<i64, SessionError> {
+    let n = items.get(1).ok_or(Malformed).map_err(malformed)?;
+    scripts::int(n).map_err(malformed)
+}
+
+fn flatten<T>(
+    result: Result<Result<T, RedisError>, tokio::time::error::Elapsed>,
+) -> Result<T, SessionError> {
+    match result {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(backend(&connection::scrub(&e.to_string()))),
+        Err(_) => Err(backend("redis did not answer in time")),
+    }
+}
+
+fn malformed(_: Malformed) -> SessionError {
+    backend("redis answered in an unexpected shape")
+}
+
+/// A failure of Redis, not of the request: UNAVAILABLE, retryable. The
+/// detail is logged once here, never with a session id or value.
+fn backend(detail: &str) -> SessionError {
+    tracing::warn!(detail, "redis backend call failed");
+    SessionError::Unavailable("the session storage (redis) is unavailable")
+}
+
+/// Backend latency and outcome, for `/metrics`.
+fn record(op: &'static str, elapsed: Duration, ok: bool) {
+    let outcome = if ok { "ok" } else { "error" };
+    metrics::histogram!("sessiond_backend_seconds", "backend" => "redis", "op" => op)
+        .record(elapsed.as_secs_f64());
+    metrics::counter!("sessiond_backend_calls_total", "backend" => "redis", "op" => op, "outcome" => outcome)
+        .increment(1);
+}
