@@ -332,3 +332,57 @@ async fn an_unreachable_redis_answers_unavailable_within_the_timeout() {
     assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
     assert!(redis.ping().await.is_err());
 }
+
+/// Three masters on loopback: every operation follows its session's slot
+/// (MOVED), and Rotate moves sessions between slots on different nodes.
+#[tokio::test]
+async fn on_a_cluster_sessions_live_in_their_slots_and_rotate_across_them() {
+    let cluster = redis_server::RedisCluster::start();
+    let config = RedisConfig {
+        target: Target::Cluster(cluster.seeds()),
+        ..config(String::new())
+    };
+    let clock = Clock::manual(real_now());
+    let redis = Redis::connect(&config, Limits::default(), Timeouts::default(), clock)
+        .await
+        .expect("connect to the cluster");
+    redis.ping().await.unwrap();
+
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        let value = n.to_string();
+        let info = redis.create(&NS, data(&[("n", &value)]), None).await.unwrap();
+        ids.push((info.id, value));
+    }
+    let per_node: Vec<usize> = cluster
+        .nodes
+        .iter()
+        .map(|node| node.cli(&["dbsize"]).trim().parse().unwrap())
+        .collect();
+    assert_eq!(per_node.iter().sum::<usize>(), 12);
+    assert!(per_node.iter().filter(|&&n| n > 0).count() >= 2, "{per_node:?}");
+
+    for (id, value) in &ids {
+        let update = Update {
+            upsert: data(&[("m", value)]),
+            ..Update::default()
+        };
+        redis.set(&NS, id, update, &[], false).await.unwrap();
+        let rotated = redis.rotate(&NS, id).await.unwrap();
+        let gone = redis.read(&NS, id.clone(), vec![], false).await;
+        assert_eq!(gone.unwrap_err(), SessionError::NotFound);
+        let found = redis.read(&NS, rotated.id.clone(), vec![], true).await.unwrap();
+        assert_eq!(
+            sorted(found.fields),
+            vec![("m".into(), value.clone()), ("n".into(), value.clone())]
+        );
+        assert_eq!(found.info.version, 3);
+        assert!(redis.flush(&NS, &rotated.id).await.unwrap());
+    }
+    let left: usize = cluster
+        .nodes
+        .iter()
+        .map(|node| node.cli(&["dbsize"]).trim().parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(left, 0);
+}
