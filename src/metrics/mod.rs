@@ -50,6 +50,8 @@ impl Api {
 const REQUESTS: &str = "sessiond_requests_total";
 const REQUEST_DURATION: &str = "sessiond_request_duration_seconds";
 const UNKNOWN_IDS: &str = "sessiond_unknown_session_lookups_total";
+const BACKEND_CALLS: &str = "sessiond_backend_calls_total";
+const BACKEND_DURATION: &str = "sessiond_backend_duration_seconds";
 
 /// Latency buckets, in seconds: store operations take microseconds, so the
 /// low end is fine-grained; the top catches stalls.
@@ -102,6 +104,26 @@ struct PersistGauges {
 struct RequestHandles {
     requests: Counter,
     duration: Histogram,
+}
+
+/// The call counts and latency of one operation of a storage backend: see
+/// [`Metrics::backend_series`].
+#[derive(Clone)]
+pub struct BackendSeries {
+    ok: Counter,
+    error: Counter,
+    duration: Histogram,
+}
+
+impl BackendSeries {
+    /// Counts one call, its outcome and its latency.
+    pub fn record(&self, elapsed: Duration, ok: bool) {
+        match ok {
+            true => self.ok.increment(1),
+            false => self.error.increment(1),
+        }
+        self.duration.record(elapsed.as_secs_f64());
+    }
 }
 
 /// The request count and latency histogram of one (api, method, outcome):
@@ -185,6 +207,8 @@ impl Metrics {
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.into()), LATENCY_BUCKETS)
             .expect("latency buckets are not empty")
+            .set_buckets_for_metric(Matcher::Full(BACKEND_DURATION.into()), LATENCY_BUCKETS)
+            .expect("latency buckets are not empty")
             .build_recorder();
         let describe_counter = |name: &'static str, help: &'static str| {
             recorder.describe_counter(name.into(), None, help.into());
@@ -257,6 +281,15 @@ impl Metrics {
             "sessiond_journal_records_replayed",
             None,
             "Records replayed from the snapshot and journal at start-up.",
+        );
+        describe_counter(
+            BACKEND_CALLS,
+            "Calls from sessiond to a storage backend across the network (redis), by operation and outcome (ok, error: unreachable, timed out or refused).",
+        );
+        recorder.describe_histogram(
+            BACKEND_DURATION.into(),
+            Some(Unit::Seconds),
+            "Time of one call to a storage backend across the network, by operation, failures included.".into(),
         );
         process::describe(&recorder);
         describe_counter(
@@ -356,6 +389,30 @@ impl Metrics {
         );
         RequestHandles {
             requests: recorder.register_counter(&requests, &metadata()),
+            duration: recorder.register_histogram(&duration, &metadata()),
+        }
+    }
+
+    /// The series a storage backend across the network counts its calls of
+    /// one operation in (`backend` and `op` are labels: `redis`, `read`).
+    pub fn backend_series(&self, backend: &'static str, op: &'static str) -> BackendSeries {
+        let recorder = &self.0.recorder;
+        let labels = |outcome: Option<&'static str>| {
+            let mut labels = vec![
+                Label::from_static_parts("backend", backend),
+                Label::from_static_parts("op", op),
+            ];
+            labels.extend(outcome.map(|o| Label::from_static_parts("outcome", o)));
+            labels
+        };
+        let calls = |outcome| {
+            let key = Key::from_parts(BACKEND_CALLS, labels(Some(outcome)));
+            recorder.register_counter(&key, &metadata())
+        };
+        let duration = Key::from_parts(BACKEND_DURATION, labels(None));
+        BackendSeries {
+            ok: calls("ok"),
+            error: calls("error"),
             duration: recorder.register_histogram(&duration, &metadata()),
         }
     }

@@ -22,8 +22,9 @@ use super::Update;
 #[error("{0}")]
 pub struct InvalidPatch(pub String);
 
-/// A parsed merge patch, ready to become an [`Update`].
-#[derive(Debug, Default)]
+/// A parsed merge patch, ready to become an [`Update`]. `Clone`, so a
+/// backend across the network can own it in its operation's future.
+#[derive(Debug, Default, Clone)]
 pub struct MergePatch {
     /// Keys whose value is replaced, with the JSON text as sent.
     replace: HashMap<String, String>,

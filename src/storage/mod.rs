@@ -124,6 +124,13 @@ pub trait Backend: Send + Sync + 'static {
     fn reads_at_once(&self) -> bool {
         true
     }
+
+    /// Whether the backend can serve now: a backend across the network
+    /// asks its server (within its call timeout), and health and readiness
+    /// follow the answer. Memory is always there.
+    fn ping(&self) -> Op<()> {
+        Op::ready(Ok(()))
+    }
 }
 
 /// The handle on the storage the transports call: a cheap `Clone`, one
@@ -253,6 +260,11 @@ impl Storage {
     /// See [`Backend::reads_at_once`].
     pub fn reads_at_once(&self) -> bool {
         self.0.reads_at_once()
+    }
+
+    /// See [`Backend::ping`].
+    pub fn ping(&self) -> Op<()> {
+        self.0.ping()
     }
 }
 

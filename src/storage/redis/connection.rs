@@ -16,8 +16,9 @@ pub enum Target {
     /// `redis://` or `rediss://` (TLS) URL of a standalone server (or a
     /// Valkey / Redis with replicas behind one address).
     Standalone(String),
-    /// `host:port` seeds of a Redis / Valkey Cluster; the rest of the
-    /// topology is discovered, and MOVED / ASK redirects are followed.
+    /// `host:port` seeds of a Redis / Valkey Cluster (`rediss://host:port`
+    /// for TLS); the rest of the topology is discovered, and MOVED / ASK
+    /// redirects are followed.
     Cluster(Vec<String>),
 }
 
@@ -31,9 +32,6 @@ pub struct RedisConfig {
     /// The longest one call may take, connecting included: past it the
     /// request fails with UNAVAILABLE rather than wait on a dead server.
     pub timeout: Duration,
-    /// TLS to the Cluster's nodes (`rediss://` says it for a standalone
-    /// server).
-    pub cluster_tls: bool,
 }
 
 impl fmt::Debug for RedisConfig {
@@ -158,7 +156,6 @@ impl Connection {
                 let mut builder = ClusterClientBuilder::new(nodes.iter().map(|node| {
                     match node.contains("://") {
                         true => node.clone(),
-                        false if config.cluster_tls => format!("rediss://{node}"),
                         false => format!("redis://{node}"),
                     }
                 }))
@@ -220,7 +217,6 @@ mod tests {
             target: Target::Standalone("redis://u:s3cret@h".into()),
             password: Some("other".into()),
             timeout: Duration::from_secs(1),
-            cluster_tls: false,
         };
         let shown = format!("{config:?} {}", config.target);
         assert!(!shown.contains("s3cret") && !shown.contains("other"), "{shown}");

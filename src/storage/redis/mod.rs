@@ -19,15 +19,25 @@
 //! `--max-sessions-per-namespace` are refused at start-up with this backend
 //! (bound Redis with `maxmemory` instead).
 
+mod backend;
 mod connection;
+mod merge;
 mod scripts;
 
 #[cfg(test)]
 mod tests;
 
+/// A real `redis-server` (standalone or Cluster) per test, shared with the
+/// integration tests.
+#[cfg(test)]
+#[path = "../../../tests/common/redis_server.rs"]
+pub(crate) mod test_server;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::{RedisError, Value};
@@ -37,7 +47,9 @@ use crate::session::{
     validate_key, validate_value, Digest, Limit, Limits, Namespace, SessionError, SessionId,
     Timeouts,
 };
-use crate::store::{SessionInfo, Update};
+use crate::metrics::{BackendSeries, Metrics};
+use crate::session::{DataView, FieldsBuf, SessionInfo, SessionRead, Update};
+use crate::storage::StoreStats;
 use scripts::{Malformed, Meta};
 
 pub use connection::{redact, ConnectError, Connection, RedisConfig, Target};
@@ -58,34 +70,98 @@ pub struct Found {
     pub fields: Vec<(String, String)>,
 }
 
-/// Handle on the Redis backend; cheap to clone.
+/// Handle on the Redis backend; cheap to clone (one pointer), so that an
+/// operation's future can own one.
 #[derive(Clone)]
-pub struct Redis {
+pub struct Redis(Arc<Inner>);
+
+pub struct Inner {
     connection: Connection,
     clock: Clock,
     limits: Limits,
     timeouts: Timeouts,
     /// Bound on one call to Redis.
     timeout: Duration,
+    /// Keys in Redis at the last [`Redis::ping`] (DBSIZE): the sessions
+    /// gauge, when the database holds only sessiond's keys.
+    keys: AtomicUsize,
+    /// Counted by this replica only: others count their own.
+    created: AtomicU64,
+    flushed: AtomicU64,
+    rotated: AtomicU64,
+    /// Call counts and latency per operation, for `/metrics`.
+    series: Series,
+}
+
+/// The metrics series of each operation.
+struct Series {
+    create: BackendSeries,
+    read: BackendSeries,
+    set: BackendSeries,
+    flush: BackendSeries,
+    touch: BackendSeries,
+    rotate: BackendSeries,
+    ping: BackendSeries,
+}
+
+impl Series {
+    fn new(metrics: &Metrics) -> Self {
+        let s = |op| metrics.backend_series("redis", op);
+        Series {
+            create: s("create"),
+            read: s("read"),
+            set: s("set"),
+            flush: s("flush"),
+            touch: s("touch"),
+            rotate: s("rotate"),
+            ping: s("ping"),
+        }
+    }
+}
+
+impl std::ops::Deref for Redis {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
 }
 
 impl Redis {
     /// The backend over `config`'s server or Cluster; the scripts are loaded
-    /// on first use (and again after a server restart).
+    /// on first use (and again after a server restart). Calls are counted
+    /// in `metrics`.
     pub async fn connect(
         config: &RedisConfig,
         limits: Limits,
         timeouts: Timeouts,
         clock: Clock,
+        metrics: &Metrics,
     ) -> Result<Self, ConnectError> {
         let connection = Connection::open(config).await?;
-        Ok(Redis {
+        Ok(Redis(Arc::new(Inner {
             connection,
             clock,
             limits,
             timeouts,
             timeout: config.timeout,
-        })
+            keys: AtomicUsize::new(0),
+            created: AtomicU64::new(0),
+            flushed: AtomicU64::new(0),
+            rotated: AtomicU64::new(0),
+            series: Series::new(metrics),
+        })))
+    }
+
+    /// What this replica counted, and the keys Redis held at the last ping.
+    pub fn stats(&self) -> StoreStats {
+        StoreStats {
+            sessions: self.keys.load(Ordering::Relaxed),
+            created: self.created.load(Ordering::Relaxed),
+            flushed: self.flushed.load(Ordering::Relaxed),
+            rotated: self.rotated.load(Ordering::Relaxed),
+            ..StoreStats::default()
+        }
     }
 
     pub fn clock(&self) -> &Clock {
@@ -107,11 +183,14 @@ impl Redis {
         self.timeout * 4 + Duration::from_secs(1)
     }
 
-    /// Whether Redis answers a PING within the call timeout.
+    /// Whether Redis answers within the call timeout (every master, in a
+    /// Cluster). Asks DBSIZE, which also refreshes the sessions gauge.
     pub async fn ping(&self) -> Result<(), SessionError> {
-        let ping = redis::cmd("PING");
-        let answer = self.call("ping", self.connection.command(&ping)).await;
-        answer.map(|_| ())
+        let dbsize = redis::cmd("DBSIZE");
+        let answer = self.call(&self.series.ping, self.connection.command(&dbsize)).await?;
+        let keys = scripts::int(&answer).map_err(malformed)?;
+        self.keys.store(usize::try_from(keys).unwrap_or(0), Ordering::Relaxed);
+        Ok(())
     }
 
     /// Loads every script now, so the first requests after start do not each
@@ -171,8 +250,9 @@ impl Redis {
             for (k, v) in &data {
                 call.arg(k).arg(v);
             }
-            let created = self.call("create", self.connection.invoke(&call)).await?;
+            let created = self.call(&self.series.create, self.connection.invoke(&call)).await?;
             if scripts::int(&created).map_err(malformed)? == 1 {
+                self.created.fetch_add(1, Ordering::Relaxed);
                 return Ok(SessionInfo {
                     id,
                     version: 1,
@@ -182,7 +262,7 @@ impl Redis {
                 });
             }
         }
-        Err(backend("no free session id was found"))
+        Err(backend("found no free id", "every id drawn was taken"))
     }
 
     /// Reads the named keys (all when `keys` is empty); slides the idle
@@ -194,16 +274,20 @@ impl Redis {
         keys: Vec<String>,
         touch: bool,
     ) -> Result<Found, SessionError> {
+        let mut keys = keys;
         for k in &keys {
             validate_key(k, &self.limits)?;
         }
+        // A key asked twice is answered once, as memory's view does.
+        keys.sort_unstable();
+        keys.dedup();
         let now = self.clock.now_ms();
         let mut call = scripts::READ.key(key(&id.digest_in(ns)));
         call.arg(now).arg(if touch { "1" } else { "0" });
         for k in &keys {
             call.arg(k);
         }
-        let answer = self.call("read", self.connection.invoke(&call)).await?;
+        let answer = self.call(&self.series.read, self.connection.invoke(&call)).await?;
         let mut items = scripts::array(answer).map_err(malformed)?;
         let meta = found(&items)?;
         let data = items.pop().ok_or(Malformed).map_err(malformed)?;
@@ -266,7 +350,7 @@ impl Redis {
         for k in &update.remove {
             call.arg(k);
         }
-        let answer = self.call("set", self.connection.invoke(&call)).await?;
+        let answer = self.call(&self.series.set, self.connection.invoke(&call)).await?;
         let mut items = scripts::array(answer).map_err(malformed)?;
         match scripts::status(&items).map_err(malformed)? {
             1 => {}
@@ -311,8 +395,12 @@ impl Redis {
         let now = self.clock.now_ms();
         let mut call = scripts::FLUSH.key(key(&id.digest_in(ns)));
         call.arg(now);
-        let answer = self.call("flush", self.connection.invoke(&call)).await?;
-        Ok(scripts::int(&answer).map_err(malformed)? == 1)
+        let answer = self.call(&self.series.flush, self.connection.invoke(&call)).await?;
+        let existed = scripts::int(&answer).map_err(malformed)? == 1;
+        if existed {
+            self.flushed.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(existed)
     }
 
     /// Slides the idle deadline; with `idle_timeout`, first changes the
@@ -330,7 +418,7 @@ impl Redis {
         let now = self.clock.now_ms();
         let mut call = scripts::TOUCH.key(key(&id.digest_in(ns)));
         call.arg(now).arg(idle);
-        let answer = self.call("touch", self.connection.invoke(&call)).await?;
+        let answer = self.call(&self.series.touch, self.connection.invoke(&call)).await?;
         let items = scripts::array(answer).map_err(malformed)?;
         Ok(info(id.clone(), found(&items)?))
     }
@@ -372,11 +460,15 @@ impl Redis {
                 // The hold ran out before this Rotate finished, and another
                 // operation took the session back: this copy is no one's.
                 let _ = self.delete(&new).await;
-                return Err(backend("the rotation took longer than its hold and was abandoned"));
+                return Err(backend(
+                    "was too slow to rotate",
+                    "the rotation took longer than its hold and was abandoned",
+                ));
             }
+            self.rotated.fetch_add(1, Ordering::Relaxed);
             return Ok(info(new_id, meta));
         }
-        Err(backend("no free session id was found"))
+        Err(backend("found no free id", "every id drawn was taken"))
     }
 
     /// Rotate's step 1: holds the session at `old` for a move to `new`, and
@@ -387,7 +479,7 @@ impl Redis {
         let hold_until = now.saturating_add(millis(self.rotation_hold()));
         let mut call = scripts::ROTATE_BEGIN.key(old);
         call.arg(now).arg(new).arg(hold_until);
-        let answer = self.call("rotate", self.connection.invoke(&call)).await?;
+        let answer = self.call(&self.series.rotate, self.connection.invoke(&call)).await?;
         let mut items = scripts::array(answer).map_err(malformed)?;
         if scripts::status(&items).map_err(malformed)? != 1 || items.len() != 3 {
             return Err(SessionError::NotFound);
@@ -409,7 +501,7 @@ impl Redis {
         for field in &fields {
             call.arg(field.as_slice());
         }
-        let answer = self.call("rotate", self.connection.invoke(&call)).await?;
+        let answer = self.call(&self.series.rotate, self.connection.invoke(&call)).await?;
         let items = scripts::array(answer).map_err(malformed)?;
         match scripts::status(&items).map_err(malformed)? {
             1 => Ok(Some(scripts::meta(&items).map_err(malformed)?)),
@@ -422,14 +514,14 @@ impl Redis {
     async fn rotate_end(&self, old: &str, new: &str, commit: bool) -> Result<bool, SessionError> {
         let mut call = scripts::ROTATE_END.key(old);
         call.arg(new).arg(if commit { "commit" } else { "abort" });
-        let answer = self.call("rotate", self.connection.invoke(&call)).await?;
+        let answer = self.call(&self.series.rotate, self.connection.invoke(&call)).await?;
         Ok(scripts::int(&answer).map_err(malformed)? == 1)
     }
 
     async fn delete(&self, key: &str) -> Result<(), SessionError> {
         let mut del = redis::cmd("DEL");
         del.arg(key);
-        let answer = self.call("rotate", self.connection.command(&del)).await;
+        let answer = self.call(&self.series.rotate, self.connection.command(&del)).await;
         answer.map(|_| ())
     }
 
@@ -437,12 +529,12 @@ impl Redis {
     /// [`SessionError`] at once rather than hang.
     async fn call(
         &self,
-        op: &'static str,
+        series: &BackendSeries,
         call: impl Future<Output = Result<Value, RedisError>>,
     ) -> Result<Value, SessionError> {
         let started = std::time::Instant::now();
         let result = flatten(tokio::time::timeout(self.timeout, call).await);
-        record(op, started.elapsed(), result.is_ok());
+        series.record(started.elapsed(), result.is_ok());
         result
     }
 
@@ -489,6 +581,16 @@ fn millis(d: Duration) -> Millis {
     u64::try_from(d.as_millis()).unwrap_or(Millis::MAX)
 }
 
+/// A read's answer at the boundary: `fields` are exactly the keys read
+/// (each once), so the view filters nothing.
+fn whole(info: SessionInfo, fields: Vec<(String, String)>) -> SessionRead {
+    let held = FieldsBuf::from_pairs(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    SessionRead {
+        info,
+        data: DataView::owned(held, Vec::new()),
+    }
+}
+
 fn info(id: SessionId, meta: Meta) -> SessionInfo {
     SessionInfo {
         id,
@@ -518,27 +620,28 @@ fn flatten<T>(
 ) -> Result<T, SessionError> {
     match result {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(backend(&connection::scrub(&e.to_string()))),
-        Err(_) => Err(backend("redis did not answer in time")),
+        Ok(Err(e)) => {
+            let what = if e.is_timeout() {
+                "timed out"
+            } else if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
+                "unreachable"
+            } else {
+                "refused the call"
+            };
+            Err(backend(what, &connection::scrub(&e.to_string())))
+        }
+        Err(_) => Err(backend("timed out", "no answer within the call timeout")),
     }
 }
 
 fn malformed(_: Malformed) -> SessionError {
-    backend("redis answered in an unexpected shape")
+    backend("answered in an unexpected shape", "a script's answer did not parse")
 }
 
 /// A failure of Redis, not of the request: UNAVAILABLE, retryable. The
-/// detail is logged once here, never with a session id or value.
-fn backend(detail: &str) -> SessionError {
-    tracing::warn!(detail, "redis backend call failed");
-    SessionError::Unavailable("the session storage (redis) is unavailable")
-}
-
-/// Backend latency and outcome, for `/metrics`.
-fn record(op: &'static str, elapsed: Duration, ok: bool) {
-    let outcome = if ok { "ok" } else { "error" };
-    metrics::histogram!("sessiond_backend_seconds", "backend" => "redis", "op" => op)
-        .record(elapsed.as_secs_f64());
-    metrics::counter!("sessiond_backend_calls_total", "backend" => "redis", "op" => op, "outcome" => outcome)
-        .increment(1);
+/// client learns `what` (a few words); the detail is logged once here,
+/// never with a session id or value.
+fn backend(what: &'static str, detail: &str) -> SessionError {
+    tracing::warn!(detail, "redis backend call failed: {what}");
+    SessionError::Backend(format!("redis {what}"))
 }

@@ -3,14 +3,12 @@
 //! so deadlines are tested without sleeping. The behaviour every backend
 //! shares is the conformance suite's; these are the Redis-only details.
 
-#[path = "../../../tests/common/redis_server.rs"]
-mod redis_server;
-
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::*;
-use redis_server::RedisServer;
+use super::test_server::{self as redis_server, RedisServer};
+use crate::metrics::Metrics;
 
 fn real_now() -> Millis {
     SystemTime::now()
@@ -24,7 +22,6 @@ fn config(url: String) -> RedisConfig {
         target: Target::Standalone(url),
         password: None,
         timeout: Duration::from_millis(500),
-        cluster_tls: false,
     }
 }
 
@@ -32,7 +29,7 @@ async fn backend(server: &RedisServer, limits: Limits, timeouts: Timeouts) -> (R
     // Simulated time that starts at the real time, so that Redis's own
     // expiry (PEXPIRE, relative) stays sane.
     let clock = Clock::manual(real_now());
-    let redis = Redis::connect(&config(server.url()), limits, timeouts, clock.clone())
+    let redis = Redis::connect(&config(server.url()), limits, timeouts, clock.clone(), &Metrics::new())
         .await
         .expect("connect");
     (redis, clock)
@@ -326,9 +323,9 @@ async fn an_unreachable_redis_answers_unavailable_within_the_timeout() {
 
     let started = Instant::now();
     let err = redis.read(&NS, id.clone(), vec![], true).await.unwrap_err();
-    assert!(matches!(err, SessionError::Unavailable(_)), "{err:?}");
+    assert!(matches!(err, SessionError::Backend(_)), "{err:?}");
     let err = redis.create(&NS, HashMap::new(), None).await.unwrap_err();
-    assert!(matches!(err, SessionError::Unavailable(_)), "{err:?}");
+    assert!(matches!(err, SessionError::Backend(_)), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
     assert!(redis.ping().await.is_err());
 }
@@ -343,7 +340,7 @@ async fn on_a_cluster_sessions_live_in_their_slots_and_rotate_across_them() {
         ..config(String::new())
     };
     let clock = Clock::manual(real_now());
-    let redis = Redis::connect(&config, Limits::default(), Timeouts::default(), clock)
+    let redis = Redis::connect(&config, Limits::default(), Timeouts::default(), clock, &Metrics::new())
         .await
         .expect("connect to the cluster");
     redis.ping().await.unwrap();
