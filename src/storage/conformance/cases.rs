@@ -52,12 +52,16 @@ pub async fn an_expired_session_is_not_found_before_it_is_reclaimed(new: New) {
         Err(SessionError::NotFound)
     );
     assert_eq!(store.rotate(&NS, &id).await, Err(SessionError::NotFound));
-    assert_eq!(store.len(), 1, "not reclaimed yet, but invisible");
+    if store.counts {
+        assert_eq!(store.len(), 1, "not reclaimed yet, but invisible");
+    }
     assert!(
         !store.flush(&NS, &id).await.unwrap(),
         "an expired session did not exist"
     );
-    assert_eq!(store.len(), 0);
+    if store.counts {
+        assert_eq!(store.len(), 0);
+    }
 }
 
 pub async fn reads_slide_the_idle_deadline_unless_asked_not_to(new: New) {
@@ -140,7 +144,9 @@ pub async fn a_set_that_crosses_a_limit_changes_nothing(new: New) {
     let (info, values) = store.get(&NS, &id, &[], true).await.unwrap();
     assert_eq!(values, data(&[("a", "1"), ("b", "2")]));
     assert_eq!(info.version, 1);
-    assert_eq!(store.stats().data_bytes, 4);
+    if store.counts {
+        assert_eq!(store.stats().data_bytes, 4);
+    }
 }
 
 pub async fn replacing_and_removing_keys_keeps_the_size_accounting_exact(new: New) {
@@ -166,7 +172,9 @@ pub async fn replacing_and_removing_keys_keeps_the_size_accounting_exact(new: Ne
         store.get(&NS, &id, &[], true).await.unwrap().1,
         data(&[("a", "11"), ("c", "3")])
     );
-    assert_eq!(store.stats().data_bytes, "a11c3".len());
+    if store.counts {
+        assert_eq!(store.stats().data_bytes, "a11c3".len());
+    }
 }
 
 pub async fn compare_and_set_refuses_a_stale_version(new: New) {
@@ -224,7 +232,9 @@ pub async fn rotate_moves_the_data_to_a_new_id_and_kills_the_old_one(new: New) {
         "\"yuan\""
     );
     assert!(!store.flush(&NS, &old.id).await.unwrap());
-    assert_eq!(store.len(), 1);
+    if store.counts {
+        assert_eq!(store.len(), 1);
+    }
     assert_eq!(store.stats().rotated, 1);
 }
 
@@ -242,7 +252,9 @@ pub async fn flush_is_idempotent(new: New) {
         Err(SessionError::NotFound)
     );
     assert_eq!(store.stats().flushed, 1);
-    assert_eq!(store.stats().data_bytes, 0);
+    if store.counts {
+        assert_eq!(store.stats().data_bytes, 0);
+    }
 }
 
 pub async fn idle_timeouts_outside_the_bounds_are_refused(new: New) {

@@ -12,12 +12,14 @@ mod model;
 
 use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::durable::{Durable, FsyncPolicy, PersistConfig, Persistence};
+use super::durable::{Durable, FsyncPolicy, PersistConfig};
 use super::memory::Memory;
+use super::redis::test_server::RedisServer;
+use super::redis::{Redis, RedisConfig, Target};
 use super::Storage;
+use crate::metrics::Metrics;
 use crate::clock::{Clock, Millis};
 use crate::session::{Limits, Namespace, Timeouts, Update};
 
@@ -36,8 +38,14 @@ pub(crate) struct Subject {
     /// Reclaims every expired session now, as the backend's own expiry
     /// would in time (the model checks counts after it).
     reclaim: Box<dyn Fn() + Send + Sync>,
-    /// What must live as long as the backend (its data dir, its journal).
-    _keep: Option<(tempfile::TempDir, Arc<Persistence>)>,
+    /// What must live as long as the backend (its data dir and journal, its
+    /// redis-server).
+    _keep: Option<Box<dyn std::any::Any + Send + Sync>>,
+    /// Whether the backend counts what it holds exactly (`len`,
+    /// `namespace_len`, `data_bytes`) and so enforces `max_sessions`: the
+    /// memory map does; Redis, shared by replicas, refuses those limits at
+    /// start-up, and the cases skip those figures for it.
+    pub counts: bool,
 }
 
 impl Subject {
@@ -87,6 +95,7 @@ pub(crate) fn memory_at(limits: Limits, timeouts: Timeouts, clock: Clock) -> Sub
         storage: Storage::new(memory),
         reclaim,
         _keep: None,
+        counts: true,
     }
 }
 
@@ -112,7 +121,8 @@ pub(crate) fn durable_at(
     Subject {
         storage: Storage::new(durable),
         reclaim,
-        _keep: Some((dir, persistence)),
+        _keep: Some(Box::new((dir, persistence))),
+        counts: true,
     }
 }
 
@@ -124,6 +134,40 @@ pub(crate) fn durable(limits: Limits, absolute: Option<Duration>) -> Subject {
 pub(crate) fn durable_always(limits: Limits, absolute: Option<Duration>) -> Subject {
     let clock = Clock::manual(T0);
     durable_at(limits, timeouts(absolute), clock, FsyncPolicy::Always)
+}
+
+/// Redis: a fresh `redis-server` on a free loopback port for each case.
+/// Its deadlines follow the manual clock (every script is given sessiond's
+/// "now"); Redis's own expiry only reclaims, in real time.
+pub(crate) fn redis(limits: Limits, absolute: Option<Duration>) -> Subject {
+    redis_at(limits, timeouts(absolute), Clock::manual(T0))
+}
+
+pub(crate) fn redis_at(limits: Limits, timeouts: Timeouts, clock: Clock) -> Subject {
+    let server = RedisServer::start();
+    redis_on(server, limits, timeouts, clock)
+}
+
+/// The Redis backend on `server`, which lives as long as it.
+pub(crate) fn redis_on(
+    server: RedisServer,
+    limits: Limits,
+    timeouts: Timeouts,
+    clock: Clock,
+) -> Subject {
+    let config = RedisConfig {
+        target: Target::Standalone(server.url()),
+        password: None,
+        timeout: Duration::from_secs(2),
+    };
+    let redis = Redis::standalone(&config, limits, timeouts, clock, &Metrics::new())
+        .expect("a standalone redis backend");
+    Subject {
+        storage: Storage::new(redis),
+        reclaim: Box::new(|| {}),
+        _keep: Some(Box::new(server)),
+        counts: false,
+    }
 }
 
 pub(crate) fn data(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -176,6 +220,32 @@ backends!(memory, durable, durable_always; [
     a_full_store_reclaims_expired_sessions_before_refusing,
     a_session_is_found_only_in_its_own_namespace_by_every_operation,
     each_namespace_has_its_own_limit_within_the_total,
+    a_read_keeps_the_data_it_found_after_a_set_replaces_the_session,
+    concurrent_sets_of_different_keys_lose_nothing,
+    a_merge_replaces_values_merges_objects_and_removes_nulls,
+    a_merge_checks_the_versions_it_is_given,
+    concurrent_merges_into_one_object_lose_nothing,
+    a_merge_that_crosses_a_limit_changes_nothing,
+    touch_can_change_the_idle_timeout,
+    every_change_of_a_session_in_another_namespace_is_refused,
+]);
+
+// Redis refuses --max-sessions and --max-sessions-per-namespace at start-up
+// (it cannot count sessions across replicas exactly), so the two cases of
+// those limits do not apply to it.
+backends!(redis; [
+    a_created_session_reads_back_exactly_as_stored,
+    an_expired_session_is_not_found_before_it_is_reclaimed,
+    reads_slide_the_idle_deadline_unless_asked_not_to,
+    the_absolute_timeout_caps_sliding,
+    a_set_that_crosses_a_limit_changes_nothing,
+    replacing_and_removing_keys_keeps_the_size_accounting_exact,
+    compare_and_set_refuses_a_stale_version,
+    a_key_both_upserted_and_removed_is_refused,
+    rotate_moves_the_data_to_a_new_id_and_kills_the_old_one,
+    flush_is_idempotent,
+    idle_timeouts_outside_the_bounds_are_refused,
+    a_session_is_found_only_in_its_own_namespace_by_every_operation,
     a_read_keeps_the_data_it_found_after_a_set_replaces_the_session,
     concurrent_sets_of_different_keys_lose_nothing,
     a_merge_replaces_values_merges_objects_and_removes_nulls,

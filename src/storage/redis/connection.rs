@@ -130,28 +130,7 @@ impl Connection {
     pub async fn open(config: &RedisConfig) -> Result<Self, ConnectError> {
         let target = &config.target;
         match target {
-            Target::Standalone(url) => {
-                let mut info = url
-                    .as_str()
-                    .into_connection_info()
-                    .map_err(|e| ConnectError::new(target, e))?;
-                if let Some(password) = &config.password {
-                    let settings = info.redis_settings().clone().set_password(password);
-                    info = info.set_redis_settings(settings);
-                }
-                let client = redis::Client::open(info).map_err(|e| ConnectError::new(target, e))?;
-                let manager_config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(config.timeout))
-                    .set_response_timeout(Some(config.timeout))
-                    // Reconnect attempts happen while requests fail fast;
-                    // each request is bounded by `timeout` anyway.
-                    .set_number_of_retries(1)
-                    .set_min_delay(Duration::from_millis(50))
-                    .set_max_delay(config.timeout);
-                let manager = ConnectionManager::new_lazy_with_config(client, manager_config)
-                    .map_err(|e| ConnectError::new(target, e))?;
-                Ok(Connection::Standalone(manager))
-            }
+            Target::Standalone(_) => Self::standalone(config),
             Target::Cluster(nodes) => {
                 let mut builder = ClusterClientBuilder::new(nodes.iter().map(|node| {
                     match node.contains("://") {
@@ -178,6 +157,36 @@ impl Connection {
                 Ok(Connection::Cluster(connection))
             }
         }
+    }
+
+    /// A standalone server's connection, made on first use: nothing is
+    /// asked of the server yet. Not for a Cluster (whose topology is read
+    /// at once).
+    pub fn standalone(config: &RedisConfig) -> Result<Self, ConnectError> {
+        let target = &config.target;
+        let Target::Standalone(url) = target else {
+            return Err(ConnectError::new(target, "not a standalone server"));
+        };
+        let mut info = url
+            .as_str()
+            .into_connection_info()
+            .map_err(|e| ConnectError::new(target, e))?;
+        if let Some(password) = &config.password {
+            let settings = info.redis_settings().clone().set_password(password);
+            info = info.set_redis_settings(settings);
+        }
+        let client = redis::Client::open(info).map_err(|e| ConnectError::new(target, e))?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(config.timeout))
+            .set_response_timeout(Some(config.timeout))
+            // Reconnect attempts happen while requests fail fast; each
+            // request is bounded by `timeout` anyway.
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(config.timeout);
+        let manager = ConnectionManager::new_lazy_with_config(client, manager_config)
+            .map_err(|e| ConnectError::new(target, e))?;
+        Ok(Connection::Standalone(manager))
     }
 
     /// Runs a script by SHA (EVALSHA), loading it on NOSCRIPT and retrying:

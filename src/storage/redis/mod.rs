@@ -139,7 +139,31 @@ impl Redis {
         metrics: &Metrics,
     ) -> Result<Self, ConnectError> {
         let connection = Connection::open(config).await?;
-        Ok(Redis(Arc::new(Inner {
+        Ok(Self::over(connection, config, limits, timeouts, clock, metrics))
+    }
+
+    /// [`Self::connect`] to a standalone server, which connects on first
+    /// use: for callers with no runtime to wait in yet.
+    pub fn standalone(
+        config: &RedisConfig,
+        limits: Limits,
+        timeouts: Timeouts,
+        clock: Clock,
+        metrics: &Metrics,
+    ) -> Result<Self, ConnectError> {
+        let connection = Connection::standalone(config)?;
+        Ok(Self::over(connection, config, limits, timeouts, clock, metrics))
+    }
+
+    fn over(
+        connection: Connection,
+        config: &RedisConfig,
+        limits: Limits,
+        timeouts: Timeouts,
+        clock: Clock,
+        metrics: &Metrics,
+    ) -> Self {
+        Redis(Arc::new(Inner {
             connection,
             clock,
             limits,
@@ -150,7 +174,7 @@ impl Redis {
             flushed: AtomicU64::new(0),
             rotated: AtomicU64::new(0),
             series: Series::new(metrics),
-        })))
+        }))
     }
 
     /// What this replica counted, and the keys Redis held at the last ping.
