@@ -25,11 +25,16 @@ use crate::lifecycle::Lifecycle;
 use crate::metrics::Metrics;
 use crate::storage::durable::Durable;
 use crate::storage::memory::{spawn_reaper, Memory};
+use crate::storage::redis::Redis;
 use crate::storage::Storage;
 
 /// How often recorded latencies are folded into their histogram buckets
 /// when nobody scrapes, which bounds the memory they take.
 const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
+/// How often a backend across the network (Redis) is asked whether it
+/// answers; health and readiness follow within about this long.
+const BACKEND_CHECK: Duration = Duration::from_secs(1);
 
 /// A bound, not yet running sessiond. Tests build it on port 0 and ask for
 /// the ports it got.
@@ -37,8 +42,11 @@ pub struct Application {
     config: Config,
     /// What the transports call.
     store: Storage,
-    /// The map underneath, which the reaper sweeps.
-    memory: Memory,
+    /// The map underneath, which the reaper sweeps; `None` with Redis.
+    memory: Option<Memory>,
+    /// Set with `--backend redis`: where the sessions are, for the log
+    /// (password redacted); health follows whether it answers.
+    redis_target: Option<String>,
     /// Set with `--data-dir`: the backend that journals `memory`, to be
     /// recovered before serving.
     durable: Option<Durable>,
@@ -78,13 +86,27 @@ impl Application {
             }
             _ => None,
         };
-        // The backend: memory, wrapped in the journal when there is a
-        // data dir. Nothing past this line names which.
-        let memory = Memory::new(config.limits(), config.timeouts(), clock);
-        let durable = config.persistence().map(|_| Durable::new(memory.clone()));
-        let store = match &durable {
-            Some(durable) => Storage::new(durable.clone()),
-            None => Storage::new(memory.clone()),
+        // The backend: Redis, or memory wrapped in the journal when there
+        // is a data dir. Nothing past this block names which.
+        let metrics = Metrics::new();
+        let (store, memory, durable, redis_target) = match config.redis().map_err(invalid)? {
+            Some(redis) => {
+                let backend =
+                    Redis::connect(&redis, config.limits(), config.timeouts(), clock, &metrics)
+                        .await
+                        .map_err(|e| invalid(e.to_string()))?;
+                let target = redis.target.to_string();
+                (Storage::new(backend), None, None, Some(target))
+            }
+            None => {
+                let memory = Memory::new(config.limits(), config.timeouts(), clock);
+                let durable = config.persistence().map(|_| Durable::new(memory.clone()));
+                let store = match &durable {
+                    Some(durable) => Storage::new(durable.clone()),
+                    None => Storage::new(memory.clone()),
+                };
+                (store, Some(memory), durable, None)
+            }
         };
         let grpc_listener = bind(config.grpc_addr, "gRPC").await?;
         let grpc_addr = grpc_listener.local_addr()?;
@@ -96,9 +118,10 @@ impl Application {
             config,
             store,
             memory,
+            redis_target,
             durable,
             lifecycle: Lifecycle::default(),
-            metrics: Metrics::new(),
+            metrics,
             grpc_listener,
             grpc_addr,
             admin_listener,
@@ -159,6 +182,7 @@ impl Application {
             config,
             store,
             memory,
+            redis_target,
             durable,
             lifecycle,
             metrics,
@@ -201,6 +225,7 @@ impl Application {
                 let _ = recovered.set(opened.clone());
                 Some(opened)
             }
+            _ if redis_target.is_some() => None,
             _ => {
                 tracing::info!(
                     "no --data-dir: sessions live in memory only, and a restart forgets them"
@@ -211,7 +236,13 @@ impl Application {
         let _snapshots = persistence
             .clone()
             .map(|p| AbortOnDrop(tokio::spawn(p.run_snapshots())));
-        let _reaper = spawn_reaper(&memory);
+        let _reaper = memory.as_ref().map(spawn_reaper);
+        // Not ready until Redis has answered once, and not while it does not.
+        let _backend_check = redis_target.as_ref().map(|target| {
+            tracing::info!(redis = %target, "sessions live in redis, shared by every replica");
+            lifecycle.set_backend_reachable(false);
+            AbortOnDrop(tokio::spawn(check_backend(store.clone(), lifecycle.clone())))
+        });
 
         let (reflection, reflection_v1alpha) = if config.grpc_reflection {
             let (v1, v1alpha) = reflection_services().map_err(io::Error::other)?;
@@ -302,6 +333,21 @@ impl Application {
         }
         tracing::info!("sessiond stopped");
         Ok(())
+    }
+}
+
+/// Asks the backend whether it answers every [`BACKEND_CHECK`], and moves
+/// readiness and health with the answer.
+async fn check_backend(store: Storage, lifecycle: Lifecycle) {
+    loop {
+        let answered = store.ping().await;
+        if lifecycle.set_backend_reachable(answered.is_ok()) {
+            match answered {
+                Ok(()) => tracing::info!("the session storage answers: serving"),
+                Err(e) => tracing::warn!(error = %e, "the session storage does not answer: not serving until it does"),
+            }
+        }
+        tokio::time::sleep(BACKEND_CHECK).await;
     }
 }
 

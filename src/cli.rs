@@ -21,6 +21,19 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// Parses the command line and the environment (exiting on a malformed
+    /// flag, or for --help), noting which memory-only flags were given (see
+    /// [`Config::given`]).
+    pub fn parse_args() -> Self {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().get_matches();
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        cli.config.note_given(&matches);
+        cli
+    }
+}
+
 /// What to do instead of serving.
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {

@@ -1,7 +1,7 @@
 //! Where the process is in its life: starting, serving, draining, or
 //! stopping. Transports and probes read it; `app` moves it.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -42,8 +42,12 @@ pub struct Lifecycle(Arc<Inner>);
 struct Inner {
     /// Read on every request, so an atomic rather than the channel's lock.
     phase: AtomicU8,
-    /// For those who wait on a change (health reporters).
+    /// For those who wait on a change (health reporters); also sent, with
+    /// the phase unchanged, when the backend comes or goes.
     changes: watch::Sender<Phase>,
+    /// The storage backend cannot be reached (Redis down): not ready, and
+    /// health NOT_SERVING, whatever the phase.
+    backend_down: AtomicBool,
 }
 
 impl Default for Lifecycle {
@@ -51,6 +55,7 @@ impl Default for Lifecycle {
         Lifecycle(Arc::new(Inner {
             phase: AtomicU8::new(Phase::Starting as u8),
             changes: watch::channel(Phase::Starting).0,
+            backend_down: AtomicBool::new(false),
         }))
     }
 }
@@ -65,9 +70,20 @@ impl Lifecycle {
         }
     }
 
-    /// Whether probes should send traffic here: only while serving.
+    /// Whether probes should send traffic here: only while serving, and
+    /// while the storage backend answers.
     pub fn is_ready(&self) -> bool {
-        self.phase() == Phase::Serving
+        self.phase() == Phase::Serving && !self.0.backend_down.load(Ordering::Acquire)
+    }
+
+    /// Records whether the storage backend answers; `true` when that
+    /// changed (readiness and health follow).
+    pub fn set_backend_reachable(&self, reachable: bool) -> bool {
+        let changed = self.0.backend_down.swap(!reachable, Ordering::AcqRel) == reachable;
+        if changed {
+            self.0.changes.send_replace(self.phase());
+        }
+        changed
     }
 
     /// Whether new requests are refused: only once listeners are closing,
@@ -132,6 +148,20 @@ mod tests {
         assert!(lifecycle.is_stopping());
         lifecycle.start_draining();
         assert_eq!(lifecycle.phase(), Phase::Stopping);
+    }
+
+    #[test]
+    fn an_unreachable_backend_makes_a_serving_process_not_ready() {
+        let lifecycle = Lifecycle::default();
+        lifecycle.set_serving();
+        let mut changes = lifecycle.subscribe();
+        changes.mark_unchanged();
+        assert!(lifecycle.set_backend_reachable(false));
+        assert!(!lifecycle.is_ready());
+        assert!(changes.has_changed().unwrap(), "health reporters are woken");
+        assert!(!lifecycle.set_backend_reachable(false), "no change");
+        assert!(lifecycle.set_backend_reachable(true));
+        assert!(lifecycle.is_ready());
     }
 
     #[test]

@@ -4,7 +4,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use sessiond::app::{shutdown_signal, Application};
 use sessiond::auth::hash_token_line;
 use sessiond::cli::{Cli, Command};
@@ -20,7 +19,7 @@ static ALLOCATOR: sessiond::alloc::MiMalloc = sessiond::alloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     // clap prints --help and --version, and exits 2 on a malformed flag.
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     match cli.command {
         None => serve(cli.config).await,
         Some(Command::Healthcheck { timeout }) => {

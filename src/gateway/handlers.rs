@@ -155,11 +155,10 @@ impl<'a> Exchange<'a> {
     /// The live session the cookie names, if any. Among duplicates the
     /// first live one wins. Finding it counts as activity. A cookie that
     /// names no live session is expired by the response.
-    async fn session(&mut self) -> Option<SessionId> {
+    async fn session(&mut self) -> Result<Option<SessionId>, ApiError> {
         let (shared, namespace) = (self.shared, &self.shared.namespace);
-        self.live(|id| shared.store.touch(namespace, id, None))
-            .await
-            .map(|info| info.id)
+        let found = self.live(|id| shared.store.touch(namespace, id, None));
+        Ok(found.await?.map(|info| info.id))
     }
 
     /// What `lookup` found for the first candidate id it succeeds for.
@@ -168,12 +167,25 @@ impl<'a> Exchange<'a> {
     /// that a route whose answer needs the session's data finds and reads it
     /// in one store lookup instead of a `touch` and then a `get`. What it
     /// found names the session, so the id is not cloned here.
-    async fn live<T>(&mut self, mut lookup: impl FnMut(&SessionId) -> Op<T>) -> Option<T> {
+    ///
+    /// A failure that says nothing of the session (the storage is
+    /// unreachable: 503) is answered as it is, and the cookie kept: a Redis
+    /// outage must not log anyone out.
+    async fn live<T>(
+        &mut self,
+        mut lookup: impl FnMut(&SessionId) -> Op<T>,
+    ) -> Result<Option<T>, ApiError> {
         let mut live = None;
         for id in &self.presented.ids {
-            if let Ok(found) = lookup(id).await {
-                live = Some((id, found));
-                break;
+            match lookup(id).await {
+                Ok(found) => {
+                    live = Some((id, found));
+                    break;
+                }
+                Err(e @ (SessionError::Backend(_) | SessionError::Unavailable(_))) => {
+                    return Err(e.into())
+                }
+                Err(_) => {}
             }
         }
         let Some((id, found)) = live else {
@@ -184,7 +196,7 @@ impl<'a> Exchange<'a> {
                 }
                 self.cookie = CookieAction::Expire
             }
-            return None;
+            return Ok(None);
         };
         // The span is DEBUG: below that, finding it is skipped (as gRPC's
         // `parse_id` does).
@@ -192,7 +204,7 @@ impl<'a> Exchange<'a> {
             tracing::Span::current()
                 .record("session", tracing::field::display(id.digest().short()));
         }
-        Some(found)
+        Ok(Some(found))
     }
 
     /// Takes the body and reads it whole; a failure closes the connection.
@@ -260,7 +272,7 @@ impl<'a> Exchange<'a> {
         let (shared, namespace) = (self.shared, &self.shared.namespace);
         let read = self
             .live(|id| shared.store.read(namespace, id, Vec::new(), true))
-            .await
+            .await?
             .ok_or(SessionError::NotFound)?;
         let reply = Reply::session(StatusCode::OK, &read.info, read.data.iter());
         self.cookie = CookieAction::Refresh(read.info);
@@ -277,7 +289,7 @@ impl<'a> Exchange<'a> {
         let bytes = self.read_body(body).await?;
         let patch = MergePatch::parse(&bytes).map_err(|e| ApiError::InvalidBody(e.0))?;
         let if_match = self.if_match()?;
-        if let Some(id) = self.session().await {
+        if let Some(id) = self.session().await? {
             match self.patch_existing(&id, &patch, if_match.as_ref()).await {
                 Err(ApiError::Session(SessionError::NotFound)) if if_match.is_none() => {}
                 other => return other,
@@ -344,7 +356,7 @@ impl<'a> Exchange<'a> {
     /// `POST /session/rotate`: same data under a new id (Django's
     /// `cycle_key`); the old id is dead at once.
     async fn rotate(&mut self) -> Result<Reply, ApiError> {
-        let id = self.session().await.ok_or(SessionError::NotFound)?;
+        let id = self.session().await?.ok_or(SessionError::NotFound)?;
         let info = self
             .shared
             .store
@@ -362,7 +374,7 @@ impl<'a> Exchange<'a> {
 
     /// `GET /session/keys/{key}`: the key's JSON value, exactly as stored.
     async fn get_key(&mut self, key: &str) -> Result<Reply, ApiError> {
-        let id = self.session().await.ok_or(SessionError::NotFound)?;
+        let id = self.session().await?.ok_or(SessionError::NotFound)?;
         let read = self
             .shared
             .store
@@ -400,7 +412,7 @@ impl<'a> Exchange<'a> {
     /// A one-key write under the request's `If-Match`, if any.
     async fn write(&mut self, mut update: Update) -> Result<Reply, ApiError> {
         let if_match = self.if_match()?;
-        let Some(id) = self.session().await else {
+        let Some(id) = self.session().await? else {
             return Err(match if_match {
                 Some(_) => stale(),
                 None => SessionError::NotFound.into(),
@@ -427,7 +439,7 @@ impl<'a> Exchange<'a> {
 
     /// `GET /auth`: 200 with the exported keys as headers, or 401.
     async fn auth(&mut self) -> Result<Reply, ApiError> {
-        let id = self.session().await.ok_or(ApiError::Unauthorized)?;
+        let id = self.session().await?.ok_or(ApiError::Unauthorized)?;
         let exported = &self.shared.auth_headers;
         let required = &self.shared.auth_require;
         let keys: Vec<String> = exported

@@ -10,19 +10,21 @@ use tonic_reflection::server::{v1, v1alpha, Builder};
 use super::pb;
 use super::server_pb::session_service_server::SessionServiceServer;
 use super::SessionService;
-use crate::lifecycle::{Lifecycle, Phase};
+use crate::lifecycle::Lifecycle;
 
-/// The health service, reporting NOT_SERVING while starting or draining and
-/// SERVING in between, both for the whole server ("") and for
-/// `sessiond.v1.SessionService`.
+/// The health service, reporting NOT_SERVING while starting or draining, or
+/// while the storage backend cannot be reached, and SERVING otherwise, both
+/// for the whole server ("") and for `sessiond.v1.SessionService`.
 pub fn health_service(lifecycle: &Lifecycle) -> HealthServer<impl Health> {
     let (reporter, service) = tonic_health::server::health_reporter();
     let mut phases = lifecycle.subscribe();
+    let lifecycle = lifecycle.clone();
     tokio::spawn(async move {
         loop {
-            let status = match *phases.borrow_and_update() {
-                Phase::Serving => ServingStatus::Serving,
-                Phase::Starting | Phase::Draining | Phase::Stopping => ServingStatus::NotServing,
+            phases.borrow_and_update();
+            let status = match lifecycle.is_ready() {
+                true => ServingStatus::Serving,
+                false => ServingStatus::NotServing,
             };
             report(&reporter, status).await;
             if phases.changed().await.is_err() {

@@ -3,6 +3,7 @@
 
 pub mod http_client;
 pub mod process;
+pub mod redis_server;
 
 use std::io;
 use std::net::SocketAddr;
