@@ -241,7 +241,10 @@ impl Application {
         let _backend_check = redis_target.as_ref().map(|target| {
             tracing::info!(redis = %target, "sessions live in redis, shared by every replica");
             lifecycle.set_backend_reachable(false);
-            AbortOnDrop(tokio::spawn(check_backend(store.clone(), lifecycle.clone())))
+            AbortOnDrop(tokio::spawn(check_backend(
+                store.clone(),
+                lifecycle.clone(),
+            )))
         });
 
         let (reflection, reflection_v1alpha) = if config.grpc_reflection {
@@ -344,7 +347,9 @@ async fn check_backend(store: Storage, lifecycle: Lifecycle) {
         if lifecycle.set_backend_reachable(answered.is_ok()) {
             match answered {
                 Ok(()) => tracing::info!("the session storage answers: serving"),
-                Err(e) => tracing::warn!(error = %e, "the session storage does not answer: not serving until it does"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the session storage does not answer: not serving until it does")
+                }
             }
         }
         tokio::time::sleep(BACKEND_CHECK).await;

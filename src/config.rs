@@ -251,8 +251,12 @@ pub struct Config {
     /// `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS.
     /// Prefer SESSIOND_REDIS_PASSWORD_FILE to a password in the URL; logs
     /// show the URL with any password replaced.
-    #[arg(long, env = "SESSIOND_REDIS_URL", default_value = "redis://127.0.0.1:6379",
-          hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SESSIOND_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379",
+        hide_env_values = true
+    )]
     pub redis_url: RedisUrl,
 
     /// Seed nodes of a Redis / Valkey Cluster, `host:port,...`
@@ -454,16 +458,23 @@ impl Config {
         }
         let target = match self.redis_cluster.is_empty() {
             true => Target::Standalone(self.redis_url.0.clone()),
-            false => Target::Cluster(self.redis_cluster.iter().map(|n| n.trim().to_owned()).collect()),
+            false => Target::Cluster(
+                self.redis_cluster
+                    .iter()
+                    .map(|n| n.trim().to_owned())
+                    .collect(),
+            ),
         };
         let password = match &self.redis_password_file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    format!("--redis-password-file {}: {e}", path.display())
-                })?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("--redis-password-file {}: {e}", path.display()))?;
                 let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
                 if line.is_empty() {
-                    return Err(format!("--redis-password-file {}: the file is empty", path.display()));
+                    return Err(format!(
+                        "--redis-password-file {}: the file is empty",
+                        path.display()
+                    ));
                 }
                 Some(line.to_owned())
             }
@@ -670,6 +681,73 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redis_refuses_every_memory_only_flag_by_name_even_at_its_default() {
+        let cases: [&[&str]; 8] = [
+            &["--data-dir", "/var/lib/sessiond"],
+            &["--fsync", "always"],
+            &["--fsync", "everysec"],
+            &["--snapshot-interval", "1m"],
+            &["--snapshot-log-bytes", "1024"],
+            &["--accept-data-loss"],
+            &["--max-sessions", "1000000"],
+            &["--max-sessions-per-namespace", "5"],
+        ];
+        for extra in cases {
+            let args = ["sessiond", "--backend", "redis"].iter().chain(extra);
+            let err = Config::parse_from_args(args).unwrap_err();
+            assert!(err.contains(extra[0]), "{extra:?}: {err}");
+            assert!(err.contains("--backend redis"), "{err}");
+            let memory = ["sessiond"].iter().chain(extra);
+            assert!(
+                Config::parse_from_args(memory).is_ok(),
+                "{extra:?} with memory"
+            );
+        }
+        let plain = Config::parse_from_args(["sessiond", "--backend", "redis"]).unwrap();
+        assert_eq!(plain.backend, BackendKind::Redis);
+    }
+
+    #[test]
+    fn the_redis_settings_read_the_password_file_and_never_show_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("password");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let config = Config::parse_from_args([
+            "sessiond",
+            "--backend",
+            "redis",
+            "--redis-url",
+            "redis://app:inurl@cache:6379/2",
+            "--redis-password-file",
+            file.to_str().unwrap(),
+        ])
+        .unwrap();
+        let redis = config.redis().unwrap().expect("redis settings");
+        assert_eq!(redis.password.as_deref(), Some("s3cret"));
+        let shown = format!("{config:?} {redis:?} {}", redis.target);
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("inurl"),
+            "{shown}"
+        );
+
+        let cluster = Config::parse_from_args([
+            "sessiond",
+            "--backend",
+            "redis",
+            "--redis-cluster",
+            "10.0.0.1:6379,10.0.0.2:6379",
+        ])
+        .unwrap();
+        let redis = cluster.redis().unwrap().unwrap();
+        assert!(matches!(redis.target, Target::Cluster(ref n) if n.len() == 2));
+
+        std::fs::write(&file, "").unwrap();
+        assert!(config.redis().unwrap_err().contains("empty"));
+        assert!(Config::defaults().redis().unwrap().is_none());
+        assert!(Config::parse_from_args(["sessiond", "--redis-url", "http://x"]).is_err());
+    }
 
     #[test]
     fn defaults_match_the_design() {

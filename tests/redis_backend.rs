@@ -15,8 +15,8 @@ use serde_json::json;
 use sessiond::config::{BackendKind, RedisUrl};
 use sessiond::grpc::pb;
 use tonic::Code;
-use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 
 async fn on_redis(server: &RedisServer) -> TestApp {
@@ -29,7 +29,9 @@ async fn on_redis(server: &RedisServer) -> TestApp {
     .await;
     let admin = app.admin_addr;
     let ready = eventually(|| async move {
-        http_get(admin, "/readyz").await.is_ok_and(|r| r.status == 200)
+        http_get(admin, "/readyz")
+            .await
+            .is_ok_and(|r| r.status == 200)
     });
     assert!(ready.await, "ready once Redis answers");
     app
@@ -89,13 +91,23 @@ async fn every_rpc_works_on_redis() {
     let mut app = on_redis(&server).await;
 
     let created = create(&mut app, &[("user", "\"yuan\"")]).await;
-    assert_eq!(server.cli(&["dbsize"]).trim(), "1", "the session is in Redis");
+    assert_eq!(
+        server.cli(&["dbsize"]).trim(),
+        "1",
+        "the session is in Redis"
+    );
     let got = app.client.get(get(&created.id)).await.unwrap().into_inner();
     assert_eq!(got.data, data(&[("user", "\"yuan\"")]));
 
-    let stale = app.client.set(set(&created.id, &[("a", "1")], Some(7))).await;
+    let stale = app
+        .client
+        .set(set(&created.id, &[("a", "1")], Some(7)))
+        .await;
     assert_eq!(stale.unwrap_err().code(), Code::Aborted);
-    let changed = app.client.set(set(&created.id, &[("a", "1")], Some(1))).await;
+    let changed = app
+        .client
+        .set(set(&created.id, &[("a", "1")], Some(1)))
+        .await;
     assert_eq!(changed.unwrap().into_inner().session.unwrap().version, 2);
     let bad = app.client.set(set(&created.id, &[("a", "{")], None)).await;
     assert_eq!(bad.unwrap_err().code(), Code::InvalidArgument);
@@ -121,9 +133,30 @@ async fn every_rpc_works_on_redis() {
     assert_eq!(moved.data, data(&[("user", "\"yuan\""), ("a", "1")]));
 
     let flush = |id: &str| pb::FlushRequest { id: id.into() };
-    assert!(app.client.flush(flush(&new_id)).await.unwrap().into_inner().existed);
-    assert!(!app.client.flush(flush(&new_id)).await.unwrap().into_inner().existed);
+    assert!(
+        app.client
+            .flush(flush(&new_id))
+            .await
+            .unwrap()
+            .into_inner()
+            .existed
+    );
+    assert!(
+        !app.client
+            .flush(flush(&new_id))
+            .await
+            .unwrap()
+            .into_inner()
+            .existed
+    );
     assert_eq!(server.cli(&["dbsize"]).trim(), "0");
+
+    let metrics = http_get(app.admin_addr, "/metrics").await.unwrap().body;
+    let calls = r#"sessiond_backend_calls_total{backend="redis",op="rotate",outcome="ok"} 3"#;
+    assert!(metrics.contains(calls), "three calls a Rotate: {metrics}");
+    assert!(
+        metrics.contains(r#"sessiond_backend_duration_seconds_count{backend="redis",op="read"}"#)
+    );
     app.stop().await.unwrap();
 }
 
@@ -149,7 +182,10 @@ async fn the_gateway_works_on_redis() {
         .send(
             Method::PATCH,
             "/session",
-            &[("content-type", "application/merge-patch+json"), ("cookie", &c)],
+            &[
+                ("content-type", "application/merge-patch+json"),
+                ("cookie", &c),
+            ],
             r#"{"cart": {"coupon": "X"}, "username": null}"#,
         )
         .await;
@@ -161,14 +197,23 @@ async fn the_gateway_works_on_redis() {
     let etag = merged.etag().expect("an ETag").to_owned();
 
     let key = http
-        .send(Method::PUT, "/session/keys/theme", &[JSON, ("cookie", &c)], "\"dark\"")
+        .send(
+            Method::PUT,
+            "/session/keys/theme",
+            &[JSON, ("cookie", &c)],
+            "\"dark\"",
+        )
         .await;
     assert!(key.status.is_success(), "{}", key.text());
     let late = http
         .send(
             Method::PATCH,
             "/session",
-            &[("content-type", "application/merge-patch+json"), ("cookie", &c), ("if-match", &etag)],
+            &[
+                ("content-type", "application/merge-patch+json"),
+                ("cookie", &c),
+                ("if-match", &etag),
+            ],
             r#"{"a": 1}"#,
         )
         .await;
@@ -184,10 +229,18 @@ async fn the_gateway_works_on_redis() {
     assert_eq!(page.json()["data"]["theme"], json!("dark"));
 
     let out = http
-        .send(Method::DELETE, "/session", &[JSON, ("cookie", &cookie(&new_id))], "")
+        .send(
+            Method::DELETE,
+            "/session",
+            &[JSON, ("cookie", &cookie(&new_id))],
+            "",
+        )
         .await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
-    assert_eq!(get_session(&http, &new_id).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get_session(&http, &new_id).await.status,
+        StatusCode::NOT_FOUND
+    );
     app.stop().await.unwrap();
 }
 
@@ -200,11 +253,19 @@ async fn two_replicas_on_one_redis_share_sessions() {
     let created = create(&mut a, &[("user", "\"yuan\"")]).await;
     let read = b.client.get(get(&created.id)).await.unwrap().into_inner();
     assert_eq!(read.data, data(&[("user", "\"yuan\"")]));
-    let changed = b.client.set(set(&created.id, &[("cart", "[1]")], Some(1))).await;
+    let changed = b
+        .client
+        .set(set(&created.id, &[("cart", "[1]")], Some(1)))
+        .await;
     assert_eq!(changed.unwrap().into_inner().session.unwrap().version, 2);
     let seen = a.client.get(get(&created.id)).await.unwrap().into_inner();
     assert_eq!(seen.data["cart"], "[1]");
-    let flushed = b.client.flush(pb::FlushRequest { id: created.id.clone() }).await;
+    let flushed = b
+        .client
+        .flush(pb::FlushRequest {
+            id: created.id.clone(),
+        })
+        .await;
     assert!(flushed.unwrap().into_inner().existed);
     let gone = a.client.get(get(&created.id)).await;
     assert_eq!(gone.unwrap_err().code(), Code::NotFound);
@@ -239,15 +300,18 @@ async fn a_redis_restart_is_unavailable_then_recovered_with_nothing_acknowledged
     let started = Instant::now();
     let during = app.client.get(get(&acknowledged[0].0)).await;
     assert_eq!(during.unwrap_err().code(), Code::Unavailable);
-    let during = app
-        .client
-        .create(pb::CreateRequest::default())
-        .await;
+    let during = app.client.create(pb::CreateRequest::default()).await;
     assert_eq!(during.unwrap_err().code(), Code::Unavailable);
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     let admin = app.admin_addr;
     let not_ready = eventually(|| async move {
-        http_get(admin, "/readyz").await.is_ok_and(|r| r.status == 503)
+        http_get(admin, "/readyz")
+            .await
+            .is_ok_and(|r| r.status == 503)
     });
     assert!(not_ready.await, "/readyz says 503 while Redis is down");
     assert_eq!(health(&app).await, ServingStatus::NotServing);
@@ -259,16 +323,24 @@ async fn a_redis_restart_is_unavailable_then_recovered_with_nothing_acknowledged
         .send(
             Method::PATCH,
             "/session",
-            &[("content-type", "application/merge-patch+json"), ("cookie", &cookie(&acknowledged[1].0))],
+            &[
+                ("content-type", "application/merge-patch+json"),
+                ("cookie", &cookie(&acknowledged[1].0)),
+            ],
             r#"{"x": 1}"#,
         )
         .await;
     assert_eq!(write.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(write.issued("sessionid").is_none(), "no new session in place of the old");
+    assert!(
+        write.issued("sessionid").is_none(),
+        "no new session in place of the old"
+    );
 
     server.restart();
     let ready = eventually(|| async move {
-        http_get(admin, "/readyz").await.is_ok_and(|r| r.status == 200)
+        http_get(admin, "/readyz")
+            .await
+            .is_ok_and(|r| r.status == 200)
     });
     assert!(ready.await, "ready again once Redis is back");
     assert_eq!(health(&app).await, ServingStatus::Serving);

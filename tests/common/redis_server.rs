@@ -138,7 +138,8 @@ pub fn cli(port: u16, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Waits until a server on `port` answers PING, or panics after 10 s.
+/// Waits until a server on `port` answers PING (or asks for a password),
+/// or panics after 10 s.
 fn wait_for_ping(port: u16) {
     let started = Instant::now();
     loop {
@@ -148,7 +149,8 @@ fn wait_for_ping(port: u16) {
             if stream.write_all(b"PING\r\n").is_ok() {
                 let mut buf = [0u8; 16];
                 if let Ok(n) = stream.read(&mut buf) {
-                    if buf[..n].starts_with(b"+PONG") {
+                    // A server with requirepass is up too, if locked.
+                    if buf[..n].starts_with(b"+PONG") || buf[..n].starts_with(b"-NOAUTH") {
                         return;
                     }
                 }
@@ -181,7 +183,10 @@ impl RedisCluster {
                 ])
             })
             .collect();
-        let addrs: Vec<String> = nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
+        let addrs: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
         let mut args: Vec<&str> = vec!["--cluster", "create"];
         args.extend(addrs.iter().map(String::as_str));
         args.extend(["--cluster-replicas", "0", "--cluster-yes"]);

@@ -19,8 +19,8 @@ use super::memory::Memory;
 use super::redis::test_server::RedisServer;
 use super::redis::{Redis, RedisConfig, Target};
 use super::Storage;
-use crate::metrics::Metrics;
 use crate::clock::{Clock, Millis};
+use crate::metrics::Metrics;
 use crate::session::{Limits, Namespace, Timeouts, Update};
 
 pub(crate) const IDLE: Duration = Duration::from_secs(600);

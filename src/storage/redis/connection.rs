@@ -110,7 +110,13 @@ impl ConnectError {
 pub fn scrub(message: &str) -> String {
     message
         .split(' ')
-        .map(|word| if word.contains("://") { redact(word) } else { word.to_owned() })
+        .map(|word| {
+            if word.contains("://") {
+                redact(word)
+            } else {
+                word.to_owned()
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -132,17 +138,18 @@ impl Connection {
         match target {
             Target::Standalone(_) => Self::standalone(config),
             Target::Cluster(nodes) => {
-                let mut builder = ClusterClientBuilder::new(nodes.iter().map(|node| {
-                    match node.contains("://") {
-                        true => node.clone(),
-                        false => format!("redis://{node}"),
-                    }
-                }))
-                .connection_timeout(config.timeout)
-                .response_timeout(config.timeout)
-                .retries(2)
-                .min_retry_wait(10)
-                .max_retry_wait(200);
+                let mut builder =
+                    ClusterClientBuilder::new(nodes.iter().map(
+                        |node| match node.contains("://") {
+                            true => node.clone(),
+                            false => format!("redis://{node}"),
+                        },
+                    ))
+                    .connection_timeout(config.timeout)
+                    .response_timeout(config.timeout)
+                    .retries(2)
+                    .min_retry_wait(10)
+                    .max_retry_wait(200);
                 if let Some(password) = &config.password {
                     builder = builder.password(password.clone());
                 }
@@ -228,7 +235,10 @@ mod tests {
             timeout: Duration::from_secs(1),
         };
         let shown = format!("{config:?} {}", config.target);
-        assert!(!shown.contains("s3cret") && !shown.contains("other"), "{shown}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("other"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -30,7 +30,9 @@ impl Redis {
         let merged = patch.keys_to_read();
         if merged.is_empty() {
             let update = patch.update_with(|_| None, None);
-            let (info, fields) = self.set(ns, id, update, versions.unwrap_or(&[]), true).await?;
+            let (info, fields) = self
+                .set(ns, id, update, versions.unwrap_or(&[]), true)
+                .await?;
             return Ok(whole(info, fields));
         }
         let mut actual = 0;

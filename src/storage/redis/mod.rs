@@ -43,11 +43,11 @@ use std::time::Duration;
 use redis::{RedisError, Value};
 
 use crate::clock::{Clock, Millis};
+use crate::metrics::{BackendSeries, Metrics};
 use crate::session::{
     validate_key, validate_value, Digest, Limit, Limits, Namespace, SessionError, SessionId,
     Timeouts,
 };
-use crate::metrics::{BackendSeries, Metrics};
 use crate::session::{DataView, FieldsBuf, SessionInfo, SessionRead, Update};
 use crate::storage::StoreStats;
 use scripts::{Malformed, Meta};
@@ -139,7 +139,9 @@ impl Redis {
         metrics: &Metrics,
     ) -> Result<Self, ConnectError> {
         let connection = Connection::open(config).await?;
-        Ok(Self::over(connection, config, limits, timeouts, clock, metrics))
+        Ok(Self::over(
+            connection, config, limits, timeouts, clock, metrics,
+        ))
     }
 
     /// [`Self::connect`] to a standalone server, which connects on first
@@ -152,7 +154,9 @@ impl Redis {
         metrics: &Metrics,
     ) -> Result<Self, ConnectError> {
         let connection = Connection::standalone(config)?;
-        Ok(Self::over(connection, config, limits, timeouts, clock, metrics))
+        Ok(Self::over(
+            connection, config, limits, timeouts, clock, metrics,
+        ))
     }
 
     fn over(
@@ -211,9 +215,12 @@ impl Redis {
     /// Cluster). Asks DBSIZE, which also refreshes the sessions gauge.
     pub async fn ping(&self) -> Result<(), SessionError> {
         let dbsize = redis::cmd("DBSIZE");
-        let answer = self.call(&self.series.ping, self.connection.command(&dbsize)).await?;
+        let answer = self
+            .call(&self.series.ping, self.connection.command(&dbsize))
+            .await?;
         let keys = scripts::int(&answer).map_err(malformed)?;
-        self.keys.store(usize::try_from(keys).unwrap_or(0), Ordering::Relaxed);
+        self.keys
+            .store(usize::try_from(keys).unwrap_or(0), Ordering::Relaxed);
         Ok(())
     }
 
@@ -261,8 +268,13 @@ impl Redis {
 
         let now = self.clock.now_ms();
         let idle_ms = millis(idle);
-        let absolute = self.timeouts.absolute.map(|a| now.saturating_add(millis(a)));
-        let deadline = now.saturating_add(idle_ms).min(absolute.unwrap_or(Millis::MAX));
+        let absolute = self
+            .timeouts
+            .absolute
+            .map(|a| now.saturating_add(millis(a)));
+        let deadline = now
+            .saturating_add(idle_ms)
+            .min(absolute.unwrap_or(Millis::MAX));
         for _ in 0..ID_TRIES {
             let id = SessionId::generate();
             let mut call = scripts::CREATE.key(key(&id.digest_in(ns)));
@@ -274,7 +286,9 @@ impl Redis {
             for (k, v) in &data {
                 call.arg(k).arg(v);
             }
-            let created = self.call(&self.series.create, self.connection.invoke(&call)).await?;
+            let created = self
+                .call(&self.series.create, self.connection.invoke(&call))
+                .await?;
             if scripts::int(&created).map_err(malformed)? == 1 {
                 self.created.fetch_add(1, Ordering::Relaxed);
                 return Ok(SessionInfo {
@@ -311,7 +325,9 @@ impl Redis {
         for k in &keys {
             call.arg(k);
         }
-        let answer = self.call(&self.series.read, self.connection.invoke(&call)).await?;
+        let answer = self
+            .call(&self.series.read, self.connection.invoke(&call))
+            .await?;
         let mut items = scripts::array(answer).map_err(malformed)?;
         let meta = found(&items)?;
         let data = items.pop().ok_or(Malformed).map_err(malformed)?;
@@ -374,14 +390,23 @@ impl Redis {
         for k in &update.remove {
             call.arg(k);
         }
-        let answer = self.call(&self.series.set, self.connection.invoke(&call)).await?;
+        let answer = self
+            .call(&self.series.set, self.connection.invoke(&call))
+            .await?;
         let mut items = scripts::array(answer).map_err(malformed)?;
         match scripts::status(&items).map_err(malformed)? {
             1 => {}
             2 => {
-                let actual = items.get(1).map(scripts::int).transpose().map_err(malformed)?;
+                let actual = items
+                    .get(1)
+                    .map(scripts::int)
+                    .transpose()
+                    .map_err(malformed)?;
                 return Err(SessionError::VersionMismatch {
-                    expected: update.expected_version.or(versions.first().copied()).unwrap_or(0),
+                    expected: update
+                        .expected_version
+                        .or(versions.first().copied())
+                        .unwrap_or(0),
                     actual: actual.unwrap_or(0) as u64,
                 });
             }
@@ -419,7 +444,9 @@ impl Redis {
         let now = self.clock.now_ms();
         let mut call = scripts::FLUSH.key(key(&id.digest_in(ns)));
         call.arg(now);
-        let answer = self.call(&self.series.flush, self.connection.invoke(&call)).await?;
+        let answer = self
+            .call(&self.series.flush, self.connection.invoke(&call))
+            .await?;
         let existed = scripts::int(&answer).map_err(malformed)? == 1;
         if existed {
             self.flushed.fetch_add(1, Ordering::Relaxed);
@@ -442,7 +469,9 @@ impl Redis {
         let now = self.clock.now_ms();
         let mut call = scripts::TOUCH.key(key(&id.digest_in(ns)));
         call.arg(now).arg(idle);
-        let answer = self.call(&self.series.touch, self.connection.invoke(&call)).await?;
+        let answer = self
+            .call(&self.series.touch, self.connection.invoke(&call))
+            .await?;
         let items = scripts::array(answer).map_err(malformed)?;
         Ok(info(id.clone(), found(&items)?))
     }
@@ -461,7 +490,11 @@ impl Redis {
     /// sessiond dies half-way, the mark runs out and the session is usable
     /// again under its old id, unchanged (the caller never learnt the new
     /// one); the copy left behind is deleted by the next Rotate, or expires.
-    pub async fn rotate(&self, ns: &Namespace, id: &SessionId) -> Result<SessionInfo, SessionError> {
+    pub async fn rotate(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+    ) -> Result<SessionInfo, SessionError> {
         let old = key(&id.digest_in(ns));
         for _ in 0..ID_TRIES {
             let new_id = SessionId::generate();
@@ -503,7 +536,9 @@ impl Redis {
         let hold_until = now.saturating_add(millis(self.rotation_hold()));
         let mut call = scripts::ROTATE_BEGIN.key(old);
         call.arg(now).arg(new).arg(hold_until);
-        let answer = self.call(&self.series.rotate, self.connection.invoke(&call)).await?;
+        let answer = self
+            .call(&self.series.rotate, self.connection.invoke(&call))
+            .await?;
         let mut items = scripts::array(answer).map_err(malformed)?;
         if scripts::status(&items).map_err(malformed)? != 1 || items.len() != 3 {
             return Err(SessionError::NotFound);
@@ -518,14 +553,20 @@ impl Redis {
     }
 
     /// Rotate's step 2: the copy at `new`; `None` when that key is taken.
-    async fn rotate_copy(&self, new: &str, fields: Vec<Vec<u8>>) -> Result<Option<Meta>, SessionError> {
+    async fn rotate_copy(
+        &self,
+        new: &str,
+        fields: Vec<Vec<u8>>,
+    ) -> Result<Option<Meta>, SessionError> {
         let now = self.clock.now_ms();
         let mut call = scripts::ROTATE_COPY.key(new);
         call.arg(now);
         for field in &fields {
             call.arg(field.as_slice());
         }
-        let answer = self.call(&self.series.rotate, self.connection.invoke(&call)).await?;
+        let answer = self
+            .call(&self.series.rotate, self.connection.invoke(&call))
+            .await?;
         let items = scripts::array(answer).map_err(malformed)?;
         match scripts::status(&items).map_err(malformed)? {
             1 => Ok(Some(scripts::meta(&items).map_err(malformed)?)),
@@ -538,14 +579,18 @@ impl Redis {
     async fn rotate_end(&self, old: &str, new: &str, commit: bool) -> Result<bool, SessionError> {
         let mut call = scripts::ROTATE_END.key(old);
         call.arg(new).arg(if commit { "commit" } else { "abort" });
-        let answer = self.call(&self.series.rotate, self.connection.invoke(&call)).await?;
+        let answer = self
+            .call(&self.series.rotate, self.connection.invoke(&call))
+            .await?;
         Ok(scripts::int(&answer).map_err(malformed)? == 1)
     }
 
     async fn delete(&self, key: &str) -> Result<(), SessionError> {
         let mut del = redis::cmd("DEL");
         del.arg(key);
-        let answer = self.call(&self.series.rotate, self.connection.command(&del)).await;
+        let answer = self
+            .call(&self.series.rotate, self.connection.command(&del))
+            .await;
         answer.map(|_| ())
     }
 
@@ -659,7 +704,10 @@ fn flatten<T>(
 }
 
 fn malformed(_: Malformed) -> SessionError {
-    backend("answered in an unexpected shape", "a script's answer did not parse")
+    backend(
+        "answered in an unexpected shape",
+        "a script's answer did not parse",
+    )
 }
 
 /// A failure of Redis, not of the request: UNAVAILABLE, retryable. The

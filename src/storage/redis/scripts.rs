@@ -127,10 +127,7 @@ pub fn raw_fields(value: Value) -> Result<Vec<Vec<u8>>, Malformed> {
 }
 
 /// Values of an HMGET-like answer aligned with `keys`; absent keys skipped.
-pub fn named_fields(
-    value: Value,
-    keys: &[String],
-) -> Result<Vec<(String, String)>, Malformed> {
+pub fn named_fields(value: Value, keys: &[String]) -> Result<Vec<(String, String)>, Malformed> {
     let items = array(value)?;
     let mut out = Vec::with_capacity(items.len());
     for (key, value) in keys.iter().zip(items) {

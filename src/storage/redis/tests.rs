@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::*;
 use super::test_server::{self as redis_server, RedisServer};
+use super::*;
 use crate::metrics::Metrics;
 
 fn real_now() -> Millis {
@@ -29,14 +29,23 @@ async fn backend(server: &RedisServer, limits: Limits, timeouts: Timeouts) -> (R
     // Simulated time that starts at the real time, so that Redis's own
     // expiry (PEXPIRE, relative) stays sane.
     let clock = Clock::manual(real_now());
-    let redis = Redis::connect(&config(server.url()), limits, timeouts, clock.clone(), &Metrics::new())
-        .await
-        .expect("connect");
+    let redis = Redis::connect(
+        &config(server.url()),
+        limits,
+        timeouts,
+        clock.clone(),
+        &Metrics::new(),
+    )
+    .await
+    .expect("connect");
     (redis, clock)
 }
 
 fn data(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn sorted(mut fields: Vec<(String, String)>) -> Vec<(String, String)> {
@@ -51,7 +60,10 @@ async fn a_session_is_one_hash_named_by_its_digest_never_its_id() {
     let server = RedisServer::start();
     let (redis, _) = backend(&server, Limits::default(), Timeouts::default()).await;
 
-    let info = redis.create(&NS, data(&[("user", "\"yuan\"")]), None).await.unwrap();
+    let info = redis
+        .create(&NS, data(&[("user", "\"yuan\"")]), None)
+        .await
+        .unwrap();
 
     let keys = server.cli(&["--raw", "keys", "*"]);
     let expected = key(&info.id.digest_in(&NS));
@@ -78,26 +90,45 @@ async fn a_read_answers_the_data_and_slides_the_deadline() {
         .unwrap();
 
     clock.advance(Duration::from_secs(40));
-    let found = redis.read(&NS, created.id.clone(), vec![], true).await.unwrap();
+    let found = redis
+        .read(&NS, created.id.clone(), vec![], true)
+        .await
+        .unwrap();
     assert_eq!(
         sorted(found.fields),
-        vec![("a".into(), "1".into()), ("b".into(), "{\"x\":[1,2]}".into())]
+        vec![
+            ("a".into(), "1".into()),
+            ("b".into(), "{\"x\":[1,2]}".into())
+        ]
     );
     assert_eq!(found.info.expires_ms, created.created_ms + 100_000);
     assert_eq!(found.info.version, 1);
 
     clock.advance(Duration::from_secs(40));
     let some = redis
-        .read(&NS, created.id.clone(), vec!["b".into(), "zz".into()], false)
+        .read(
+            &NS,
+            created.id.clone(),
+            vec!["b".into(), "zz".into()],
+            false,
+        )
         .await
         .unwrap();
     assert_eq!(some.fields, vec![("b".into(), "{\"x\":[1,2]}".into())]);
-    assert_eq!(some.info.expires_ms, created.created_ms + 100_000, "no_touch slid");
+    assert_eq!(
+        some.info.expires_ms,
+        created.created_ms + 100_000,
+        "no_touch slid"
+    );
 
     clock.advance(Duration::from_secs(21));
     let gone = redis.read(&NS, created.id.clone(), vec![], true).await;
     assert_eq!(gone.unwrap_err(), SessionError::NotFound);
-    assert_eq!(server.cli(&["dbsize"]).trim(), "0", "an expired session is deleted");
+    assert_eq!(
+        server.cli(&["dbsize"]).trim(),
+        "0",
+        "an expired session is deleted"
+    );
 }
 
 #[tokio::test]
@@ -119,7 +150,10 @@ async fn the_absolute_deadline_caps_every_slide() {
         .trim()
         .parse()
         .unwrap();
-    assert!(ttl <= 40_000 && ttl > 30_000, "PTTL {ttl} is not the absolute cap");
+    assert!(
+        ttl <= 40_000 && ttl > 30_000,
+        "PTTL {ttl} is not the absolute cap"
+    );
 
     clock.advance(Duration::from_secs(40));
     assert_eq!(
@@ -137,7 +171,11 @@ async fn a_set_checks_versions_and_limits_and_changes_nothing_when_refused() {
         ..Limits::default()
     };
     let (redis, _) = backend(&server, limits, Timeouts::default()).await;
-    let id = redis.create(&NS, data(&[("a", "1")]), None).await.unwrap().id;
+    let id = redis
+        .create(&NS, data(&[("a", "1")]), None)
+        .await
+        .unwrap()
+        .id;
     let update = |up: &[(&str, &str)], rm: &[&str], v: Option<u64>| Update {
         upsert: data(up),
         remove: rm.iter().map(|s| s.to_string()).collect(),
@@ -160,10 +198,28 @@ async fn a_set_checks_versions_and_limits_and_changes_nothing_when_refused() {
     );
     let many = update(&[("c", "3"), ("d", "4"), ("e", "5")], &[], None);
     let err = redis.set(&NS, &id, many, &[], false).await.unwrap_err();
-    assert!(matches!(err, SessionError::LimitExceeded { limit: Limit::Keys, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            SessionError::LimitExceeded {
+                limit: Limit::Keys,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let big = update(&[("c", &"9".repeat(40))], &[], None);
     let err = redis.set(&NS, &id, big, &[], false).await.unwrap_err();
-    assert!(matches!(err, SessionError::LimitExceeded { limit: Limit::SessionBytes, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            SessionError::LimitExceeded {
+                limit: Limit::SessionBytes,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 
     let found = redis.read(&NS, id.clone(), vec![], false).await.unwrap();
     assert_eq!(found.fields, vec![("b".into(), "2".into())]);
@@ -172,15 +228,28 @@ async fn a_set_checks_versions_and_limits_and_changes_nothing_when_refused() {
     // Replacing a value counts its new size, not both; removing an absent
     // key changes nothing, not even the version.
     let (info, all) = redis
-        .set(&NS, &id, update(&[("b", &"7".repeat(38))], &["nope"], None), &[], true)
+        .set(
+            &NS,
+            &id,
+            update(&[("b", &"7".repeat(38))], &["nope"], None),
+            &[],
+            true,
+        )
         .await
         .unwrap();
     assert_eq!(info.version, 3);
     assert_eq!(all, vec![("b".into(), "7".repeat(38))]);
-    let (info, _) = redis.set(&NS, &id, update(&[], &["nope"], None), &[], false).await.unwrap();
+    let (info, _) = redis
+        .set(&NS, &id, update(&[], &["nope"], None), &[], false)
+        .await
+        .unwrap();
     assert_eq!(info.version, 3);
     let accepted = redis.set(&NS, &id, update(&[("b", "1")], &[], None), &[9, 3], false);
-    assert_eq!(accepted.await.unwrap().0.version, 4, "one of the accepted versions");
+    assert_eq!(
+        accepted.await.unwrap().0.version,
+        4,
+        "one of the accepted versions"
+    );
 }
 
 #[tokio::test]
@@ -204,15 +273,24 @@ async fn flush_is_idempotent_and_touch_may_shorten_the_idle_timeout() {
     let (redis, clock) = backend(&server, Limits::default(), Timeouts::default()).await;
     let id = redis.create(&NS, HashMap::new(), None).await.unwrap().id;
 
-    let touched = redis.touch(&NS, &id, Some(Duration::from_secs(5))).await.unwrap();
+    let touched = redis
+        .touch(&NS, &id, Some(Duration::from_secs(5)))
+        .await
+        .unwrap();
     assert_eq!(touched.idle_timeout, Duration::from_secs(5));
     assert_eq!(touched.expires_ms, clock.now_ms() + 5_000);
     let out_of_bounds = redis.touch(&NS, &id, Some(Duration::from_millis(1))).await;
-    assert!(matches!(out_of_bounds.unwrap_err(), SessionError::IdleTimeoutOutOfBounds { .. }));
+    assert!(matches!(
+        out_of_bounds.unwrap_err(),
+        SessionError::IdleTimeoutOutOfBounds { .. }
+    ));
 
     assert!(redis.flush(&NS, &id).await.unwrap());
     assert!(!redis.flush(&NS, &id).await.unwrap());
-    assert_eq!(redis.read(&NS, id, vec![], false).await.unwrap_err(), SessionError::NotFound);
+    assert_eq!(
+        redis.read(&NS, id, vec![], false).await.unwrap_err(),
+        SessionError::NotFound
+    );
 }
 
 #[tokio::test]
@@ -220,7 +298,11 @@ async fn a_session_is_found_in_its_own_namespace_only() {
     let server = RedisServer::start();
     let (redis, _) = backend(&server, Limits::default(), Timeouts::default()).await;
     let shop = Namespace::parse("shop").unwrap();
-    let id = redis.create(&shop, data(&[("a", "1")]), None).await.unwrap().id;
+    let id = redis
+        .create(&shop, data(&[("a", "1")]), None)
+        .await
+        .unwrap()
+        .id;
     assert!(redis.read(&shop, id.clone(), vec![], false).await.is_ok());
     let elsewhere = redis.read(&NS, id.clone(), vec![], false).await;
     assert_eq!(elsewhere.unwrap_err(), SessionError::NotFound);
@@ -231,18 +313,28 @@ async fn a_session_is_found_in_its_own_namespace_only() {
 async fn rotate_moves_the_data_and_the_old_id_is_gone() {
     let server = RedisServer::start();
     let (redis, _) = backend(&server, Limits::default(), Timeouts::default()).await;
-    let old = redis.create(&NS, data(&[("cart", "[1]")]), None).await.unwrap();
+    let old = redis
+        .create(&NS, data(&[("cart", "[1]")]), None)
+        .await
+        .unwrap();
 
     let new = redis.rotate(&NS, &old.id).await.unwrap();
 
     assert_ne!(new.id, old.id);
     assert_eq!(new.version, 2);
     assert_eq!(new.created_ms, old.created_ms);
-    let found = redis.read(&NS, new.id.clone(), vec![], false).await.unwrap();
+    let found = redis
+        .read(&NS, new.id.clone(), vec![], false)
+        .await
+        .unwrap();
     assert_eq!(found.fields, vec![("cart".into(), "[1]".into())]);
     let gone = redis.read(&NS, old.id.clone(), vec![], false).await;
     assert_eq!(gone.unwrap_err(), SessionError::NotFound);
-    assert_eq!(server.cli(&["dbsize"]).trim(), "1", "the old hash is deleted");
+    assert_eq!(
+        server.cli(&["dbsize"]).trim(),
+        "1",
+        "the old hash is deleted"
+    );
     assert_eq!(
         redis.rotate(&NS, &old.id).await.unwrap_err(),
         SessionError::NotFound
@@ -256,27 +348,48 @@ async fn rotate_moves_the_data_and_the_old_id_is_gone() {
 async fn a_rotate_that_dies_half_way_loses_nothing() {
     let server = RedisServer::start();
     let (redis, clock) = backend(&server, Limits::default(), Timeouts::default()).await;
-    let old = redis.create(&NS, data(&[("cart", "[1]")]), None).await.unwrap();
+    let old = redis
+        .create(&NS, data(&[("cart", "[1]")]), None)
+        .await
+        .unwrap();
     let old_key = key(&old.id.digest_in(&NS));
     let orphan_id = SessionId::generate();
     let orphan = key(&orphan_id.digest_in(&NS));
 
     let fields = redis.rotate_begin(&old_key, &orphan).await.unwrap();
-    redis.rotate_copy(&orphan, fields).await.unwrap().expect("copied");
+    redis
+        .rotate_copy(&orphan, fields)
+        .await
+        .unwrap()
+        .expect("copied");
     // ... and sessiond is gone: step 3 never runs, no one learns the new id.
 
     let held = redis.read(&NS, old.id.clone(), vec![], false).await;
-    assert_eq!(held.unwrap_err(), SessionError::NotFound, "usable while held");
-    assert!(!redis.flush(&NS, &old.id).await.unwrap(), "a held session is not flushed");
+    assert_eq!(
+        held.unwrap_err(),
+        SessionError::NotFound,
+        "usable while held"
+    );
+    assert!(
+        !redis.flush(&NS, &old.id).await.unwrap(),
+        "a held session is not flushed"
+    );
 
     clock.advance(redis.rotation_hold());
-    let back = redis.read(&NS, old.id.clone(), vec![], false).await.unwrap();
+    let back = redis
+        .read(&NS, old.id.clone(), vec![], false)
+        .await
+        .unwrap();
     assert_eq!(back.fields, vec![("cart".into(), "[1]".into())]);
     assert_eq!(back.info.version, old.version);
     assert_eq!(server.cli(&["exists", &orphan]).trim(), "1");
 
     let rotated = redis.rotate(&NS, &old.id).await.unwrap();
-    assert_eq!(server.cli(&["exists", &orphan]).trim(), "0", "the orphan copy stays");
+    assert_eq!(
+        server.cli(&["exists", &orphan]).trim(),
+        "0",
+        "the orphan copy stays"
+    );
     let found = redis.read(&NS, rotated.id, vec![], false).await.unwrap();
     assert_eq!(found.fields, vec![("cart".into(), "[1]".into())]);
     assert_eq!(server.cli(&["dbsize"]).trim(), "1");
@@ -306,7 +419,11 @@ async fn scripts_flushed_from_the_server_are_loaded_again() {
     let server = RedisServer::start();
     let (redis, _) = backend(&server, Limits::default(), Timeouts::default()).await;
     redis.load_scripts().await.unwrap();
-    let id = redis.create(&NS, data(&[("a", "1")]), None).await.unwrap().id;
+    let id = redis
+        .create(&NS, data(&[("a", "1")]), None)
+        .await
+        .unwrap()
+        .id;
 
     assert_eq!(server.cli(&["script", "flush"]).trim(), "OK");
 
@@ -326,7 +443,11 @@ async fn an_unreachable_redis_answers_unavailable_within_the_timeout() {
     assert!(matches!(err, SessionError::Backend(_)), "{err:?}");
     let err = redis.create(&NS, HashMap::new(), None).await.unwrap_err();
     assert!(matches!(err, SessionError::Backend(_)), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(redis.ping().await.is_err());
 }
 
@@ -340,15 +461,24 @@ async fn on_a_cluster_sessions_live_in_their_slots_and_rotate_across_them() {
         ..config(String::new())
     };
     let clock = Clock::manual(real_now());
-    let redis = Redis::connect(&config, Limits::default(), Timeouts::default(), clock, &Metrics::new())
-        .await
-        .expect("connect to the cluster");
+    let redis = Redis::connect(
+        &config,
+        Limits::default(),
+        Timeouts::default(),
+        clock,
+        &Metrics::new(),
+    )
+    .await
+    .expect("connect to the cluster");
     redis.ping().await.unwrap();
 
     let mut ids = Vec::new();
     for n in 0..12 {
         let value = n.to_string();
-        let info = redis.create(&NS, data(&[("n", &value)]), None).await.unwrap();
+        let info = redis
+            .create(&NS, data(&[("n", &value)]), None)
+            .await
+            .unwrap();
         ids.push((info.id, value));
     }
     let per_node: Vec<usize> = cluster
@@ -357,7 +487,10 @@ async fn on_a_cluster_sessions_live_in_their_slots_and_rotate_across_them() {
         .map(|node| node.cli(&["dbsize"]).trim().parse().unwrap())
         .collect();
     assert_eq!(per_node.iter().sum::<usize>(), 12);
-    assert!(per_node.iter().filter(|&&n| n > 0).count() >= 2, "{per_node:?}");
+    assert!(
+        per_node.iter().filter(|&&n| n > 0).count() >= 2,
+        "{per_node:?}"
+    );
 
     for (id, value) in &ids {
         let update = Update {
@@ -368,7 +501,10 @@ async fn on_a_cluster_sessions_live_in_their_slots_and_rotate_across_them() {
         let rotated = redis.rotate(&NS, id).await.unwrap();
         let gone = redis.read(&NS, id.clone(), vec![], false).await;
         assert_eq!(gone.unwrap_err(), SessionError::NotFound);
-        let found = redis.read(&NS, rotated.id.clone(), vec![], true).await.unwrap();
+        let found = redis
+            .read(&NS, rotated.id.clone(), vec![], true)
+            .await
+            .unwrap();
         assert_eq!(
             sorted(found.fields),
             vec![("m".into(), value.clone()), ("n".into(), value.clone())]
