@@ -170,6 +170,34 @@ pub(crate) fn redis_on(
     }
 }
 
+/// The seeds of the Cluster that [`redis_cluster`] subjects use: set by
+/// the one test that starts it and runs every case on it in turn.
+static CLUSTER_SEEDS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Redis Cluster (three masters on loopback, see `cluster` below): a
+/// backend on the Cluster the running test started. Sessions of different
+/// cases never meet (their ids are random), so the cases share it.
+pub(crate) fn redis_cluster(limits: Limits, absolute: Option<Duration>) -> Subject {
+    let seeds = CLUSTER_SEEDS.lock().unwrap().clone();
+    assert!(!seeds.is_empty(), "no cluster started");
+    let config = RedisConfig {
+        target: Target::Cluster(seeds),
+        password: None,
+        timeout: Duration::from_secs(2),
+    };
+    let clock = Clock::manual(T0);
+    let metrics = Metrics::new();
+    let connect = Redis::connect(&config, limits, timeouts(absolute), clock, &metrics);
+    let redis = tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(connect))
+        .expect("connected to the cluster");
+    Subject {
+        storage: Storage::new(redis),
+        reclaim: Box::new(|| {}),
+        _keep: None,
+        counts: false,
+    }
+}
+
 pub(crate) fn data(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     pairs
         .iter()
@@ -255,3 +283,57 @@ backends!(redis; [
     touch_can_change_the_idle_timeout,
     every_change_of_a_session_in_another_namespace_is_refused,
 ]);
+
+/// Every Redis case on a 3-master Cluster, one after another on one
+/// Cluster (starting one per case would take most of the run). Sessions
+/// land in every slot range, so each operation follows its slot, and
+/// Rotate moves sessions between nodes.
+mod cluster {
+    use super::{cases, redis_cluster, CLUSTER_SEEDS};
+    use crate::storage::redis::test_server::RedisCluster;
+
+    macro_rules! in_turn {
+        ($($case:ident),+ $(,)?) => {
+            $(
+                eprintln!("cluster case {}", stringify!($case));
+                cases::$case(redis_cluster).await;
+            )+
+        };
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_redis_case_passes_on_a_three_master_cluster() {
+        let cluster = RedisCluster::start();
+        *CLUSTER_SEEDS.lock().unwrap() = cluster.seeds();
+        in_turn!(
+            a_created_session_reads_back_exactly_as_stored,
+            an_expired_session_is_not_found_before_it_is_reclaimed,
+            reads_slide_the_idle_deadline_unless_asked_not_to,
+            the_absolute_timeout_caps_sliding,
+            a_set_that_crosses_a_limit_changes_nothing,
+            replacing_and_removing_keys_keeps_the_size_accounting_exact,
+            compare_and_set_refuses_a_stale_version,
+            a_key_both_upserted_and_removed_is_refused,
+            rotate_moves_the_data_to_a_new_id_and_kills_the_old_one,
+            flush_is_idempotent,
+            idle_timeouts_outside_the_bounds_are_refused,
+            a_session_is_found_only_in_its_own_namespace_by_every_operation,
+            a_read_keeps_the_data_it_found_after_a_set_replaces_the_session,
+            concurrent_sets_of_different_keys_lose_nothing,
+            a_merge_replaces_values_merges_objects_and_removes_nulls,
+            a_merge_checks_the_versions_it_is_given,
+            concurrent_merges_into_one_object_lose_nothing,
+            a_merge_that_crosses_a_limit_changes_nothing,
+            touch_can_change_the_idle_timeout,
+            every_change_of_a_session_in_another_namespace_is_refused,
+        );
+        // The sessions the cases left are spread over every master: the
+        // cases ran against all three.
+        let per_node: Vec<usize> = cluster
+            .nodes
+            .iter()
+            .map(|n| n.cli(&["dbsize"]).trim().parse().unwrap())
+            .collect();
+        assert!(per_node.iter().all(|&n| n > 0), "{per_node:?}");
+    }
+}
