@@ -413,9 +413,12 @@ impl Config {
             "max_sessions" => self.max_sessions != defaults.max_sessions,
             _ => self.max_sessions_per_namespace.is_some(),
         };
+        // An empty --data-dir means "in memory": the image sets
+        // SESSIOND_DATA_DIR, and a Redis replica clears it.
+        let given = |id: &str| self.given.contains(&id) && id != "data_dir";
         MEMORY_ONLY
             .iter()
-            .find(|(id, _)| self.given.contains(id) || changed(id))
+            .find(|(id, _)| given(id) || changed(id))
             .map(|(_, flag)| *flag)
     }
 
@@ -707,6 +710,11 @@ mod tests {
         }
         let plain = Config::parse_from_args(["sessiond", "--backend", "redis"]).unwrap();
         assert_eq!(plain.backend, BackendKind::Redis);
+        let cleared = ["sessiond", "--backend", "redis", "--data-dir", ""];
+        assert!(
+            Config::parse_from_args(cleared).is_ok(),
+            "an empty --data-dir is no journal"
+        );
     }
 
     #[test]
