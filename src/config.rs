@@ -270,6 +270,11 @@ pub struct Config {
     #[arg(long, env = "SESSIOND_REDIS_PASSWORD_FILE", value_parser = parse_path)]
     pub redis_password_file: Option<PathBuf>,
 
+    /// PEM CA certificate(s) that a `rediss://` server (or Cluster node)
+    /// must chain to, instead of the system's roots: for a private CA.
+    #[arg(long, env = "SESSIOND_REDIS_CA_FILE", value_parser = parse_path)]
+    pub redis_ca_file: Option<PathBuf>,
+
     /// The longest one call to Redis may take, connecting included: past
     /// it the request fails with UNAVAILABLE (HTTP 503) instead of waiting.
     #[arg(long, env = "SESSIOND_REDIS_TIMEOUT", default_value = "1s", value_parser = parse_duration)]
@@ -483,10 +488,18 @@ impl Config {
             }
             None => None,
         };
+        let ca = match &self.redis_ca_file {
+            Some(path) => Some(
+                std::fs::read(path)
+                    .map_err(|e| format!("--redis-ca-file {}: {e}", path.display()))?,
+            ),
+            None => None,
+        };
         Ok(Some(RedisConfig {
             target,
             password,
             timeout: self.redis_timeout,
+            ca,
         }))
     }
 

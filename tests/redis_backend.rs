@@ -351,3 +351,63 @@ async fn a_redis_restart_is_unavailable_then_recovered_with_nothing_acknowledged
     }
     app.stop().await.unwrap();
 }
+
+/// `rediss://` to a server whose certificate a private CA signed: trusted
+/// with --redis-ca-file, refused (UNAVAILABLE, not ready) without it.
+#[tokio::test]
+async fn rediss_connects_over_tls_to_a_server_the_ca_file_vouches_for() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "redis test CA");
+    let ca = params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    let cert = CertificateParams::new(names)
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    let path = |name: &str| dir.path().join(name);
+    std::fs::write(path("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(path("server.pem"), cert.pem()).unwrap();
+    std::fs::write(path("server.key"), key.serialize_pem()).unwrap();
+    let server = RedisServer::start_tls(&path("server.pem"), &path("server.key"));
+    let url = format!("rediss://127.0.0.1:{}", server.port);
+
+    let ca_file = path("ca.pem");
+    let tls_url = url.clone();
+    let mut app = spawn_app_with(move |c| {
+        c.backend = BackendKind::Redis;
+        c.redis_url = RedisUrl(tls_url);
+        c.redis_ca_file = Some(ca_file);
+    })
+    .await;
+    let admin = app.admin_addr;
+    let ready = eventually(|| async move {
+        http_get(admin, "/readyz")
+            .await
+            .is_ok_and(|r| r.status == 200)
+    });
+    assert!(ready.await, "ready over TLS");
+    let created = create(&mut app, &[("a", "1")]).await;
+    let got = app.client.get(get(&created.id)).await.unwrap().into_inner();
+    assert_eq!(got.data, data(&[("a", "1")]));
+    app.stop().await.unwrap();
+
+    let mut untrusting = spawn_app_with(move |c| {
+        c.backend = BackendKind::Redis;
+        c.redis_url = RedisUrl(url);
+        c.redis_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let refused = untrusting.client.create(pb::CreateRequest::default()).await;
+    assert_eq!(refused.unwrap_err().code(), Code::Unavailable);
+    let admin = untrusting.admin_addr;
+    let status = http_get(admin, "/readyz").await.unwrap().status;
+    assert_eq!(status, 503, "not ready while the server is not trusted");
+    untrusting.stop().await.unwrap();
+}

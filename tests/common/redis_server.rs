@@ -28,6 +28,8 @@ pub struct RedisServer {
     child: Option<Child>,
     dir: tempfile::TempDir,
     extra: Vec<String>,
+    /// Listens with TLS only (`--tls-port`).
+    tls: bool,
 }
 
 impl RedisServer {
@@ -45,6 +47,34 @@ impl RedisServer {
             child: None,
             dir,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            tls: false,
+        };
+        server.spawn();
+        server
+    }
+
+    /// A standalone server that speaks TLS only, with this certificate and
+    /// key (PEM files), not asking clients for one.
+    pub fn start_tls(cert: &Path, key: &Path) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let mut server = RedisServer {
+            port,
+            child: None,
+            dir,
+            extra: vec![
+                "--port".into(),
+                "0".into(),
+                "--tls-port".into(),
+                port.to_string(),
+                "--tls-cert-file".into(),
+                cert.display().to_string(),
+                "--tls-key-file".into(),
+                key.display().to_string(),
+                "--tls-auth-clients".into(),
+                "no".into(),
+            ],
+            tls: true,
         };
         server.spawn();
         server
@@ -97,7 +127,16 @@ impl RedisServer {
                 )
             });
         self.child = Some(child);
-        wait_for_ping(self.port);
+        match self.tls {
+            false => wait_for_ping(self.port),
+            true => {
+                let started = Instant::now();
+                while !cli_tls(self.port, &["ping"]).starts_with("PONG") {
+                    assert!(started.elapsed() < Duration::from_secs(10), "no TLS PING");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
     }
 
     /// Kills the server (SIGKILL: no shutdown save), as a crash would.
@@ -132,6 +171,24 @@ pub fn cli(port: u16, args: &[&str]) -> String {
     let exe = binary("REDIS_CLI", "redis-cli");
     let out = Command::new(&exe)
         .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {exe:?} ({e}): apt-get install redis-server"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `redis-cli --tls --insecure -p port args...`.
+fn cli_tls(port: u16, args: &[&str]) -> String {
+    let exe = binary("REDIS_CLI", "redis-cli");
+    let out = Command::new(&exe)
+        .args([
+            "--tls",
+            "--insecure",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {exe:?} ({e}): apt-get install redis-server"));

@@ -159,6 +159,7 @@ pub(crate) fn redis_on(
         target: Target::Standalone(server.url()),
         password: None,
         timeout: Duration::from_secs(2),
+        ca: None,
     };
     let redis = Redis::standalone(&config, limits, timeouts, clock, &Metrics::new())
         .expect("a standalone redis backend");
@@ -184,6 +185,7 @@ pub(crate) fn redis_cluster(limits: Limits, absolute: Option<Duration>) -> Subje
         target: Target::Cluster(seeds),
         password: None,
         timeout: Duration::from_secs(2),
+        ca: None,
     };
     let clock = Clock::manual(T0);
     let metrics = Metrics::new();

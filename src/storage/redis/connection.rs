@@ -32,6 +32,9 @@ pub struct RedisConfig {
     /// The longest one call may take, connecting included: past it the
     /// request fails with UNAVAILABLE rather than wait on a dead server.
     pub timeout: Duration,
+    /// PEM CA certificate(s) that `rediss://` servers must chain to,
+    /// instead of the system's roots (a private CA).
+    pub ca: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for RedisConfig {
@@ -40,6 +43,7 @@ impl fmt::Debug for RedisConfig {
             .field("target", &self.target)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("timeout", &self.timeout)
+            .field("ca", &self.ca.is_some())
             .finish()
     }
 }
@@ -121,6 +125,14 @@ pub fn scrub(message: &str) -> String {
         .join(" ")
 }
 
+/// Trust `ca` (PEM) for TLS, with no client certificate.
+fn certificates(ca: &[u8]) -> redis::TlsCertificates {
+    redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(ca.to_vec()),
+    }
+}
+
 /// One connection, shared by every request: commands from all of them are
 /// pipelined on it. Cheap to clone.
 #[derive(Clone)]
@@ -153,6 +165,9 @@ impl Connection {
                 if let Some(password) = &config.password {
                     builder = builder.password(password.clone());
                 }
+                if let Some(ca) = &config.ca {
+                    builder = builder.certs(certificates(ca));
+                }
                 let client = builder.build().map_err(|e| ConnectError::new(target, e))?;
                 let connection = tokio::time::timeout(
                     config.timeout.saturating_mul(3),
@@ -182,7 +197,11 @@ impl Connection {
             let settings = info.redis_settings().clone().set_password(password);
             info = info.set_redis_settings(settings);
         }
-        let client = redis::Client::open(info).map_err(|e| ConnectError::new(target, e))?;
+        let client = match &config.ca {
+            Some(ca) => redis::Client::build_with_tls(info, certificates(ca)),
+            None => redis::Client::open(info),
+        }
+        .map_err(|e| ConnectError::new(target, e))?;
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(config.timeout))
             .set_response_timeout(Some(config.timeout))
@@ -233,6 +252,7 @@ mod tests {
             target: Target::Standalone("redis://u:s3cret@h".into()),
             password: Some("other".into()),
             timeout: Duration::from_secs(1),
+            ca: None,
         };
         let shown = format!("{config:?} {}", config.target);
         assert!(

@@ -22,6 +22,7 @@ fn config(url: String) -> RedisConfig {
         target: Target::Standalone(url),
         password: None,
         timeout: Duration::from_millis(500),
+        ca: None,
     }
 }
 
