@@ -227,8 +227,15 @@ pub struct RedisCluster {
 }
 
 impl RedisCluster {
+    /// Three masters, no replicas.
     pub fn start() -> Self {
-        let nodes: Vec<RedisServer> = (0..3)
+        Self::start_with_replicas(0)
+    }
+
+    /// Three masters with `replicas` replicas each (`nodes[0..3]` are the
+    /// masters when the cluster is made).
+    pub fn start_with_replicas(replicas: usize) -> Self {
+        let nodes: Vec<RedisServer> = (0..3 * (1 + replicas))
             .map(|_| {
                 RedisServer::start_with(&[
                     "--cluster-enabled",
@@ -246,7 +253,8 @@ impl RedisCluster {
             .collect();
         let mut args: Vec<&str> = vec!["--cluster", "create"];
         args.extend(addrs.iter().map(String::as_str));
-        args.extend(["--cluster-replicas", "0", "--cluster-yes"]);
+        let replicas = replicas.to_string();
+        args.extend(["--cluster-replicas", &replicas, "--cluster-yes"]);
         let exe = binary("REDIS_CLI", "redis-cli");
         let out = Command::new(&exe)
             .args(&args)
@@ -259,7 +267,9 @@ impl RedisCluster {
         );
         let started = Instant::now();
         for node in &nodes {
-            while !node.cli(&["cluster", "info"]).contains("cluster_state:ok") {
+            while !node.cli(&["cluster", "info"]).contains("cluster_state:ok")
+                || node.cli(&["cluster", "nodes"]).lines().count() < nodes.len()
+            {
                 assert!(
                     started.elapsed() < Duration::from_secs(20),
                     "the cluster did not become ok within 20 s"
@@ -277,4 +287,44 @@ impl RedisCluster {
             .map(|n| format!("127.0.0.1:{}", n.port))
             .collect()
     }
+
+    /// The nodes that are masters now, by index.
+    pub fn masters(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].child.is_some())
+            .filter(|&i| self.nodes[i].cli(&["role"]).starts_with("master"))
+            .collect()
+    }
+
+    /// Waits until every replica has every write its master acknowledged.
+    pub fn wait_replicated(&self) {
+        let started = Instant::now();
+        for i in self.masters() {
+            loop {
+                let info = self.nodes[i].cli(&["info", "replication"]);
+                let offset = field(&info, "master_repl_offset");
+                let behind = info
+                    .lines()
+                    .filter(|l| l.starts_with("slave"))
+                    .any(|l| !l.contains(&format!("offset={offset},")));
+                if !behind {
+                    break;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "replicas lag: {info}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+/// The value of `name:` in an INFO answer.
+fn field(info: &str, name: &str) -> String {
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or("")
+        .trim()
+        .to_owned()
 }
