@@ -19,6 +19,9 @@ pub struct Window {
     pub duration: Duration,
     /// Whose CPU time to report as the server's.
     pub server_pid: Option<u32>,
+    /// Whose CPU time to report as the backend's: the Redis behind a
+    /// sessiond on `--backend redis`.
+    pub backend_pid: Option<u32>,
 }
 
 /// Runs the window over already-started `workers`, then stops them and
@@ -29,13 +32,13 @@ pub async fn measure(
     workers: Vec<JoinHandle<Recorder>>,
 ) -> (Recorder, CpuMark, CpuMark) {
     tokio::time::sleep(window.warmup).await;
-    let from = CpuMark::now(window.server_pid);
+    let from = CpuMark::now(window.server_pid).with_backend(window.backend_pid);
     control.set(1);
     tokio::select! {
         () = tokio::time::sleep(window.duration) => {}
         () = control.exhausted.notified() => {}
     }
-    let to = CpuMark::now(window.server_pid);
+    let to = CpuMark::now(window.server_pid).with_backend(window.backend_pid);
     control.set(STOP);
     (join(workers).await, from, to)
 }

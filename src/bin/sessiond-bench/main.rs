@@ -93,6 +93,10 @@ struct WindowArgs {
     /// The server's process id, to report its CPU time per request.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// The backend's process id (the redis-server behind a sessiond on
+    /// `--backend redis`), to report its CPU time per request too.
+    #[arg(long)]
+    backend_pid: Option<u32>,
 }
 
 impl WindowArgs {
@@ -101,6 +105,7 @@ impl WindowArgs {
             warmup: self.warmup,
             duration: self.duration,
             server_pid: self.server_pid,
+            backend_pid: self.backend_pid,
         }
     }
 }

@@ -166,6 +166,7 @@ pub fn process_rss(pid: u32) -> Option<u64> {
 pub struct CpuMark {
     client: Duration,
     server: Option<Duration>,
+    backend: Option<Duration>,
     at: Instant,
 }
 
@@ -174,8 +175,15 @@ impl CpuMark {
         CpuMark {
             client: own_cpu(),
             server: server_pid.and_then(process_cpu),
+            backend: None,
             at: Instant::now(),
         }
+    }
+
+    /// The mark with the CPU time of `backend_pid` too.
+    pub fn with_backend(mut self, backend_pid: Option<u32>) -> Self {
+        self.backend = backend_pid.and_then(process_cpu);
+        self
     }
 }
 
@@ -191,6 +199,8 @@ pub struct Summary {
     /// CPU microseconds per request, client and server.
     pub client_cpu_us: f64,
     pub server_cpu_us: Option<f64>,
+    /// CPU microseconds per request of the backend (`--backend-pid`).
+    pub backend_cpu_us: Option<f64>,
 }
 
 impl Summary {
@@ -206,6 +216,10 @@ impl Summary {
             max: slot.latency.max(),
             client_cpu_us: per_op(to.client.saturating_sub(from.client)),
             server_cpu_us: match (from.server, to.server) {
+                (Some(a), Some(b)) => Some(per_op(b.saturating_sub(a))),
+                _ => None,
+            },
+            backend_cpu_us: match (from.backend, to.backend) {
                 (Some(a), Some(b)) => Some(per_op(b.saturating_sub(a))),
                 _ => None,
             },
@@ -239,7 +253,7 @@ impl Summary {
             "cpu/call", self.client_cpu_us
         );
         println!(
-            "RESULT label={label} ops_per_s={:.0} p50_us={} p99_us={} p999_us={} max_us={} errors={} client_cpu_us={:.2} server_cpu_us={}",
+            "RESULT label={label} ops_per_s={:.0} p50_us={} p99_us={} p999_us={} max_us={} errors={} client_cpu_us={:.2} server_cpu_us={} backend_cpu_us={}",
             self.ops_per_sec(),
             self.p50,
             self.p99,
@@ -248,6 +262,7 @@ impl Summary {
             self.errors,
             self.client_cpu_us,
             self.server_cpu_us.map_or("nan".to_string(), |s| format!("{s:.2}")),
+            self.backend_cpu_us.map_or("nan".to_string(), |s| format!("{s:.2}")),
         );
     }
 }
