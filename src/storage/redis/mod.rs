@@ -12,7 +12,7 @@
 //!
 //! Every compound operation is one Lua script ([`scripts`]), atomic on the
 //! server. Rotate moves a session to another slot, which no one script can
-//! do in a Cluster; it takes three steps, each atomic (see [`Redis::rotate`]).
+//! do in a Cluster; it takes three steps, each atomic (`rotate.rs`).
 //!
 //! Counting sessions across replicas cannot be kept exact without making
 //! every Create meet in one slot, so `--max-sessions` and
@@ -22,6 +22,7 @@
 mod backend;
 mod connection;
 mod merge;
+mod rotate;
 mod scripts;
 
 #[cfg(test)]
@@ -474,124 +475,6 @@ impl Redis {
             .await?;
         let items = scripts::array(answer).map_err(malformed)?;
         Ok(info(id.clone(), found(&items)?))
-    }
-
-    /// Django's `cycle_key`: the same data under a new id.
-    ///
-    /// The new key is in another slot, so this takes three atomic steps:
-    /// 1. on the old key, mark the session as moving to the new key, for
-    ///    [`Self::rotation_hold`]: from then on no operation finds it under
-    ///    the old id, so nothing changes it while it is copied;
-    /// 2. write the copy under the new key (an id no one has been told);
-    /// 3. delete the old key if the mark is still this Rotate's, and only
-    ///    then answer the new id.
-    ///
-    /// The old id is therefore never usable once Rotate has answered. If
-    /// sessiond dies half-way, the mark runs out and the session is usable
-    /// again under its old id, unchanged (the caller never learnt the new
-    /// one); the copy left behind is deleted by the next Rotate, or expires.
-    pub async fn rotate(
-        &self,
-        ns: &Namespace,
-        id: &SessionId,
-    ) -> Result<SessionInfo, SessionError> {
-        let old = key(&id.digest_in(ns));
-        for _ in 0..ID_TRIES {
-            let new_id = SessionId::generate();
-            let new = key(&new_id.digest_in(ns));
-            let fields = self.rotate_begin(&old, &new).await?;
-            let copied = match self.rotate_copy(&new, fields).await {
-                Ok(copied) => copied,
-                Err(e) => {
-                    // Release the hold, so the old id works again at once;
-                    // if this fails too, the hold runs out by itself.
-                    let _ = self.rotate_end(&old, &new, false).await;
-                    return Err(e);
-                }
-            };
-            let Some(meta) = copied else {
-                self.rotate_end(&old, &new, false).await?;
-                continue;
-            };
-            if !self.rotate_end(&old, &new, true).await? {
-                // The hold ran out before this Rotate finished, and another
-                // operation took the session back: this copy is no one's.
-                let _ = self.delete(&new).await;
-                return Err(backend(
-                    "was too slow to rotate",
-                    "the rotation took longer than its hold and was abandoned",
-                ));
-            }
-            self.rotated.fetch_add(1, Ordering::Relaxed);
-            return Ok(info(new_id, meta));
-        }
-        Err(backend("found no free id", "every id drawn was taken"))
-    }
-
-    /// Rotate's step 1: holds the session at `old` for a move to `new`, and
-    /// answers all its fields. Deletes the copy of an abandoned earlier
-    /// Rotate, if there was one.
-    async fn rotate_begin(&self, old: &str, new: &str) -> Result<Vec<Vec<u8>>, SessionError> {
-        let now = self.clock.now_ms();
-        let hold_until = now.saturating_add(millis(self.rotation_hold()));
-        let mut call = scripts::ROTATE_BEGIN.key(old);
-        call.arg(now).arg(new).arg(hold_until);
-        let answer = self
-            .call(&self.series.rotate, self.connection.invoke(&call))
-            .await?;
-        let mut items = scripts::array(answer).map_err(malformed)?;
-        if scripts::status(&items).map_err(malformed)? != 1 || items.len() != 3 {
-            return Err(SessionError::NotFound);
-        }
-        let fields = scripts::raw_fields(items.pop().unwrap_or(Value::Nil)).map_err(malformed)?;
-        if let Some(Value::BulkString(abandoned)) = items.pop() {
-            if let Ok(abandoned) = String::from_utf8(abandoned) {
-                let _ = self.delete(&abandoned).await;
-            }
-        }
-        Ok(fields)
-    }
-
-    /// Rotate's step 2: the copy at `new`; `None` when that key is taken.
-    async fn rotate_copy(
-        &self,
-        new: &str,
-        fields: Vec<Vec<u8>>,
-    ) -> Result<Option<Meta>, SessionError> {
-        let now = self.clock.now_ms();
-        let mut call = scripts::ROTATE_COPY.key(new);
-        call.arg(now);
-        for field in &fields {
-            call.arg(field.as_slice());
-        }
-        let answer = self
-            .call(&self.series.rotate, self.connection.invoke(&call))
-            .await?;
-        let items = scripts::array(answer).map_err(malformed)?;
-        match scripts::status(&items).map_err(malformed)? {
-            1 => Ok(Some(scripts::meta(&items).map_err(malformed)?)),
-            _ => Ok(None),
-        }
-    }
-
-    /// Rotate's step 3: deletes the old session (`commit`) or releases it;
-    /// `false` when this Rotate no longer held it.
-    async fn rotate_end(&self, old: &str, new: &str, commit: bool) -> Result<bool, SessionError> {
-        let mut call = scripts::ROTATE_END.key(old);
-        call.arg(new).arg(if commit { "commit" } else { "abort" });
-        let answer = self
-            .call(&self.series.rotate, self.connection.invoke(&call))
-            .await?;
-        Ok(scripts::int(&answer).map_err(malformed)? == 1)
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), SessionError> {
-        let mut del = redis::cmd("DEL");
-        del.arg(key);
-        let answer = self
-            .call(&self.series.rotate, self.connection.command(&del))
-            .await;
-        answer.map(|_| ())
     }
 
     /// One call to Redis, bounded by the call timeout: an outage answers
