@@ -520,3 +520,36 @@ async fn on_a_cluster_sessions_live_in_their_slots_and_rotate_across_them() {
         .sum();
     assert_eq!(left, 0);
 }
+
+/// A Redis that accepts connections and never answers (hung, or a network
+/// that drops replies): every call fails within the call timeout.
+#[tokio::test]
+async fn a_redis_that_never_answers_fails_within_the_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("redis://{}", listener.local_addr().unwrap());
+    let held = std::thread::spawn(move || {
+        // Accepted and kept open, never read from or written to.
+        listener.incoming().take(4).flatten().collect::<Vec<_>>()
+    });
+    let clock = Clock::manual(real_now());
+    let limits = Limits::default();
+    let redis = Redis::standalone(
+        &config(url),
+        limits,
+        Timeouts::default(),
+        clock,
+        &Metrics::new(),
+    )
+    .unwrap();
+
+    let started = Instant::now();
+    let err = redis.create(&NS, HashMap::new(), None).await.unwrap_err();
+    assert!(matches!(err, SessionError::Backend(_)), "{err:?}");
+    assert!(redis.ping().await.is_err());
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(3),
+        "{waited:?} for two calls of 500 ms"
+    );
+    drop(held);
+}
