@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -25,7 +27,9 @@ from kubernetes_validate.utils import all_versions
 from conftest import ROOT, Sessiond, sessiond_bin
 
 KUBERNETES = ROOT / "deploy" / "kubernetes"
-VARIANTS = ["in-memory", "persistent"]
+VARIANTS = ["in-memory", "persistent", "redis"]
+# The variants whose pod holds the sessions: one replica each.
+SINGLE = ["in-memory", "persistent"]
 COMPONENT_LINES = ("# components:", "#   - ../components/servicemonitor")
 # Every version kubernetes-validate ships from 1.27 on: the gRPC probe is GA
 # there, and PodDisruptionBudget's unhealthyPodEvictionPolicy exists.
@@ -137,7 +141,8 @@ def help_names() -> tuple[set[str], set[str]]:
         [sessiond_bin(), "--help"], check=True, capture_output=True, text=True
     ).stdout
     flags = set(re.findall(r"^\s+(?:-\w, )?(--[a-z][a-z0-9-]*)", text, re.M))
-    envs = set(re.findall(r"\[env: ([A-Z0-9_]+)=", text))
+    # `[env: NAME=value]`, or `[env: NAME]` where the value is hidden.
+    envs = set(re.findall(r"\[env: ([A-Z0-9_]+)[=\]]", text))
     assert "--drain-delay" in flags and "SESSIOND_DRAIN_DELAY" in envs, (flags, envs)
     return flags, envs
 
@@ -257,7 +262,7 @@ def test_the_pod_runs_as_the_images_non_root_user_on_a_read_only_root(rendered):
                 assert doc["metadata"]["namespace"] == namespace["metadata"]["name"], doc["kind"]
 
 
-def test_the_two_variants_differ_only_in_the_data_directory(rendered):
+def test_the_single_replica_variants_differ_only_in_the_data_directory(rendered):
     def pod(variant: str) -> dict:
         spec = yaml.safe_load(yaml.safe_dump(workload(rendered[variant])["spec"]["template"]))
         c = spec["spec"]["containers"][0]
@@ -281,8 +286,62 @@ def test_the_two_variants_differ_only_in_the_data_directory(rendered):
     headless = one(persistent, "Service", stateful["spec"]["serviceName"])
     assert headless["spec"]["clusterIP"] == "None"
     # One replica each: the in-memory store is not shared between pods.
-    for variant in VARIANTS:
+    for variant in SINGLE:
         assert workload(rendered[variant])["spec"]["replicas"] == 1
+
+
+def test_the_redis_variant_is_the_in_memory_pod_with_the_redis_backend(rendered):
+    def pod(variant: str) -> dict:
+        spec = yaml.safe_load(yaml.safe_dump(workload(rendered[variant])["spec"]["template"]))
+        spec["spec"].pop("topologySpreadConstraints", None)
+        spec["spec"]["volumes"] = [v for v in spec["spec"]["volumes"] if v["name"] == "tokens"]
+        c = spec["spec"]["containers"][0]
+        c["env"] = [e for e in c["env"] if e["name"] != "SESSIOND_MAX_SESSIONS"]
+        # The ConfigMap's name hashes its contents, which differ.
+        [source] = c.pop("envFrom")
+        assert source["configMapRef"]["name"].startswith("sessiond-")
+        c["volumeMounts"] = [m for m in c["volumeMounts"] if m["name"] == "tokens"]
+        c.pop("resources")
+        return spec
+
+    assert pod("redis") == pod("in-memory")
+    docs = rendered["redis"]
+    deployment = workload(docs)
+    assert deployment["kind"] == "Deployment"
+    replicas = deployment["spec"]["replicas"]
+    assert replicas >= 2
+    # A rollout adds a pod before it drains one.
+    assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    env = settings(docs)
+    assert env["SESSIOND_BACKEND"] == "redis"
+    assert env["SESSIOND_REDIS_URL"].startswith("redis://")
+    assert "@" not in env["SESSIOND_REDIS_URL"], "the password is the file, never the URL"
+    # No memory-only setting: sessiond refuses each with --backend redis.
+    assert env["SESSIOND_DATA_DIR"] == ""
+    refused = ["MAX_SESSIONS", "MAX_SESSIONS_PER_NAMESPACE", "FSYNC", "ACCEPT_DATA_LOSS"]
+    refused += ["SNAPSHOT_INTERVAL", "SNAPSHOT_LOG_BYTES"]
+    assert [name for name in refused if f"SESSIOND_{name}" in env] == []
+    # The password: a Secret mounted as a file, where the setting points.
+    c = container(docs)
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    mount = next(m for m in c["volumeMounts"] if m["name"] == "redis-password")
+    assert volumes["redis-password"]["secret"]["secretName"] == "sessiond-redis"
+    assert mount["readOnly"] is True
+    assert env["SESSIOND_REDIS_PASSWORD_FILE"] == f"{mount['mountPath']}/password"
+    # Evictions one at a time, and never all replicas.
+    budget = one(docs, "PodDisruptionBudget")["spec"]
+    assert "minAvailable" not in budget and budget["maxUnavailable"] == 1 < replicas
+    # Out of the pod: Redis's port and DNS, nothing else.
+    egress = one(docs, "NetworkPolicy")["spec"]["egress"]
+    ports = sorted((p["port"], p["protocol"]) for rule in egress for p in rule["ports"])
+    assert ports == [(53, "TCP"), (53, "UDP"), (6379, "TCP")]
+    assert all(set(rule) == {"ports"} for rule in egress)
+    # A headless Service for gRPC clients that balance calls over the pods.
+    pods = one(docs, "Service", "sessiond-grpc-pods")
+    assert pods["spec"]["clusterIP"] == "None"
+    assert [p["targetPort"] for p in pods["spec"]["ports"]] == ["grpc"]
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert pods["spec"]["selector"].items() <= pod_labels.items()
 
 
 def test_each_listener_has_a_service_and_probes_and_policy_use_real_ports(rendered):
@@ -312,7 +371,8 @@ def test_each_listener_has_a_service_and_probes_and_policy_use_real_ports(render
         policy = one(docs, "NetworkPolicy")
         assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
         assert sorted(policy["spec"]["policyTypes"]) == ["Egress", "Ingress"]
-        assert policy["spec"]["egress"] == []
+        if not variant.startswith("redis"):
+            assert policy["spec"]["egress"] == []
         by_port = {}
         for rule in policy["spec"]["ingress"]:
             for port in rule["ports"]:
@@ -333,7 +393,8 @@ def test_each_listener_has_a_service_and_probes_and_policy_use_real_ports(render
         ]
         budget = one(docs, "PodDisruptionBudget")
         assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
-        assert budget["spec"]["minAvailable"] == 1
+        if not variant.startswith("redis"):
+            assert budget["spec"]["minAvailable"] == 1
         # The tokens: a Secret mounted as a file, where SESSIOND_TOKENS_FILE points.
         volumes = {v["name"]: v for v in workload(docs)["spec"]["template"]["spec"]["volumes"]}
         mount = next(m for m in c["volumeMounts"] if m["name"] == "tokens")
@@ -368,6 +429,11 @@ def test_memory_is_sized_from_the_benchmarks_memory_row(rendered):
         assert quantity(resources["requests"]["memory"]) == limit, (
             "request = limit: never reclaimed"
         )
+        assert "cpu" in resources["requests"] and "cpu" not in resources.get("limits", {})
+        if variant.startswith("redis"):
+            # No session in the pod: the run below measures its RSS.
+            assert "SESSIOND_MAX_SESSIONS" not in settings(docs)
+            continue
         sessions = int(settings(docs)["SESSIOND_MAX_SESSIONS"])
         # The measured sessions hold 100 B; leave room for four times that.
         assert limit >= 4 * sessions * per_session, (variant, limit, sessions * per_session)
@@ -393,12 +459,40 @@ def readyz(admin: tuple[str, int]) -> int:
         return err.code
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_sessiond_runs_and_drains_with_the_manifests_settings(rendered, variant, tmp_path):
-    docs = rendered[variant]
-    env = settings(docs)
-    # What the pod's volumes would hold, on this machine: a tokens file
-    # made by the binary, and an empty data directory.
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def redis_with_password(tmp_path) -> Iterator[tuple[str, str]]:
+    """A redis-server on a free loopback port that requires a password:
+    (its redis:// URL, the password)."""
+    exe = shutil.which(os.environ.get("REDIS_SERVER", "redis-server"))
+    assert exe, "the redis variant's test needs redis-server (apt-get install redis-server)"
+    password = "k8s-redis-s3cret"
+    port = free_port()
+    args = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    args += ["--appendonly", "no", "--requirepass", password, "--loglevel", "warning"]
+    process = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "redis-server did not listen"
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}", password
+    finally:
+        process.kill()
+        process.wait()
+
+
+def tokens_file(directory: Path) -> str:
+    """The tokens Secret's file, one line made by `sessiond hash-token`."""
     line = subprocess.run(
         [sessiond_bin(), "hash-token", "shop"],
         input="s3cret-token\n",
@@ -406,8 +500,68 @@ def test_sessiond_runs_and_drains_with_the_manifests_settings(rendered, variant,
         capture_output=True,
         text=True,
     ).stdout
-    (tmp_path / "tokens").write_text(line)
-    env["SESSIOND_TOKENS_FILE"] = str(tmp_path / "tokens")
+    (directory / "tokens").write_text(line)
+    return str(directory / "tokens")
+
+
+def rss_bytes(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)[1]) * 1024
+
+
+def gateway(addr: tuple[str, int], method: str, body: bytes | None, cookie: str | None):
+    headers = {"content-type": "application/json"}
+    if cookie:
+        headers["cookie"] = cookie
+    request = urllib.request.Request(
+        f"http://{addr[0]}:{addr[1]}/session", data=body, method=method, headers=headers
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status, response.headers, response.read()
+
+
+def test_two_replicas_with_the_redis_variants_settings_share_a_session(
+    rendered, redis_with_password, tmp_path
+):
+    docs = rendered["redis"]
+    env = settings(docs)
+    url, password = redis_with_password
+    (tmp_path / "password").write_text(password + "\n")
+    env["SESSIOND_REDIS_URL"] = url
+    env["SESSIOND_REDIS_PASSWORD_FILE"] = str(tmp_path / "password")
+    env["SESSIOND_TOKENS_FILE"] = tokens_file(tmp_path)
+    for variable in ["SESSIOND_GRPC_ADDR", "SESSIOND_HTTP_ADDR", "SESSIOND_ADMIN_ADDR"]:
+        env[variable] = "127.0.0.1:0"
+    a = Sessiond(env=env, loopback=False)
+    b = Sessiond(env=env, loopback=False)
+    try:
+        status, headers, _ = gateway(a.http, "POST", b'{"theme":"dark"}', None)
+        assert status == 201
+        cookie = headers["set-cookie"].split(";", 1)[0]
+        status, _, body = gateway(b.http, "GET", None, cookie)
+        assert status == 200 and b'"theme":"dark"' in body, body
+        # No session lives in the pod: a small part of its memory limit.
+        limit = quantity(container(docs)["resources"]["limits"]["memory"])
+        for server in (a, b):
+            assert rss_bytes(server.process.pid) < limit / 8
+            assert readyz(server.admin) == 200
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_sessiond_runs_and_drains_with_the_manifests_settings(rendered, variant, tmp_path, request):
+    docs = rendered[variant]
+    env = settings(docs)
+    if env.get("SESSIOND_BACKEND") == "redis":
+        url, password = request.getfixturevalue("redis_with_password")
+        (tmp_path / "password").write_text(password + "\n")
+        env["SESSIOND_REDIS_URL"] = url
+        env["SESSIOND_REDIS_PASSWORD_FILE"] = str(tmp_path / "password")
+    # What the pod's volumes would hold, on this machine: a tokens file
+    # made by the binary, and an empty data directory.
+    env["SESSIOND_TOKENS_FILE"] = tokens_file(tmp_path)
     if env["SESSIOND_DATA_DIR"]:
         env["SESSIOND_DATA_DIR"] = str(tmp_path / "data")
         (tmp_path / "data").mkdir()
