@@ -669,6 +669,7 @@ impl Config {
             max_keys: self.max_keys,
             max_sessions: self.max_sessions,
             max_sessions_per_namespace: self.max_sessions_per_namespace.unwrap_or(usize::MAX),
+            ..Limits::default()
         }
     }
 

@@ -64,6 +64,7 @@ fn create() -> pb::CreateRequest {
     pb::CreateRequest {
         data: HashMap::from([("user".into(), "\"yuan\"".into())]),
         idle_timeout: None,
+        user: None,
     }
 }
 

@@ -59,6 +59,7 @@ fn create(token: &str) -> Request<pb::CreateRequest> {
     let mut request = Request::new(pb::CreateRequest {
         data: Default::default(),
         idle_timeout: None,
+        user: None,
     });
     request
         .metadata_mut()

@@ -120,6 +120,7 @@ fn create() -> pb::CreateRequest {
     pb::CreateRequest {
         data: HashMap::from([("username".to_string(), "\"yuan\"".to_string())]),
         idle_timeout: None,
+        user: None,
     }
 }
 

@@ -47,6 +47,7 @@ async fn create(client: &mut SessionServiceClient<Channel>) -> String {
     let req = CreateRequest {
         data: Default::default(),
         idle_timeout: None,
+        user: None,
     };
     client
         .create(req)

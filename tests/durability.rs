@@ -528,3 +528,73 @@ fn a_format_2_journal_with_full_sha256_digests_recovers() {
     assert_eq!(info.version, 5);
     assert_eq!(found, data(&[("user", "\"ana\"".into())]));
 }
+
+fn alice() -> sessiond::session::UserId {
+    sessiond::session::UserId::parse("alice").unwrap()
+}
+
+fn listed(store: &Memory) -> Vec<sessiond::session::Handle> {
+    let mut out: Vec<_> = store
+        .list_user_sessions(&NS, &alice(), None)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.handle)
+        .collect();
+    out.sort_by_key(|h| h.0);
+    out
+}
+
+/// The user index is rebuilt from the journal alone (a crash) and from a
+/// snapshot (a graceful restart): bindings made at Create and by BindUser,
+/// moved, unbound, rotated and revoked come back exactly as they were.
+#[test]
+fn a_users_sessions_are_rebuilt_from_the_journal_and_from_a_snapshot() {
+    use sessiond::session::{Binding, Handle};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::manual(T0);
+    let (store, persistence) = open(&clock, dir.path());
+    let meta = Binding::new(alice(), "Firefox".into(), "192.0.2.1".into()).unwrap();
+    let a = store.create_bound(&NS, data(&[]), None, &meta).unwrap().id;
+    let b = store.create(&NS, data(&[]), None).unwrap().id;
+    store
+        .bind_user(&NS, &b, Some(Binding::to(alice())))
+        .unwrap();
+    let b = store.rotate(&NS, &b).unwrap().id;
+    let c = store
+        .create_bound(&NS, data(&[]), None, &Binding::to(alice()))
+        .unwrap()
+        .id;
+    store.bind_user(&NS, &c, None).unwrap();
+    let d = store
+        .create_bound(&NS, data(&[]), None, &Binding::to(alice()))
+        .unwrap()
+        .id;
+    assert!(store
+        .revoke_session(&NS, &Handle(d.digest()), None)
+        .unwrap());
+    let before = listed(&store);
+    let mut expected = vec![Handle(a.digest()), Handle(b.digest())];
+    expected.sort_by_key(|h| h.0);
+    assert_eq!(before, expected);
+    drop(persistence);
+    drop(store);
+
+    let (store, persistence) = open(&clock, dir.path());
+    assert_eq!(listed(&store), before, "from the journal alone");
+    let shown = store.list_user_sessions(&NS, &alice(), None).unwrap();
+    let of_a = shown
+        .iter()
+        .find(|s| s.handle == Handle(a.digest()))
+        .unwrap();
+    assert_eq!(
+        (of_a.user_agent.as_str(), of_a.ip.as_str()),
+        ("Firefox", "192.0.2.1")
+    );
+    assert_eq!(store.bound_user(&NS, &c).unwrap(), None);
+    persistence.close().unwrap();
+    drop(store);
+
+    let (store, _p) = open(&clock, dir.path());
+    assert_eq!(listed(&store), before, "from the snapshot");
+    assert_eq!(store.revoke_user_sessions(&NS, &alice(), None).unwrap(), 2);
+}

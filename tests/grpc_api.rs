@@ -20,6 +20,7 @@ fn create(d: HashMap<String, String>) -> pb::CreateRequest {
     pb::CreateRequest {
         data: d,
         idle_timeout: None,
+        user: None,
     }
 }
 
@@ -156,6 +157,7 @@ async fn malformed_input_is_invalid_argument_with_a_useful_message() {
                 .create(pb::CreateRequest {
                     data: data(&[]),
                     idle_timeout: Some(secs(-1)),
+                    user: None,
                 })
                 .await
                 .unwrap_err(),
@@ -380,6 +382,7 @@ async fn a_per_session_idle_timeout_is_honoured() {
         .create(pb::CreateRequest {
             data: data(&[]),
             idle_timeout: Some(secs(30)),
+            user: None,
         })
         .await
         .unwrap()

@@ -386,6 +386,7 @@ async fn a_session_written_over_grpc_is_read_over_http_and_back() {
         .create(pb::CreateRequest {
             data: HashMap::from([("username".to_string(), "\"yuan\"".to_string())]),
             idle_timeout: None,
+            user: None,
         })
         .await
         .unwrap()

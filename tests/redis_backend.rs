@@ -48,6 +48,7 @@ async fn create(app: &mut TestApp, pairs: &[(&str, &str)]) -> pb::SessionInfo {
     let request = pb::CreateRequest {
         data: data(pairs),
         idle_timeout: None,
+        user: None,
     };
     let reply = app.client.create(request).await.unwrap().into_inner();
     reply.session.expect("Create answers the session")

@@ -49,6 +49,7 @@ async fn a_master_failover_loses_no_replicated_session_and_rotate_still_crosses_
         let request = pb::CreateRequest {
             data,
             idle_timeout: None,
+            user: None,
         };
         let reply = app.client.create(request).await.unwrap().into_inner();
         sessions.push((reply.session.unwrap().id, n.to_string()));

@@ -95,6 +95,7 @@ async fn two_sessiond_processes_on_one_redis_share_sessions() {
     let create = pb::CreateRequest {
         data: [("user".to_string(), "\"yuan\"".to_string())].into(),
         idle_timeout: None,
+        user: None,
     };
     let id = to_a
         .create(create)

@@ -95,6 +95,7 @@ fn create() -> pb::CreateRequest {
     pb::CreateRequest {
         data: Default::default(),
         idle_timeout: None,
+        user: None,
     }
 }
 

@@ -51,12 +51,13 @@ impl ApiError {
                 | SessionError::InvalidKey(_)
                 | SessionError::InvalidJson { .. }
                 | SessionError::InvalidNamespace(_)
+                | SessionError::InvalidUser(_)
                 | SessionError::IdleTimeoutOutOfBounds { .. } => StatusCode::BAD_REQUEST,
                 SessionError::NotFound => StatusCode::NOT_FOUND,
                 SessionError::VersionMismatch { .. } => StatusCode::PRECONDITION_FAILED,
                 // A full store is a reason to back off, not a server fault.
                 SessionError::LimitExceeded {
-                    limit: Limit::Sessions | Limit::NamespaceSessions,
+                    limit: Limit::Sessions | Limit::NamespaceSessions | Limit::UserSessions,
                     ..
                 } => StatusCode::TOO_MANY_REQUESTS,
                 SessionError::LimitExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -85,13 +86,13 @@ impl ApiError {
                 SessionError::InvalidId => "invalid_id",
                 SessionError::InvalidKey(_) => "invalid_key",
                 SessionError::InvalidJson { .. } => "invalid_json",
-                SessionError::IdleTimeoutOutOfBounds { .. } | SessionError::InvalidNamespace(_) => {
-                    "invalid_argument"
-                }
+                SessionError::IdleTimeoutOutOfBounds { .. }
+                | SessionError::InvalidNamespace(_)
+                | SessionError::InvalidUser(_) => "invalid_argument",
                 SessionError::NotFound => "session_not_found",
                 SessionError::VersionMismatch { .. } => "precondition_failed",
                 SessionError::LimitExceeded {
-                    limit: Limit::Sessions | Limit::NamespaceSessions,
+                    limit: Limit::Sessions | Limit::NamespaceSessions | Limit::UserSessions,
                     ..
                 } => "too_many_sessions",
                 SessionError::LimitExceeded { .. } => "too_large",

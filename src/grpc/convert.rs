@@ -6,7 +6,7 @@ use tonic::Status;
 
 use super::pb;
 use crate::clock::Millis;
-use crate::session::SessionInfo;
+use crate::session::{Binding, SessionId, SessionInfo, UserId, UserSession};
 
 impl From<SessionInfo> for pb::SessionInfo {
     fn from(info: SessionInfo) -> Self {
@@ -17,6 +17,37 @@ impl From<SessionInfo> for pb::SessionInfo {
             expires_at: Some(timestamp(info.expires_ms)),
             idle_timeout: Some(duration(info.idle_timeout)),
         }
+    }
+}
+
+impl From<UserSession> for pb::UserSessionInfo {
+    fn from(s: UserSession) -> Self {
+        pb::UserSessionInfo {
+            handle: s.handle.to_string(),
+            created_at: Some(timestamp(s.created_ms)),
+            last_seen: Some(timestamp(s.last_seen_ms)),
+            expires_at: Some(timestamp(s.expires_ms)),
+            user_agent: s.user_agent,
+            ip: s.ip,
+            current: s.current,
+        }
+    }
+}
+
+/// A user binding as a request carries it, checked.
+pub fn binding(b: pb::UserBinding) -> Result<Binding, Status> {
+    Ok(Binding::new(user_id(b.user_id)?, b.user_agent, b.ip)?)
+}
+
+pub fn user_id(raw: String) -> Result<UserId, Status> {
+    Ok(UserId::parse_owned(raw)?)
+}
+
+/// An optional session id: empty means none.
+pub fn optional_id(raw: String) -> Result<Option<SessionId>, Status> {
+    match raw.is_empty() {
+        true => Ok(None),
+        false => Ok(Some(SessionId::parse_owned(raw)?)),
     }
 }
 

@@ -10,7 +10,7 @@ use tonic::{Code, Extensions, Request, Response, Status};
 use tracing::Instrument;
 
 use super::auth::{Authenticate, Authenticated};
-use super::convert::idle_timeout;
+use super::convert::{binding, idle_timeout, optional_id, user_id};
 use super::get_reply::GetReply;
 use super::get_request::GetQuery;
 use super::pb;
@@ -19,7 +19,7 @@ use super::status::code_name;
 use crate::auth::Access;
 use crate::lifecycle::Lifecycle;
 use crate::metrics::{Api, Metrics, Series};
-use crate::session::{Namespace, SessionId, Update};
+use crate::session::{Handle, Namespace, SessionId, Update};
 use crate::storage::{Op, Storage};
 
 /// The tonic service: a storage handle, the process lifecycle (so requests
@@ -223,10 +223,14 @@ enum Rpc {
     Flush,
     Rotate,
     Touch,
+    BindUser,
+    ListUserSessions,
+    RevokeSession,
+    RevokeUserSessions,
 }
 
 impl Rpc {
-    const COUNT: usize = 6;
+    const COUNT: usize = 10;
 
     fn name(self) -> &'static str {
         match self {
@@ -236,6 +240,10 @@ impl Rpc {
             Rpc::Flush => "Flush",
             Rpc::Rotate => "Rotate",
             Rpc::Touch => "Touch",
+            Rpc::BindUser => "BindUser",
+            Rpc::ListUserSessions => "ListUserSessions",
+            Rpc::RevokeSession => "RevokeSession",
+            Rpc::RevokeUserSessions => "RevokeUserSessions",
         }
     }
 }
@@ -319,7 +327,11 @@ impl session_service_server::SessionService for SessionService {
         let (caller, req) = Caller::of(request);
         self.change(Rpc::Create, caller, |store, ns| {
             let idle = idle_timeout(req.idle_timeout)?;
-            Ok(store.create(ns, req.data, idle).map(|info| {
+            let created = match req.user.map(binding).transpose()? {
+                None => store.create(ns, req.data, idle),
+                Some(user) => store.create_bound(ns, req.data, idle, user),
+            };
+            Ok(created.map(|info| {
                 tracing::info!(rpc = "Create", session = %info.id.digest().short(), "created");
                 pb::CreateResponse {
                     session: Some(info.into()),
@@ -413,6 +425,116 @@ impl session_service_server::SessionService for SessionService {
         })
         .await
     }
+
+    async fn bind_user(
+        &self,
+        request: Request<pb::BindUserRequest>,
+    ) -> Result<Response<pb::BindUserResponse>, Status> {
+        self.bind_user_rpc(request).await
+    }
+
+    async fn list_user_sessions(
+        &self,
+        request: Request<pb::ListUserSessionsRequest>,
+    ) -> Result<Response<pb::ListUserSessionsResponse>, Status> {
+        self.list_user_sessions_rpc(request).await
+    }
+
+    async fn revoke_session(
+        &self,
+        request: Request<pb::RevokeSessionRequest>,
+    ) -> Result<Response<pb::RevokeSessionResponse>, Status> {
+        self.revoke_session_rpc(request).await
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        request: Request<pb::RevokeUserSessionsRequest>,
+    ) -> Result<Response<pb::RevokeUserSessionsResponse>, Status> {
+        self.revoke_user_sessions_rpc(request).await
+    }
+}
+
+impl SessionService {
+    pub(super) async fn bind_user_rpc(
+        &self,
+        request: Request<pb::BindUserRequest>,
+    ) -> Result<Response<pb::BindUserResponse>, Status> {
+        let (caller, req) = Caller::of(request);
+        self.change(Rpc::BindUser, caller, |store, ns| {
+            let id = parse_id(req.id)?;
+            let user = req.user.map(binding).transpose()?;
+            Ok(store
+                .bind_user(ns, &id, user)
+                .map(|info| pb::BindUserResponse {
+                    session: Some(info.into()),
+                }))
+        })
+        .await
+    }
+
+    pub(super) async fn list_user_sessions_rpc(
+        &self,
+        request: Request<pb::ListUserSessionsRequest>,
+    ) -> Result<Response<pb::ListUserSessionsResponse>, Status> {
+        let (caller, req) = Caller::of(request);
+        let answer = self.read(Rpc::ListUserSessions, caller, |store, ns| {
+            let user = user_id(req.user_id)?;
+            let current = optional_id(req.current_id)?;
+            Ok(store
+                .list_user_sessions(ns, &user, current.as_ref())
+                .map(|sessions| pb::ListUserSessionsResponse {
+                    sessions: sessions.into_iter().map(Into::into).collect(),
+                }))
+        });
+        match answer {
+            Ok(answered) => answered,
+            Err(pending) => self.read_later(pending).await,
+        }
+    }
+
+    pub(super) async fn revoke_session_rpc(
+        &self,
+        request: Request<pb::RevokeSessionRequest>,
+    ) -> Result<Response<pb::RevokeSessionResponse>, Status> {
+        let (caller, req) = Caller::of(request);
+        self.change(Rpc::RevokeSession, caller, |store, ns| {
+            let handle = Handle::parse(&req.handle)?;
+            let user = match req.user_id.is_empty() {
+                true => None,
+                false => Some(user_id(req.user_id)?),
+            };
+            Ok(store
+                .revoke_session(ns, &handle, user.as_ref())
+                .map(move |existed| {
+                    tracing::info!(rpc = "RevokeSession", session = %handle.0.short(), existed, "revoked");
+                    pb::RevokeSessionResponse { existed }
+                }))
+        })
+        .await
+    }
+
+    pub(super) async fn revoke_user_sessions_rpc(
+        &self,
+        request: Request<pb::RevokeUserSessionsRequest>,
+    ) -> Result<Response<pb::RevokeUserSessionsResponse>, Status> {
+        let (caller, req) = Caller::of(request);
+        self.change(Rpc::RevokeUserSessions, caller, |store, ns| {
+            let user = user_id(req.user_id)?;
+            let except = optional_id(req.except_id)?;
+            Ok(store
+                .revoke_user_sessions(ns, &user, except.as_ref())
+                .map(|revoked| {
+                    tracing::info!(
+                        rpc = "RevokeUserSessions",
+                        revoked,
+                        "revoked a user's sessions"
+                    );
+                    pb::RevokeUserSessionsResponse { revoked }
+                }))
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
@@ -446,6 +568,7 @@ mod tests {
             pb::CreateRequest {
                 data: Default::default(),
                 idle_timeout: None,
+                user: None,
             },
             Access::open(),
         )
@@ -457,6 +580,7 @@ mod tests {
         let unchecked = Request::new(pb::CreateRequest {
             data: Default::default(),
             idle_timeout: None,
+            user: None,
         });
         let refused = service.create(unchecked).await.unwrap_err();
         assert_eq!(refused.code(), Code::Unauthenticated);
@@ -487,6 +611,41 @@ mod tests {
         let refused = service.flush(checked(flush, reader)).await.unwrap_err();
         assert_eq!(refused.code(), Code::PermissionDenied);
         assert!(refused.message().contains("read-only"));
+    }
+
+    #[tokio::test]
+    async fn a_read_only_caller_may_list_a_users_sessions_but_not_revoke_them() {
+        let (service, _, _) = service();
+        let reader = Access {
+            read_only: true,
+            ..Access::open()
+        };
+        let list = pb::ListUserSessionsRequest {
+            user_id: "alice".into(),
+            current_id: String::new(),
+        };
+        assert!(service
+            .list_user_sessions(checked(list, reader.clone()))
+            .await
+            .is_ok());
+        let revoke = pb::RevokeUserSessionsRequest {
+            user_id: "alice".into(),
+            except_id: String::new(),
+        };
+        let refused = service
+            .revoke_user_sessions(checked(revoke, reader.clone()))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+        let one = pb::RevokeSessionRequest {
+            handle: "0".repeat(32),
+            user_id: String::new(),
+        };
+        let refused = service
+            .revoke_session(checked(one, reader))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
     }
 
     #[tokio::test]

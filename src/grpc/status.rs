@@ -11,6 +11,7 @@ impl From<SessionError> for Status {
             | SessionError::InvalidKey(_)
             | SessionError::InvalidJson { .. }
             | SessionError::InvalidNamespace(_)
+            | SessionError::InvalidUser(_)
             | SessionError::IdleTimeoutOutOfBounds { .. } => Code::InvalidArgument,
             SessionError::NotFound => Code::NotFound,
             SessionError::VersionMismatch { .. } => Code::Aborted,

@@ -15,6 +15,8 @@ pub enum Limit {
     Sessions,
     /// Sessions in one namespace.
     NamespaceSessions,
+    /// Sessions bound to one user.
+    UserSessions,
 }
 
 impl Limit {
@@ -26,6 +28,7 @@ impl Limit {
             Limit::Keys => "max-keys",
             Limit::Sessions => "max-sessions",
             Limit::NamespaceSessions => "max-sessions-per-namespace",
+            Limit::UserSessions => "max-sessions-per-user",
         }
     }
 }
@@ -50,6 +53,9 @@ pub enum SessionError {
     },
     #[error("invalid namespace: {0}")]
     InvalidNamespace(String),
+    /// A malformed user id, handle or listing metadata.
+    #[error("invalid user binding: {0}")]
+    InvalidUser(String),
     #[error("session not found (unknown or expired)")]
     NotFound,
     #[error("version mismatch: expected {expected}, session is at {actual}")]

@@ -141,8 +141,9 @@ impl<'a> Iterator for Pairs<'a> {
     }
 }
 
-/// Appends one length-prefixed string.
-fn put(out: &mut Vec<u8>, s: &str) {
+/// Appends one length-prefixed string (also how the memory store encodes
+/// a session's user binding beside its fields).
+pub(crate) fn put(out: &mut Vec<u8>, s: &str) {
     let mut n = s.len();
     while n >= 0x80 {
         out.push((n as u8) | 0x80);
@@ -154,7 +155,7 @@ fn put(out: &mut Vec<u8>, s: &str) {
 
 /// Splits one length-prefixed string off the front. The bytes were encoded
 /// by `put`, so they are well formed.
-fn take(bytes: &[u8]) -> (&[u8], &[u8]) {
+pub(crate) fn take(bytes: &[u8]) -> (&[u8], &[u8]) {
     let mut n = 0usize;
     let mut shift = 0;
     let mut at = 0;

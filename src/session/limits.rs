@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::PerUserPolicy;
+
 /// Size and count limits, checked before anything is applied, so an
 /// operation that would cross one changes nothing.
 #[derive(Debug, Clone)]
@@ -20,6 +22,11 @@ pub struct Limits {
     /// Most live sessions in one namespace, so one application cannot fill
     /// the store and lock the others out. Defaults to `max_sessions`.
     pub max_sessions_per_namespace: usize,
+    /// Most live sessions bound to one user, so one account (or a script
+    /// logging in in a loop) cannot grow its listing without bound.
+    pub max_sessions_per_user: usize,
+    /// What a binding beyond `max_sessions_per_user` does.
+    pub per_user_policy: PerUserPolicy,
 }
 
 impl Default for Limits {
@@ -31,6 +38,8 @@ impl Default for Limits {
             max_keys: 1024,
             max_sessions: 1_000_000,
             max_sessions_per_namespace: usize::MAX,
+            max_sessions_per_user: 1000,
+            per_user_policy: PerUserPolicy::EvictOldest,
         }
     }
 }

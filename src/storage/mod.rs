@@ -40,7 +40,8 @@ use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::session::{
-    Limits, MergePatch, Namespace, SessionId, SessionInfo, SessionRead, Timeouts, Update,
+    Binding, Handle, Limits, MergePatch, Namespace, SessionId, SessionInfo, SessionRead, Timeouts,
+    Update, UserId, UserSession,
 };
 
 pub use op::Op;
@@ -104,6 +105,53 @@ pub trait Backend: Send + Sync + 'static {
         id: &SessionId,
         idle_timeout: Option<Duration>,
     ) -> Op<SessionInfo>;
+
+    /// [`Self::create`], bound to `binding`'s user from the start (one
+    /// operation: a login that creates its session is listed at once).
+    /// Subject to `--max-sessions-per-user`.
+    fn create_bound(
+        &self,
+        ns: &Namespace,
+        data: HashMap<String, String>,
+        idle_timeout: Option<Duration>,
+        binding: Binding,
+    ) -> Op<SessionInfo>;
+
+    /// Binds the session to `binding`'s user, moving it from any other, or
+    /// unbinds it (`None`). The binding survives Rotate; it is not data,
+    /// so the version stays.
+    fn bind_user(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        binding: Option<Binding>,
+    ) -> Op<SessionInfo>;
+
+    /// The user the live session `id` is bound to, if any.
+    fn bound_user(&self, ns: &Namespace, id: &SessionId) -> Op<Option<UserId>>;
+
+    /// The live sessions bound to `user` in `ns`, named by handle, most
+    /// recently active first; the one `current` names is marked. Never an
+    /// expired, flushed or rotated-away session.
+    fn list_user_sessions(
+        &self,
+        ns: &Namespace,
+        user: &UserId,
+        current: Option<&SessionId>,
+    ) -> Op<Vec<UserSession>>;
+
+    /// Ends the session `handle` names in `ns` (with `user`, only if it is
+    /// bound to that user). `false` when there was no such live session.
+    fn revoke_session(&self, ns: &Namespace, handle: &Handle, user: Option<&UserId>) -> Op<bool>;
+
+    /// Ends every session of `user` in `ns` except the one `except` names
+    /// ("log out everywhere else"); answers how many live sessions ended.
+    fn revoke_user_sessions(
+        &self,
+        ns: &Namespace,
+        user: &UserId,
+        except: Option<&SessionId>,
+    ) -> Op<u64>;
 
     /// Sessions held, including expired ones not yet reclaimed.
     fn len(&self) -> usize;
@@ -236,6 +284,62 @@ impl Storage {
         idle_timeout: Option<Duration>,
     ) -> Op<SessionInfo> {
         self.0.touch(ns, id, idle_timeout)
+    }
+
+    /// See [`Backend::create_bound`].
+    pub fn create_bound(
+        &self,
+        ns: &Namespace,
+        data: HashMap<String, String>,
+        idle_timeout: Option<Duration>,
+        binding: Binding,
+    ) -> Op<SessionInfo> {
+        self.0.create_bound(ns, data, idle_timeout, binding)
+    }
+
+    /// See [`Backend::bind_user`].
+    pub fn bind_user(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        binding: Option<Binding>,
+    ) -> Op<SessionInfo> {
+        self.0.bind_user(ns, id, binding)
+    }
+
+    /// See [`Backend::bound_user`].
+    pub fn bound_user(&self, ns: &Namespace, id: &SessionId) -> Op<Option<UserId>> {
+        self.0.bound_user(ns, id)
+    }
+
+    /// See [`Backend::list_user_sessions`].
+    pub fn list_user_sessions(
+        &self,
+        ns: &Namespace,
+        user: &UserId,
+        current: Option<&SessionId>,
+    ) -> Op<Vec<UserSession>> {
+        self.0.list_user_sessions(ns, user, current)
+    }
+
+    /// See [`Backend::revoke_session`].
+    pub fn revoke_session(
+        &self,
+        ns: &Namespace,
+        handle: &Handle,
+        user: Option<&UserId>,
+    ) -> Op<bool> {
+        self.0.revoke_session(ns, handle, user)
+    }
+
+    /// See [`Backend::revoke_user_sessions`].
+    pub fn revoke_user_sessions(
+        &self,
+        ns: &Namespace,
+        user: &UserId,
+        except: Option<&SessionId>,
+    ) -> Op<u64> {
+        self.0.revoke_user_sessions(ns, user, except)
     }
 
     /// See [`Backend::len`].

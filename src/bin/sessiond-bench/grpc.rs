@@ -204,6 +204,7 @@ pub async fn create_many(
                 let request = pb::CreateRequest {
                     data: data.clone(),
                     idle_timeout: expire_at.and_then(until),
+                    user: None,
                 };
                 let created = bounded(client.create(request))
                     .await
@@ -304,6 +305,7 @@ pub fn spawn_workers(
                         Op::Create => bounded(client.create(pb::CreateRequest {
                             data: [("user".to_string(), value.clone())].into(),
                             idle_timeout: None,
+                            user: None,
                         }))
                         .await
                         .map(|r| {

@@ -9,6 +9,7 @@
 
 mod cases;
 mod model;
+mod users;
 
 use std::collections::HashMap;
 use std::ops::Deref;
@@ -221,18 +222,41 @@ pub(crate) fn ns(name: &str) -> Namespace {
 /// One module per backend, one test per case in each.
 macro_rules! backends {
     ($($backend:ident),+; $cases:tt) => {
-        $(backends!(@one $backend $cases);)+
+        $(backends!(@one $backend cases $cases);)+
     };
-    (@one $backend:ident [$($case:ident),+ $(,)?]) => {
+    ($module:ident: $($backend:ident),+; $cases:tt) => {
+        $(backends!(@one $backend $module $cases);)+
+    };
+    (@one $backend:ident $module:ident [$($case:ident),+ $(,)?]) => {
         mod $backend {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    super::cases::$case(super::$backend).await
+                    super::$module::$case(super::$backend).await
                 }
             )+
         }
     };
+}
+
+/// The cases of a user's sessions, on every backend, in a module per
+/// backend beside the others' (`user_cases::memory::...`).
+mod user_cases {
+    use super::*;
+
+    backends!(users: memory, durable, durable_always; [
+        a_bound_session_is_listed_by_handle_with_its_metadata,
+        last_seen_follows_activity,
+        rebinding_moves_a_session_and_unbinding_unlists_it,
+        the_binding_survives_rotate_and_the_old_id_is_never_listed,
+        flushed_and_expired_sessions_are_never_listed,
+        revoking_a_handle_ends_that_session_only_and_only_for_its_user,
+        revoking_a_user_ends_every_session_but_the_one_kept,
+        a_handle_is_not_a_session_id_anywhere,
+        users_and_handles_are_apart_by_namespace,
+        the_per_user_limit_refuses_when_so_configured,
+        the_per_user_limit_evicts_the_oldest_by_default,
+    ]);
 }
 
 backends!(memory, durable, durable_always; [

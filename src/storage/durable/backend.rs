@@ -13,8 +13,8 @@ use std::time::Duration;
 use super::{FsyncPolicy, Journal, PersistConfig, Persistence, RecoverError};
 use crate::clock::Clock;
 use crate::session::{
-    Limits, MergePatch, Namespace, SessionError, SessionId, SessionInfo, SessionRead, Timeouts,
-    Update,
+    Binding, Handle, Limits, MergePatch, Namespace, SessionError, SessionId, SessionInfo,
+    SessionRead, Timeouts, Update, UserId, UserSession,
 };
 use crate::storage::memory::Memory;
 use crate::storage::{Backend, Op, StoreStats};
@@ -142,6 +142,53 @@ impl Backend for Durable {
             None => Op::ready(self.memory.touch(ns, id, None)),
             Some(_) => self.change(|m| m.touch(ns, id, idle_timeout)),
         }
+    }
+
+    fn create_bound(
+        &self,
+        ns: &Namespace,
+        data: HashMap<String, String>,
+        idle_timeout: Option<Duration>,
+        binding: Binding,
+    ) -> Op<SessionInfo> {
+        self.change(|m| m.create_bound(ns, data, idle_timeout, &binding))
+    }
+
+    fn bind_user(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        binding: Option<Binding>,
+    ) -> Op<SessionInfo> {
+        self.change(|m| m.bind_user(ns, id, binding))
+    }
+
+    fn bound_user(&self, ns: &Namespace, id: &SessionId) -> Op<Option<UserId>> {
+        Op::ready(self.memory.bound_user(ns, id))
+    }
+
+    fn list_user_sessions(
+        &self,
+        ns: &Namespace,
+        user: &UserId,
+        current: Option<&SessionId>,
+    ) -> Op<Vec<UserSession>> {
+        Op::ready(self.memory.list_user_sessions(ns, user, current))
+    }
+
+    fn revoke_session(&self, ns: &Namespace, handle: &Handle, user: Option<&UserId>) -> Op<bool> {
+        // A revocation that could not be journaled would come back at
+        // restart, like a logout.
+        self.change(|m| m.revoke_session(ns, handle, user))
+    }
+
+    fn revoke_user_sessions(
+        &self,
+        ns: &Namespace,
+        user: &UserId,
+        except: Option<&SessionId>,
+    ) -> Op<u64> {
+        self.change(|m| m.revoke_user_sessions(ns, user, except))
     }
 
     fn len(&self) -> usize {

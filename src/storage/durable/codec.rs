@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 
 use crate::clock::Millis;
-use crate::session::Digest;
-pub use crate::storage::memory::{State, StateRef};
+use crate::session::{Binding, Digest, UserId};
+pub use crate::storage::memory::{BindingRef, State, StateRef};
 
 /// Bytes before a frame's payload.
 pub const FRAME_HEADER: usize = 12;
@@ -22,6 +22,8 @@ pub const MAX_FRAME: usize = 256 << 20;
 pub const MAX_VERSION: u64 = (1 << 48) - 1;
 
 const MAGIC: &[u8; 8] = b"SESSIOND";
+/// 4: sessions may be bound to a user (`PUT_BOUND`, `ROTATE_BOUND`,
+/// `BIND`); a file without bindings is read the same as format 3.
 /// 3: digests are 16 bytes (the first 128 bits of the SHA-256), not 32.
 /// 2: sessions carry their namespace (`PUT_IN`, `ROTATE_IN`).
 ///
@@ -29,7 +31,7 @@ const MAGIC: &[u8; 8] = b"SESSIOND";
 /// sessions of format 1 are in the default namespace. An older sessiond
 /// refuses a newer file instead of misreading it. A file is written in one
 /// format, named by its header, since every start begins a new journal file.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 /// The oldest format still read.
 const OLDEST_FORMAT: u32 = 1;
 /// The last format with 32-byte digests.
@@ -44,6 +46,9 @@ mod kind {
     pub const ROTATE: u8 = 6;
     pub const PUT_IN: u8 = 7;
     pub const ROTATE_IN: u8 = 8;
+    pub const PUT_BOUND: u8 = 12;
+    pub const ROTATE_BOUND: u8 = 13;
+    pub const BIND: u8 = 14;
     pub const SNAPSHOT_HEADER: u8 = 10;
     pub const SNAPSHOT_END: u8 = 11;
 }
@@ -83,6 +88,11 @@ pub enum Record {
         old: Digest,
         new: Digest,
         state: State,
+    },
+    Bind {
+        lsn: u64,
+        digest: Digest,
+        user: Option<Binding>,
     },
     SnapshotHeader {
         log_seq: u64,
@@ -132,6 +142,15 @@ fn state_(out: &mut Vec<u8>, s: &StateRef<'_>) {
         str_(out, k);
         str_(out, v);
     }
+    if let Some(b) = s.user {
+        binding_(out, b);
+    }
+}
+
+fn binding_(out: &mut Vec<u8>, b: BindingRef<'_>) {
+    str_(out, b.user);
+    str_(out, b.user_agent);
+    str_(out, b.ip);
 }
 
 pub fn log_header(out: &mut Vec<u8>, seq: u64) {
@@ -142,7 +161,10 @@ pub fn log_header(out: &mut Vec<u8>, seq: u64) {
 }
 
 pub fn put(out: &mut Vec<u8>, lsn: u64, digest: &Digest, state: &StateRef<'_>) {
-    out.push(kind::PUT_IN);
+    out.push(match state.user {
+        Some(_) => kind::PUT_BOUND,
+        None => kind::PUT_IN,
+    });
     u64_(out, lsn);
     out.extend_from_slice(&digest.0);
     state_(out, state);
@@ -193,8 +215,24 @@ pub fn delete(out: &mut Vec<u8>, lsn: u64, digest: &Digest) {
     out.extend_from_slice(&digest.0);
 }
 
+pub fn bind(out: &mut Vec<u8>, lsn: u64, digest: &Digest, user: Option<BindingRef<'_>>) {
+    out.push(kind::BIND);
+    u64_(out, lsn);
+    out.extend_from_slice(&digest.0);
+    match user {
+        Some(b) => {
+            out.push(1);
+            binding_(out, b);
+        }
+        None => out.push(0),
+    }
+}
+
 pub fn rotate(out: &mut Vec<u8>, lsn: u64, old: &Digest, new: &Digest, state: &StateRef<'_>) {
-    out.push(kind::ROTATE_IN);
+    out.push(match state.user {
+        Some(_) => kind::ROTATE_BOUND,
+        None => kind::ROTATE_IN,
+    });
     u64_(out, lsn);
     out.extend_from_slice(&old.0);
     out.extend_from_slice(&new.0);
@@ -262,10 +300,10 @@ impl Reader<'_> {
                 r.magic()?;
                 Record::LogHeader { seq: r.u64()? }
             }
-            kind::PUT | kind::PUT_IN => Record::Put {
+            kind::PUT | kind::PUT_IN | kind::PUT_BOUND => Record::Put {
                 lsn: r.u64()?,
                 digest: r.digest()?,
-                state: r.state(kind == kind::PUT_IN)?,
+                state: r.state(kind != kind::PUT, kind == kind::PUT_BOUND)?,
             },
             kind::UPDATE => {
                 let (lsn, digest, version, idle_deadline_ms) =
@@ -295,11 +333,20 @@ impl Reader<'_> {
                 lsn: r.u64()?,
                 digest: r.digest()?,
             },
-            kind::ROTATE | kind::ROTATE_IN => Record::Rotate {
+            kind::ROTATE | kind::ROTATE_IN | kind::ROTATE_BOUND => Record::Rotate {
                 lsn: r.u64()?,
                 old: r.digest()?,
                 new: r.digest()?,
-                state: r.state(kind == kind::ROTATE_IN)?,
+                state: r.state(kind != kind::ROTATE, kind == kind::ROTATE_BOUND)?,
+            },
+            kind::BIND => Record::Bind {
+                lsn: r.u64()?,
+                digest: r.digest()?,
+                user: match r.u8()? {
+                    0 => None,
+                    1 => Some(r.binding()?),
+                    _ => return Err("bad binding flag"),
+                },
             },
             kind::SNAPSHOT_HEADER => {
                 r.magic()?;
@@ -384,9 +431,17 @@ impl Reader<'_> {
         self.format = format;
         Ok(())
     }
+    /// A user binding, checked as the domain checks one: a record sessiond
+    /// wrote always passes.
+    fn binding(&mut self) -> Result<Binding, DecodeError> {
+        let user = UserId::parse_owned(self.string()?).map_err(|_| "bad user id")?;
+        let (user_agent, ip) = (self.string()?, self.string()?);
+        Binding::new(user, user_agent, ip).map_err(|_| "bad binding")
+    }
     /// A session's state; `named` when the record carries its namespace
-    /// (format 2), else it is in the default namespace.
-    fn state(&mut self, named: bool) -> Result<State, DecodeError> {
+    /// (format 2), else it is in the default namespace; `bound` when a
+    /// user binding follows the data (format 4).
+    fn state(&mut self, named: bool, bound: bool) -> Result<State, DecodeError> {
         let namespace = if named { self.string()? } else { String::new() };
         let (version, created_ms, idle_ms, absolute_deadline_ms, idle_deadline_ms) = (
             self.version()?,
@@ -400,6 +455,7 @@ impl Reader<'_> {
         for _ in 0..n {
             data.insert(self.string()?, self.string()?);
         }
+        let user = if bound { Some(self.binding()?) } else { None };
         Ok(State {
             namespace,
             data,
@@ -408,6 +464,7 @@ impl Reader<'_> {
             idle_ms,
             absolute_deadline_ms,
             idle_deadline_ms,
+            user,
         })
     }
 }
@@ -494,6 +551,7 @@ mod tests {
             idle_ms: 20,
             absolute_deadline_ms: u64::MAX,
             idle_deadline_ms: 30,
+            user: None,
         }
     }
 
@@ -506,6 +564,7 @@ mod tests {
             idle_ms: s.idle_ms,
             absolute_deadline_ms: s.absolute_deadline_ms,
             idle_deadline_ms: s.idle_deadline_ms,
+            user: s.user.as_ref().map(BindingRef::of),
         }
     }
 
@@ -591,6 +650,50 @@ mod tests {
             roundtrip(|o| snapshot_end(o, 12)),
             Record::SnapshotEnd { count: 12 }
         );
+    }
+
+    #[test]
+    fn a_binding_round_trips_in_puts_rotates_and_binds() {
+        let d = Digest([7; 16]);
+        let n = Digest([9; 16]);
+        let user = UserId::parse("alice").unwrap();
+        let binding = Binding::new(user, "curl/8".into(), "10.0.0.1".into()).unwrap();
+        let s = State {
+            user: Some(binding.clone()),
+            ..state()
+        };
+        let fields = FieldsBuf::from_map(&s.data);
+        assert_eq!(
+            roundtrip(|o| put(o, 5, &d, &state_ref(&s, &fields))),
+            Record::Put {
+                lsn: 5,
+                digest: d,
+                state: s.clone()
+            }
+        );
+        assert_eq!(
+            roundtrip(|o| rotate(o, 6, &d, &n, &state_ref(&s, &fields))),
+            Record::Rotate {
+                lsn: 6,
+                old: d,
+                new: n,
+                state: s.clone()
+            }
+        );
+        for user in [Some(binding), None] {
+            assert_eq!(
+                roundtrip(|o| bind(o, 7, &d, user.as_ref().map(BindingRef::of))),
+                Record::Bind {
+                    lsn: 7,
+                    digest: d,
+                    user
+                }
+            );
+        }
+        let mut bad = Vec::new();
+        bind(&mut bad, 8, &d, None);
+        *bad.last_mut().unwrap() = 2;
+        assert_eq!(decode(&bad), Err("bad binding flag"));
     }
 
     /// Found by the `journal_recover` fuzz target (RELIABILITY.md): such a

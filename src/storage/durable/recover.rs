@@ -101,7 +101,8 @@ fn apply(store: &Memory, record: Record, found: &mut Recovered) {
         | Record::Update { lsn, .. }
         | Record::Deadline { lsn, .. }
         | Record::Delete { lsn, .. }
-        | Record::Rotate { lsn, .. } => *lsn,
+        | Record::Rotate { lsn, .. }
+        | Record::Bind { lsn, .. } => *lsn,
         _ => 0,
     };
     found.last_lsn = found.last_lsn.max(lsn);
@@ -131,6 +132,7 @@ fn apply(store: &Memory, record: Record, found: &mut Recovered) {
             new,
             state,
         } => store.restore_rotate(lsn, &old, new, state),
+        Record::Bind { lsn, digest, user } => store.restore_bind(lsn, &digest, user),
         Record::LogHeader { .. } | Record::SnapshotHeader { .. } | Record::SnapshotEnd { .. } => {}
     }
 }

@@ -8,7 +8,7 @@ use super::codec;
 use super::Journal;
 use crate::clock::Millis;
 use crate::session::Digest;
-use crate::storage::memory::{ChangeSink, StateRef};
+use crate::storage::memory::{BindingRef, ChangeSink, StateRef};
 
 impl ChangeSink for Journal {
     fn put(&self, digest: &Digest, state: &StateRef<'_>) -> u64 {
@@ -46,5 +46,9 @@ impl ChangeSink for Journal {
 
     fn rotate(&self, old: &Digest, new: &Digest, state: &StateRef<'_>) -> u64 {
         self.append(|lsn, out| codec::rotate(out, lsn, old, new, state))
+    }
+
+    fn bind(&self, digest: &Digest, user: Option<BindingRef<'_>>) -> u64 {
+        self.append(|lsn, out| codec::bind(out, lsn, digest, user))
     }
 }

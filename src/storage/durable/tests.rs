@@ -72,6 +72,7 @@ fn a_digest_that_shares_only_the_key_finds_nothing() {
         idle_ms: 60_000,
         absolute_deadline_ms: Millis::MAX,
         idle_deadline_ms: now + 60_000,
+        user: None,
     };
     store.restore_put(1, stored, state("\"yuan\""));
     // Cannot come from a sessiond that keeps keys unique: kept out.

@@ -8,7 +8,8 @@ use std::time::Duration;
 use super::Memory;
 use crate::clock::Clock;
 use crate::session::{
-    Limits, MergePatch, Namespace, SessionId, SessionInfo, SessionRead, Timeouts, Update,
+    Binding, Handle, Limits, MergePatch, Namespace, SessionId, SessionInfo, SessionRead, Timeouts,
+    Update, UserId, UserSession,
 };
 use crate::storage::{Backend, Op, StoreStats};
 
@@ -74,6 +75,51 @@ impl Backend for Memory {
         idle_timeout: Option<Duration>,
     ) -> Op<SessionInfo> {
         Op::ready(Memory::touch(self, ns, id, idle_timeout))
+    }
+
+    fn create_bound(
+        &self,
+        ns: &Namespace,
+        data: HashMap<String, String>,
+        idle_timeout: Option<Duration>,
+        binding: Binding,
+    ) -> Op<SessionInfo> {
+        Op::ready(Memory::create_bound(self, ns, data, idle_timeout, &binding))
+    }
+
+    fn bind_user(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        binding: Option<Binding>,
+    ) -> Op<SessionInfo> {
+        Op::ready(Memory::bind_user(self, ns, id, binding))
+    }
+
+    fn bound_user(&self, ns: &Namespace, id: &SessionId) -> Op<Option<UserId>> {
+        Op::ready(Memory::bound_user(self, ns, id))
+    }
+
+    fn list_user_sessions(
+        &self,
+        ns: &Namespace,
+        user: &UserId,
+        current: Option<&SessionId>,
+    ) -> Op<Vec<UserSession>> {
+        Op::ready(Memory::list_user_sessions(self, ns, user, current))
+    }
+
+    fn revoke_session(&self, ns: &Namespace, handle: &Handle, user: Option<&UserId>) -> Op<bool> {
+        Op::ready(Memory::revoke_session(self, ns, handle, user))
+    }
+
+    fn revoke_user_sessions(
+        &self,
+        ns: &Namespace,
+        user: &UserId,
+        except: Option<&SessionId>,
+    ) -> Op<u64> {
+        Op::ready(Memory::revoke_user_sessions(self, ns, user, except))
     }
 
     fn len(&self) -> usize {

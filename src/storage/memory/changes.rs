@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use super::entry::{seconds, Entry};
 use super::{Memory, Update};
 use crate::clock::Millis;
-use crate::session::{Digest, Fields};
+use crate::session::{Binding, Digest, Fields};
 
 /// Receives every change memory makes once attached
 /// ([`Memory::attach_sink`]). Each call runs under the changed session's
@@ -36,6 +36,8 @@ pub trait ChangeSink: Send + Sync + 'static {
     fn delete(&self, digest: &Digest);
     /// A session moved from `old` to `new`, whole.
     fn rotate(&self, old: &Digest, new: &Digest, state: &StateRef<'_>) -> u64;
+    /// A session bound to a user (or unbound, for `None`).
+    fn bind(&self, digest: &Digest, user: Option<BindingRef<'_>>) -> u64;
 }
 
 /// A session's whole state, owned: as a snapshot or a Create/Rotate record
@@ -50,6 +52,8 @@ pub struct State {
     pub idle_ms: u64,
     pub absolute_deadline_ms: Millis,
     pub idle_deadline_ms: Millis,
+    /// The user the session is bound to, with its listing metadata.
+    pub user: Option<Binding>,
 }
 
 /// A borrowed [`State`], so a sink can encode under the guard without the
@@ -62,6 +66,27 @@ pub struct StateRef<'a> {
     pub idle_ms: u64,
     pub absolute_deadline_ms: Millis,
     pub idle_deadline_ms: Millis,
+    pub user: Option<BindingRef<'a>>,
+}
+
+/// A borrowed [`Binding`], as a session's allocation holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BindingRef<'a> {
+    pub user: &'a str,
+    /// Empty when not given.
+    pub user_agent: &'a str,
+    /// Empty when not given.
+    pub ip: &'a str,
+}
+
+impl<'a> BindingRef<'a> {
+    pub fn of(b: &'a Binding) -> Self {
+        BindingRef {
+            user: b.user.as_str(),
+            user_agent: &b.user_agent,
+            ip: &b.ip,
+        }
+    }
 }
 
 /// How far a read may slide the deadline past the one last told to the
@@ -154,6 +179,13 @@ impl Memory {
     pub(super) fn emit_delete(&self, digest: &Digest) {
         if let Some(sink) = self.sink() {
             sink.delete(digest);
+        }
+    }
+
+    pub(super) fn emit_bind(&self, digest: &Digest, entry: &Entry) {
+        if let Some(sink) = self.sink() {
+            let lsn = sink.bind(digest, entry.binding());
+            entry.lsn.store(lsn, Ordering::Relaxed);
         }
     }
 

@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use triomphe::ThinArc;
 
 use super::expiry::Bucket;
-use super::{NsIndex, StateRef};
+use super::{BindingRef, NsIndex, StateRef};
 use crate::clock::Millis;
-use crate::session::{Digest, Fields, FieldsBuf, HeldFields};
+use crate::session::{put_str, take_str, Binding, Digest, Fields, FieldsBuf, HeldFields};
 
 /// A session as the store holds it. Immutable but for its atomics: a
 /// change of data builds a new `Entry` (sessions are small, and a Set
@@ -38,7 +38,10 @@ pub(crate) struct Header {
     pub created_ms: Millis,
     /// `created + absolute timeout`, or `Millis::MAX` when there is no cap.
     pub absolute_deadline_ms: Millis,
-    /// Changed only under the map's exclusive guard.
+    /// The idle timeout in ms, and in the top bit ([`BOUND`]) whether the
+    /// allocation's bytes start with a user binding. Changed only under
+    /// the map's exclusive guard. The flag costs no byte of the 72: an
+    /// unbound session stays exactly as large as before bindings existed.
     idle_ms: AtomicU64,
     /// The version in the low [`VERSION_BITS`], the interned namespace above
     /// them. The version grows with every change of data or id (it enables
@@ -70,6 +73,12 @@ pub(crate) struct Header {
 const VERSION_BITS: u32 = 48;
 const VERSION_MASK: u64 = (1 << VERSION_BITS) - 1;
 
+/// The bit of [`Header::idle_ms`] that says the session is bound to a
+/// user: its bytes then start with the user id, user agent and address
+/// (each length-prefixed as fields are), and its fields follow. No idle
+/// timeout comes near 2^63 ms.
+const BOUND: u64 = 1 << 63;
+
 /// A deadline in whole seconds, rounded down.
 pub(crate) fn seconds(ms: Millis) -> u32 {
     u32::try_from(ms / 1000).unwrap_or(u32::MAX)
@@ -91,10 +100,23 @@ pub(crate) struct Meta {
 
 impl Entry {
     pub fn new(meta: Meta, data: &FieldsBuf) -> Self {
-        Entry::from_parts(meta, data.as_bytes())
+        Entry::from_parts(meta, data.as_bytes(), false)
     }
 
-    fn from_parts(meta: Meta, data: &[u8]) -> Self {
+    /// A session bound to `binding` (or not, for `None`).
+    pub fn new_bound(meta: Meta, binding: Option<&Binding>, data: &FieldsBuf) -> Self {
+        match binding {
+            None => Entry::new(meta, data),
+            Some(b) => {
+                let mut bytes = encode_binding(BindingRef::of(b));
+                bytes.extend_from_slice(data.as_bytes());
+                Entry::from_parts(meta, &bytes, true)
+            }
+        }
+    }
+
+    /// `bytes` is the binding (when `bound`) followed by the fields.
+    fn from_parts(meta: Meta, bytes: &[u8], bound: bool) -> Self {
         let [k0, k1, k2, k3, k4, k5, k6, k7, r0, r1, r2, r3, r4, r5, r6, r7] = meta.digest.0;
         debug_assert!(meta.version <= VERSION_MASK);
         let header = Header {
@@ -102,7 +124,7 @@ impl Entry {
             rest: u64::from_le_bytes([r0, r1, r2, r3, r4, r5, r6, r7]),
             created_ms: meta.created_ms,
             absolute_deadline_ms: meta.absolute_deadline_ms,
-            idle_ms: AtomicU64::new(meta.idle_ms),
+            idle_ms: AtomicU64::new(meta.idle_ms & !BOUND | if bound { BOUND } else { 0 }),
             version_ns: AtomicU64::new(
                 u64::from(meta.namespace) << VERSION_BITS | meta.version & VERSION_MASK,
             ),
@@ -111,7 +133,7 @@ impl Entry {
             indexed: AtomicU32::new(meta.indexed),
             persisted_s: AtomicU32::new(seconds(meta.persisted_deadline_ms)),
         };
-        Entry(ThinArc::from_header_and_slice(header, data))
+        Entry(ThinArc::from_header_and_slice(header, bytes))
     }
 
     /// The values of the header now.
@@ -137,22 +159,85 @@ impl Entry {
         Entry(self.0.clone())
     }
 
-    /// The same session holding `data` instead.
+    /// The same session holding `data` instead, bound as it was.
     pub fn with_data(&self, data: &FieldsBuf) -> Self {
-        Entry::new(self.meta(), data)
+        if !self.is_bound() {
+            return Entry::new(self.meta(), data);
+        }
+        let cut = self.binding_len();
+        let mut bytes = Vec::with_capacity(cut + data.as_bytes().len());
+        bytes.extend_from_slice(&self.0.slice[..cut]);
+        bytes.extend_from_slice(data.as_bytes());
+        Entry::from_parts(self.meta(), &bytes, true)
     }
 
-    /// The same session under another digest.
+    /// The same session and data, bound to `binding` instead (or to no
+    /// one).
+    pub fn with_binding(&self, binding: Option<&Binding>) -> Self {
+        let data = &self.0.slice[self.binding_len()..];
+        match binding {
+            None => Entry::from_parts(self.meta(), data, false),
+            Some(b) => {
+                let mut bytes = encode_binding(BindingRef::of(b));
+                bytes.extend_from_slice(data);
+                Entry::from_parts(self.meta(), &bytes, true)
+            }
+        }
+    }
+
+    /// The same session under another digest (bound as it was: a binding
+    /// survives Rotate).
     pub fn renamed(&self, digest: Digest) -> Self {
         let meta = Meta {
             digest,
             ..self.meta()
         };
-        Entry::from_parts(meta, &self.0.slice)
+        Entry::from_parts(meta, &self.0.slice, self.is_bound())
     }
 
     pub fn data(&self) -> Fields<'_> {
-        Fields::new(&self.0.slice)
+        Fields::new(&self.0.slice[self.binding_len()..])
+    }
+
+    /// Whether the session is bound to a user.
+    pub fn is_bound(&self) -> bool {
+        self.idle_ms.load(Ordering::Relaxed) & BOUND != 0
+    }
+
+    /// The user binding, if any.
+    pub fn binding(&self) -> Option<BindingRef<'_>> {
+        if !self.is_bound() {
+            return None;
+        }
+        let (user, rest) = take_str(&self.0.slice);
+        let (user_agent, rest) = take_str(rest);
+        let (ip, _) = take_str(rest);
+        Some(BindingRef {
+            user: utf8(user),
+            user_agent: utf8(user_agent),
+            ip: utf8(ip),
+        })
+    }
+
+    /// Bytes of the binding before the fields: 0 for an unbound session.
+    fn binding_len(&self) -> usize {
+        if !self.is_bound() {
+            return 0;
+        }
+        let slice = &self.0.slice;
+        let mut rest: &[u8] = slice;
+        for _ in 0..3 {
+            rest = take_str(rest).1;
+        }
+        slice.len() - rest.len()
+    }
+
+    /// The last activity: the idle deadline less the idle timeout.
+    pub fn last_seen_ms(&self) -> Millis {
+        let idle_deadline = self.idle_deadline_ms.load(Ordering::Relaxed);
+        idle_deadline
+            .saturating_sub(self.idle_ms())
+            .max(self.created_ms)
     }
 
     /// When the session expires if untouched.
@@ -184,6 +269,7 @@ impl Entry {
             idle_ms: self.idle_ms(),
             absolute_deadline_ms: self.absolute_deadline_ms,
             idle_deadline_ms: self.idle_deadline_ms.load(Ordering::Relaxed),
+            user: self.binding(),
         }
     }
 
@@ -234,12 +320,15 @@ impl Header {
     }
 
     pub fn idle_ms(&self) -> u64 {
-        self.idle_ms.load(Ordering::Relaxed)
+        self.idle_ms.load(Ordering::Relaxed) & !BOUND
     }
 
-    /// Sets the idle timeout. Under the map's exclusive guard only.
+    /// Sets the idle timeout, keeping the binding flag. Under the map's
+    /// exclusive guard only.
     pub fn set_idle_ms(&self, idle_ms: u64) {
-        self.idle_ms.store(idle_ms, Ordering::Relaxed);
+        let bound = self.idle_ms.load(Ordering::Relaxed) & BOUND;
+        self.idle_ms
+            .store(idle_ms & !BOUND | bound, Ordering::Relaxed);
     }
 
     pub fn indexed(&self) -> Bucket {
@@ -250,6 +339,20 @@ impl Header {
     pub fn persisted_deadline_ms(&self) -> Millis {
         Millis::from(self.persisted_s.load(Ordering::Relaxed)) * 1000
     }
+}
+
+/// A binding as the allocation holds it: user id, user agent, address.
+fn encode_binding(b: BindingRef<'_>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.user.len() + b.user_agent.len() + b.ip.len() + 3);
+    put_str(&mut out, b.user);
+    put_str(&mut out, b.user_agent);
+    put_str(&mut out, b.ip);
+    out
+}
+
+/// The binding went in as `&str`s; only a bug could make it otherwise.
+fn utf8(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).expect("a binding is encoded from UTF-8 strings")
 }
 
 /// Hashed like its key, so the map finds an entry by `&u64`.
@@ -348,6 +451,36 @@ mod tests {
         assert_eq!((entry.namespace(), entry.version()), (NsIndex::MAX, 7));
         let renamed = entry.renamed(Digest([4; 16]));
         assert_eq!((renamed.namespace(), renamed.version()), (NsIndex::MAX, 7));
+    }
+
+    #[test]
+    fn a_binding_sits_before_the_fields_and_survives_every_rebuild() {
+        let user = crate::session::UserId::parse("alice").unwrap();
+        let binding = Binding::new(user, "curl/8".into(), "10.0.0.1".into()).unwrap();
+        let data = FieldsBuf::from_pairs([("k", "1")]);
+        let plain = Entry::new(meta(Digest([6; 16])), &data);
+        assert!(!plain.is_bound() && plain.binding().is_none());
+        let bound = plain.with_binding(Some(&binding));
+        assert_eq!(bound.idle_ms(), 1, "the flag is not part of the timeout");
+        let b = bound.binding().unwrap();
+        assert_eq!(
+            (b.user, b.user_agent, b.ip),
+            ("alice", "curl/8", "10.0.0.1")
+        );
+        assert_eq!(bound.data().get("k"), Some("1"));
+        bound.set_idle_ms(5);
+        assert!(bound.is_bound());
+        assert_eq!(bound.idle_ms(), 5);
+        let changed = bound.with_data(&FieldsBuf::from_pairs([("k", "2")]));
+        assert_eq!(changed.binding().unwrap().user, "alice");
+        assert_eq!(changed.data().get("k"), Some("2"));
+        let renamed = changed.renamed(Digest([8; 16]));
+        assert_eq!(renamed.binding().unwrap().ip, "10.0.0.1");
+        assert_eq!(renamed.data().len(), 1);
+        let unbound = renamed.with_binding(None);
+        assert!(!unbound.is_bound());
+        assert_eq!(unbound.data().get("k"), Some("2"));
+        assert_eq!(unbound.idle_ms(), 5);
     }
 
     #[test]

@@ -18,6 +18,8 @@ mod namespaces;
 mod reaper;
 mod restore;
 mod stats;
+mod user_index;
+mod users;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -31,15 +33,16 @@ use tokio::sync::Notify;
 
 use crate::clock::{Clock, Millis};
 use crate::session::{
-    validate_key, validate_value, BuildDigestHasher, DataView, Digest, FieldsBuf, Limit, Limits,
-    Namespace, SessionError, SessionId, SessionInfo, SessionRead, Timeouts, Update,
+    validate_key, validate_value, Binding, BuildDigestHasher, DataView, Digest, FieldsBuf, Limit,
+    Limits, Namespace, SessionError, SessionId, SessionInfo, SessionRead, Timeouts, Update,
 };
 use crate::storage::StoreStats;
 use entry::{Entry, Meta};
 use expiry::{bucket_due, visit_at, Bucket, ExpiryIndex};
 use namespaces::{Namespaces, NsIndex};
+use user_index::UserIndex;
 
-pub use changes::{ChangeSink, State, StateRef};
+pub use changes::{BindingRef, ChangeSink, State, StateRef};
 pub use reaper::{spawn_reaper, Purge, ReaperHandle};
 pub use restore::SnapshotEntry;
 
@@ -66,6 +69,8 @@ struct Shared {
     count: AtomicUsize,
     /// The namespaces seen, with their own session counts.
     namespaces: Namespaces,
+    /// The sessions of each user, for listings and revocation.
+    users: UserIndex,
     /// Bytes of keys and values held, for the bytes-held figure.
     data_bytes: AtomicUsize,
     stats: stats::Counters,
@@ -95,6 +100,7 @@ impl Memory {
                 timeouts,
                 count: AtomicUsize::new(0),
                 namespaces: Namespaces::new(),
+                users: UserIndex::new(),
                 data_bytes: AtomicUsize::new(0),
                 stats: stats::Counters::default(),
                 sink: std::sync::OnceLock::new(),
@@ -124,6 +130,17 @@ impl Memory {
         data: HashMap<String, String>,
         idle_timeout: Option<Duration>,
     ) -> Result<SessionInfo, SessionError> {
+        self.create_with(ns, data, idle_timeout, None)
+    }
+
+    /// [`Self::create`], bound to a user when `binding` says so.
+    fn create_with(
+        &self,
+        ns: &Namespace,
+        data: HashMap<String, String>,
+        idle_timeout: Option<Duration>,
+        binding: Option<&Binding>,
+    ) -> Result<SessionInfo, SessionError> {
         let s = &*self.shared;
         let idle = self.checked_idle(idle_timeout)?;
         for (key, value) in &data {
@@ -141,6 +158,9 @@ impl Memory {
         let bytes = data.fields().bytes();
         self.check_session_bytes(bytes)?;
         let namespace = s.namespaces.intern(ns)?;
+        if let Some(b) = binding {
+            self.make_room_for(namespace, b.user.as_str(), None)?;
+        }
         self.reserve_slot(namespace)?;
 
         let now = s.clock.now_ms();
@@ -170,7 +190,7 @@ impl Memory {
                 lsn: 0,
                 persisted_deadline_ms: idle_deadline,
             };
-            match s.sessions.entry(Entry::new(meta, &data)) {
+            match s.sessions.entry(Entry::new_bound(meta, binding, &data)) {
                 MapEntry::Occupied(_) => continue,
                 MapEntry::Vacant(v) => {
                     let stored = v.insert(());
@@ -179,6 +199,10 @@ impl Memory {
                 }
             }
         };
+        if let Some(b) = binding {
+            let user = s.users.key(namespace, b.user.as_str());
+            s.users.insert(user, key);
+        }
         self.file_deadline(at, key);
         s.data_bytes.fetch_add(bytes, Ordering::Relaxed);
         s.stats.created.fetch_add(1, Ordering::Relaxed);
@@ -329,18 +353,7 @@ impl Memory {
         // A logout that could not be journaled would come back at restart.
         let now = s.clock.now_ms();
         let digest = id.digest_in(ns);
-        let Some((entry, ())) = s.sessions.remove_if(&digest.key(), |e, _| e.is(&digest)) else {
-            return Ok(false);
-        };
-        self.emit_delete(&digest);
-        let live = entry.is_live(now);
-        self.forget(&entry);
-        if live {
-            s.stats.flushed.fetch_add(1, Ordering::Relaxed);
-        } else {
-            s.stats.expired.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(live)
+        Ok(self.end(&digest, now, |e| e.is(&digest)))
     }
 
     /// Django's `cycle_key`: the same data under a new id; the old id is gone
@@ -375,6 +388,10 @@ impl Memory {
                 }
             }
         };
+        if let Some(user) = self.user_of(&entry) {
+            s.users.remove(user, old_key);
+            s.users.insert(user, key);
+        }
         self.file_deadline(at, key);
         s.stats.rotated.fetch_add(1, Ordering::Relaxed);
         Ok(out)
@@ -511,6 +528,7 @@ impl Memory {
     fn forget(&self, entry: &Entry) {
         let s = &*self.shared;
         self.unfile(entry.key);
+        self.unindex(entry);
         s.count.fetch_sub(1, Ordering::AcqRel);
         s.namespaces.release(entry.namespace());
         s.data_bytes

@@ -54,6 +54,12 @@ impl Namespaces {
         Ok(i)
     }
 
+    /// The index of `ns`, if it was ever seen (a namespace never seen holds
+    /// no session, and a lookup must not intern one).
+    pub fn index_of(&self, ns: &Namespace) -> Option<NsIndex> {
+        read(&self.inner).by_name.get(ns).copied()
+    }
+
     /// Counts one more session in namespace `i`, unless it holds `max`.
     pub fn reserve(&self, i: NsIndex, max: usize) -> bool {
         read(&self.inner).slots[usize::from(i)]

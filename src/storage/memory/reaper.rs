@@ -66,6 +66,7 @@ impl Memory {
                     // the session was filed again since (or it is gone).
                     let due_now = |e: &Entry| e.indexed() == at && e.deadline() <= now;
                     if let Some((entry, ())) = s.sessions.remove_if(&key, |e, _| due_now(e)) {
+                        self.unindex(&entry);
                         s.count.fetch_sub(1, Ordering::AcqRel);
                         s.namespaces.release(entry.namespace());
                         s.data_bytes

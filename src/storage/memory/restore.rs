@@ -12,7 +12,7 @@ use super::entry::{seconds, Entry, Meta};
 use super::expiry::visit_at;
 use super::{Memory, State, StateRef};
 use crate::clock::Millis;
-use crate::session::{Digest, FieldsBuf, Namespace};
+use crate::session::{Binding, Digest, FieldsBuf, Namespace};
 
 impl Memory {
     // Each session keeps the lsn of the last change it includes, so a
@@ -62,6 +62,16 @@ impl Memory {
         });
     }
 
+    /// Puts back a binding to a user (or its removal).
+    pub(crate) fn restore_bind(&self, lsn: u64, digest: &Digest, binding: Option<Binding>) {
+        self.exclusive_any(digest, |e| {
+            if e.lsn.load(Ordering::Relaxed) < lsn {
+                *e = e.with_binding(binding.as_ref());
+                e.lsn.store(lsn, Ordering::Relaxed);
+            }
+        });
+    }
+
     /// Puts back a Flush.
     pub(crate) fn restore_delete(&self, lsn: u64, digest: &Digest) {
         self.shared.sessions.remove_if(&digest.key(), |e, _| {
@@ -96,7 +106,7 @@ impl Memory {
                 lsn,
                 persisted_deadline_ms: state.idle_deadline_ms,
             };
-            Entry::new(meta, &FieldsBuf::from_map(&state.data))
+            Entry::new_bound(meta, state.user.as_ref(), &FieldsBuf::from_map(&state.data))
         };
         match self.shared.sessions.entry(fresh) {
             MapEntry::Occupied(o) => {
@@ -118,7 +128,8 @@ impl Memory {
     }
 
     /// Ends recovery: drops what expired while the server was down, files
-    /// every other session in the expiry index, and recounts. Returns the
+    /// every other session in the expiry index and its user's keys, and
+    /// recounts. Returns the
     /// sessions kept.
     pub(crate) fn finish_restore(&self) -> usize {
         let s = &*self.shared;
@@ -137,6 +148,7 @@ impl Memory {
                 Ordering::Relaxed,
             );
             s.expiry.insert(at, e.key);
+            self.index(e);
             count += 1;
             bytes += e.data().bytes();
         }

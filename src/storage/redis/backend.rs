@@ -9,7 +9,8 @@ use std::time::Duration;
 use super::{whole, Found, Redis};
 use crate::clock::Clock;
 use crate::session::{
-    Limits, MergePatch, Namespace, SessionId, SessionInfo, SessionRead, Timeouts, Update,
+    Binding, Handle, Limits, MergePatch, Namespace, SessionError, SessionId, SessionInfo,
+    SessionRead, Timeouts, Update, UserId, UserSession,
 };
 use crate::storage::{Backend, Op, StoreStats};
 
@@ -92,6 +93,56 @@ impl Backend for Redis {
 
     /// Keys in Redis at the last health check (DBSIZE): every replica's
     /// sessions, when the database is sessiond's alone.
+    fn create_bound(
+        &self,
+        _ns: &Namespace,
+        _data: HashMap<String, String>,
+        _idle_timeout: Option<Duration>,
+        _binding: Binding,
+    ) -> Op<SessionInfo> {
+        Op::ready(Err(no_users()))
+    }
+
+    fn bind_user(
+        &self,
+        _ns: &Namespace,
+        _id: &SessionId,
+        _binding: Option<Binding>,
+    ) -> Op<SessionInfo> {
+        Op::ready(Err(no_users()))
+    }
+
+    fn bound_user(&self, _ns: &Namespace, _id: &SessionId) -> Op<Option<UserId>> {
+        Op::ready(Err(no_users()))
+    }
+
+    fn list_user_sessions(
+        &self,
+        _ns: &Namespace,
+        _user: &UserId,
+        _current: Option<&SessionId>,
+    ) -> Op<Vec<UserSession>> {
+        Op::ready(Err(no_users()))
+    }
+
+    fn revoke_session(
+        &self,
+        _ns: &Namespace,
+        _handle: &Handle,
+        _user: Option<&UserId>,
+    ) -> Op<bool> {
+        Op::ready(Err(no_users()))
+    }
+
+    fn revoke_user_sessions(
+        &self,
+        _ns: &Namespace,
+        _user: &UserId,
+        _except: Option<&SessionId>,
+    ) -> Op<u64> {
+        Op::ready(Err(no_users()))
+    }
+
     fn len(&self) -> usize {
         Redis::stats(self).sessions
     }
@@ -113,4 +164,9 @@ impl Backend for Redis {
         let this = self.clone();
         Op::boxed(async move { Redis::ping(&this).await })
     }
+}
+
+/// User bindings are not on Redis yet.
+fn no_users() -> SessionError {
+    SessionError::Unavailable("user bindings are not supported on the Redis backend yet")
 }
