@@ -9,7 +9,7 @@ use clap::builder::BoolishValueParser;
 use clap::parser::ValueSource;
 use clap::{ArgAction, ArgMatches, Parser, ValueEnum};
 
-use crate::session::{Limits, Namespace, Timeouts};
+use crate::session::{Limits, Namespace, PerUserPolicy, Timeouts};
 use crate::storage::durable::{FsyncPolicy, PersistConfig};
 use crate::storage::redis::{redact, RedisConfig, Target};
 
@@ -65,6 +65,15 @@ const MEMORY_ONLY: [(&str, &str); 7] = [
     ("max_sessions", "--max-sessions"),
     ("max_sessions_per_namespace", "--max-sessions-per-namespace"),
 ];
+
+/// What a login beyond `--max-sessions-per-user` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PerUserLimitPolicy {
+    /// End the user's oldest session to make room.
+    EvictOldest,
+    /// Refuse the new one (RESOURCE_EXHAUSTED).
+    Refuse,
+}
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -188,6 +197,15 @@ pub struct Config {
     /// fill the store and lock the others out. Unset: only --max-sessions.
     #[arg(long, env = "SESSIOND_MAX_SESSIONS_PER_NAMESPACE")]
     pub max_sessions_per_namespace: Option<usize>,
+
+    /// Most live sessions bound to one user (see BindUser).
+    #[arg(long, env = "SESSIOND_MAX_SESSIONS_PER_USER", default_value_t = Limits::default().max_sessions_per_user)]
+    pub max_sessions_per_user: usize,
+
+    /// What a binding beyond --max-sessions-per-user does: end the user's
+    /// oldest session, or refuse with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "SESSIOND_PER_USER_LIMIT_POLICY", value_enum, default_value_t = PerUserLimitPolicy::EvictOldest)]
+    pub per_user_limit_policy: PerUserLimitPolicy,
 
     /// Largest JSON value, in bytes.
     #[arg(long, env = "SESSIOND_MAX_VALUE_BYTES", default_value_t = Limits::default().max_value_bytes)]
@@ -544,6 +562,9 @@ impl Config {
         if self.max_sessions_per_namespace == Some(0) {
             return Err("--max-sessions-per-namespace must be at least 1".into());
         }
+        if self.max_sessions_per_user == 0 {
+            return Err("--max-sessions-per-user must be at least 1".into());
+        }
         Namespace::parse(&self.http_namespace).map_err(|e| format!("--http-namespace: {e}"))?;
         self.validate_backend()?;
         self.validate_security()?;
@@ -669,7 +690,11 @@ impl Config {
             max_keys: self.max_keys,
             max_sessions: self.max_sessions,
             max_sessions_per_namespace: self.max_sessions_per_namespace.unwrap_or(usize::MAX),
-            ..Limits::default()
+            max_sessions_per_user: self.max_sessions_per_user,
+            per_user_policy: match self.per_user_limit_policy {
+                PerUserLimitPolicy::EvictOldest => PerUserPolicy::EvictOldest,
+                PerUserLimitPolicy::Refuse => PerUserPolicy::Refuse,
+            },
         }
     }
 
@@ -698,6 +723,28 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_per_user_limit_and_its_policy_reach_the_limits() {
+        let config = Config::try_parse_from([
+            "sessiond",
+            "--max-sessions-per-user",
+            "5",
+            "--per-user-limit-policy",
+            "refuse",
+        ])
+        .unwrap();
+        let limits = config.limits();
+        assert_eq!(limits.max_sessions_per_user, 5);
+        assert_eq!(limits.per_user_policy, PerUserPolicy::Refuse);
+        let defaults = Config::try_parse_from(["sessiond"]).unwrap().limits();
+        assert_eq!(defaults.per_user_policy, PerUserPolicy::EvictOldest);
+        let zero = Config::try_parse_from(["sessiond", "--max-sessions-per-user", "0"]).unwrap();
+        assert!(zero
+            .validate()
+            .unwrap_err()
+            .contains("--max-sessions-per-user"));
+    }
 
     #[test]
     fn redis_refuses_every_memory_only_flag_by_name_even_at_its_default() {

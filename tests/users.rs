@@ -4,7 +4,9 @@
 
 mod common;
 
+use common::http_client::{cookie, get_session, JSON};
 use common::spawn_app;
+use http::{Method, StatusCode};
 use sessiond::grpc::pb;
 use tonic::Code;
 
@@ -226,5 +228,163 @@ async fn malformed_users_and_handles_are_invalid_arguments() {
     };
     let refused = app.client.create(long_agent).await.unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument);
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_gateway_lists_a_users_sessions_and_revokes_one_or_the_others() {
+    let mut app = spawn_app().await;
+    let http = app.http();
+    let here = create_for(&mut app.client, alice("Here")).await;
+    let phone = create_for(&mut app.client, alice("Phone")).await;
+    let tablet = create_for(&mut app.client, alice("Tablet")).await;
+    let jar = cookie(&here);
+
+    let listed = http.get("/sessions", &[("cookie", &jar)]).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text());
+    let body = listed.json();
+    let sessions = body["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 3);
+    let text = listed.text();
+    for id in [&here, &phone, &tablet] {
+        assert!(!text.contains(id.as_str()), "a listing never shows an id");
+    }
+    let current: Vec<_> = sessions.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["user_agent"], "Here");
+    let phone_handle = sessions
+        .iter()
+        .find(|s| s["user_agent"] == "Phone")
+        .unwrap()["handle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The handle as a cookie opens nothing, and is expired.
+    let as_cookie = get_session(&http, &phone_handle).await;
+    assert_eq!(as_cookie.status, StatusCode::NOT_FOUND);
+    assert!(as_cookie.expires_cookie());
+    let as_cookie = http
+        .get("/sessions", &[("cookie", &cookie(&phone_handle))])
+        .await;
+    assert_eq!(as_cookie.status, StatusCode::NOT_FOUND);
+
+    // Writes follow the CSRF rules of every other write.
+    let path = format!("/sessions/{phone_handle}");
+    let no_json = http
+        .send(Method::DELETE, &path, &[("cookie", &jar)], "")
+        .await;
+    assert_eq!(no_json.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let cross_site = http
+        .send(
+            Method::DELETE,
+            &path,
+            &[("cookie", &jar), JSON, ("origin", "https://evil.example")],
+            "",
+        )
+        .await;
+    assert_eq!(cross_site.status, StatusCode::FORBIDDEN);
+
+    let revoked = http
+        .send(Method::DELETE, &path, &[("cookie", &jar), JSON], "")
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.text());
+    assert!(!revoked.expires_cookie());
+    assert_eq!(
+        get_session(&http, &phone).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let again = http
+        .send(Method::DELETE, &path, &[("cookie", &jar), JSON], "")
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert_eq!(again.error(), "handle_not_found");
+    assert!(!again.expires_cookie(), "the caller stays logged in");
+
+    let others = http
+        .send(
+            Method::POST,
+            "/sessions/revoke-others",
+            &[("cookie", &jar), JSON],
+            "",
+        )
+        .await;
+    assert_eq!(others.status, StatusCode::OK, "{}", others.text());
+    assert_eq!(others.json()["revoked"], 1);
+    assert_eq!(
+        get_session(&http, &tablet).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(get_session(&http, &here).await.status, StatusCode::OK);
+
+    // Bob cannot end Alice's session by its handle.
+    let bob = create_for(
+        &mut app.client,
+        Some(pb::UserBinding {
+            user_id: "bob".into(),
+            ..Default::default()
+        }),
+    )
+    .await;
+    let here_handle = http.get("/sessions", &[("cookie", &jar)]).await.json()["sessions"][0]
+        ["handle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let by_bob = http
+        .send(
+            Method::DELETE,
+            &format!("/sessions/{here_handle}"),
+            &[("cookie", &cookie(&bob)), JSON],
+            "",
+        )
+        .await;
+    assert_eq!(by_bob.status, StatusCode::NOT_FOUND);
+    assert_eq!(get_session(&http, &here).await.status, StatusCode::OK);
+
+    // Ending one's own session is a logout.
+    let own = http
+        .send(
+            Method::DELETE,
+            &format!("/sessions/{here_handle}"),
+            &[("cookie", &jar), JSON],
+            "",
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::NO_CONTENT);
+    assert!(own.expires_cookie());
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unbound_session_lists_nothing_and_a_missing_one_is_not_found() {
+    let mut app = spawn_app().await;
+    let http = app.http();
+    let id = create_for(&mut app.client, None).await;
+    let listed = http.get("/sessions", &[("cookie", &cookie(&id))]).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    assert_eq!(listed.json()["sessions"], serde_json::json!([]));
+    assert_eq!(
+        http.get("/sessions", &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let bad = http
+        .send(
+            Method::DELETE,
+            "/sessions/not-a-handle",
+            &[("cookie", &cookie(&id)), JSON],
+            "",
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let wrong_method = http
+        .send(
+            Method::POST,
+            "/sessions",
+            &[("cookie", &cookie(&id)), JSON],
+            "",
+        )
+        .await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
     app.stop().await.unwrap();
 }

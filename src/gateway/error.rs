@@ -12,12 +12,17 @@ pub enum ApiError {
     /// Anything the domain refused: mapped variant by variant below.
     #[error(transparent)]
     Session(#[from] SessionError),
-    #[error("no such route; the gateway serves /session, /session/keys/{{key}}, /session/rotate and /auth")]
+    #[error("no such route; the gateway serves /session, /session/keys/{{key}}, /session/rotate, /sessions, /sessions/{{handle}}, /sessions/revoke-others and /auth")]
     RouteNotFound,
     #[error("method {method} is not allowed here (allowed: {allow})")]
     MethodNotAllowed { method: Method, allow: &'static str },
     #[error("the session has no such key")]
     KeyNotFound,
+    /// Not the cookie's session: the caller's user has no live session
+    /// with this handle. Kept apart from `session_not_found`, which
+    /// expires the cookie.
+    #[error("your user has no live session with this handle")]
+    HandleNotFound,
     #[error("no valid session cookie")]
     Unauthorized,
     #[error("state-changing requests need Content-Type: application/json or application/merge-patch+json")]
@@ -65,7 +70,9 @@ impl ApiError {
                     StatusCode::SERVICE_UNAVAILABLE
                 }
             },
-            ApiError::RouteNotFound | ApiError::KeyNotFound => StatusCode::NOT_FOUND,
+            ApiError::RouteNotFound | ApiError::KeyNotFound | ApiError::HandleNotFound => {
+                StatusCode::NOT_FOUND
+            }
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -101,6 +108,7 @@ impl ApiError {
             ApiError::RouteNotFound => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::KeyNotFound => "key_not_found",
+            ApiError::HandleNotFound => "handle_not_found",
             ApiError::Unauthorized => "unauthorized",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::ForbiddenOrigin => "forbidden_origin",

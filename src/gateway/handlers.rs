@@ -26,7 +26,7 @@ use crate::storage::Op;
 
 /// One request in flight.
 pub struct Exchange<'a> {
-    shared: &'a Shared,
+    pub(super) shared: &'a Shared,
     parts: &'a Parts,
     presented: Presented,
     /// What the response does with the cookie; handlers set it.
@@ -148,6 +148,9 @@ impl<'a> Exchange<'a> {
             (Route::Key(key), _) => self.delete_key(&decode_key(&key)?).await,
             (Route::Rotate, _) => self.rotate().await,
             (Route::Auth, _) => self.auth().await,
+            (Route::UserSessions, _) => self.list_user_sessions().await,
+            (Route::UserSession(handle), _) => self.revoke_session(&handle).await,
+            (Route::RevokeOthers, _) => self.revoke_others().await,
             (Route::Unknown, _) => Err(ApiError::RouteNotFound),
         }
     }
@@ -155,7 +158,7 @@ impl<'a> Exchange<'a> {
     /// The live session the cookie names, if any. Among duplicates the
     /// first live one wins. Finding it counts as activity. A cookie that
     /// names no live session is expired by the response.
-    async fn session(&mut self) -> Result<Option<SessionId>, ApiError> {
+    pub(super) async fn session(&mut self) -> Result<Option<SessionId>, ApiError> {
         let (shared, namespace) = (self.shared, &self.shared.namespace);
         let found = self.live(|id| shared.store.touch(namespace, id, None));
         Ok(found.await?.map(|info| info.id))

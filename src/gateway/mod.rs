@@ -22,6 +22,7 @@ mod handlers;
 mod reply;
 mod routes;
 mod server;
+mod users;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

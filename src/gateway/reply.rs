@@ -58,6 +58,14 @@ impl Reply {
         }
     }
 
+    /// A JSON document about no one session (no `ETag`).
+    pub fn json(status: StatusCode, body: String) -> Self {
+        Reply {
+            body: Some(body),
+            ..Reply::empty(status)
+        }
+    }
+
     /// A bodiless answer about a session, with its `ETag`.
     pub fn done(info: &SessionInfo) -> Self {
         Reply {
@@ -188,7 +196,7 @@ fn push_members<'a>(
 /// it. Session keys rarely need escaping, so those that do not are copied
 /// as they are instead of going through an allocated `serde_json` string;
 /// serde_json escapes only `"`, `\` and control characters below U+0020.
-fn push_json_string(out: &mut String, text: &str) {
+pub(super) fn push_json_string(out: &mut String, text: &str) {
     if text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
         out.push_str(&serde_json::Value::from(text).to_string());
     } else {
@@ -208,7 +216,7 @@ const RFC3339_MAX_MS: Millis = 253_402_300_799_999;
 /// formatter: every `GET /session` writes one. Instants past the year 9999
 /// (which no deadline reaches on a sane clock) are written as its last
 /// millisecond, where humantime writes nothing.
-fn push_rfc3339(out: &mut String, ms: Millis) {
+pub(super) fn push_rfc3339(out: &mut String, ms: Millis) {
     let ms = ms.min(RFC3339_MAX_MS);
     let (days, ms_of_day) = (ms / 86_400_000, ms % 86_400_000);
     let (year, month, day) = civil_from_days(days);

@@ -16,6 +16,12 @@ pub enum Route {
     Rotate,
     /// `/auth`
     Auth,
+    /// `/sessions`: the sessions of the cookie's user.
+    UserSessions,
+    /// `/sessions/{handle}`, the handle as sent.
+    UserSession(String),
+    /// `/sessions/revoke-others`
+    RevokeOthers,
     /// Anything else.
     Unknown,
 }
@@ -28,9 +34,14 @@ impl Route {
             "/session" => Route::Session,
             "/session/rotate" => Route::Rotate,
             "/auth" => Route::Auth,
+            "/sessions" => Route::UserSessions,
+            "/sessions/revoke-others" => Route::RevokeOthers,
             _ => match path.strip_prefix("/session/keys/") {
                 Some(key) if !key.contains('/') => Route::Key(key.to_owned()),
-                _ => Route::Unknown,
+                _ => match path.strip_prefix("/sessions/") {
+                    Some(handle) if !handle.contains('/') => Route::UserSession(handle.to_owned()),
+                    _ => Route::Unknown,
+                },
             },
         }
     }
@@ -43,6 +54,9 @@ impl Route {
             Route::Key(_) => "/session/keys/{key}",
             Route::Rotate => "/session/rotate",
             Route::Auth => "/auth",
+            Route::UserSessions => "/sessions",
+            Route::UserSession(_) => "/sessions/{handle}",
+            Route::RevokeOthers => "/sessions/revoke-others",
             Route::Unknown => "unmatched",
         }
     }
@@ -61,6 +75,9 @@ impl Route {
             (Route::Key(_), "DELETE") => "DELETE /session/keys/{key}",
             (Route::Rotate, "POST") => "POST /session/rotate",
             (Route::Auth, _) => "/auth",
+            (Route::UserSessions, "GET") => "GET /sessions",
+            (Route::UserSession(_), "DELETE") => "DELETE /sessions/{handle}",
+            (Route::RevokeOthers, "POST") => "POST /sessions/revoke-others",
             _ => self.label(),
         }
     }
@@ -74,7 +91,9 @@ impl Route {
             Route::Auth => return Ok(()),
             Route::Session => "GET, POST, PATCH, DELETE",
             Route::Key(_) => "GET, PUT, DELETE",
-            Route::Rotate => "POST",
+            Route::Rotate | Route::RevokeOthers => "POST",
+            Route::UserSessions => "GET",
+            Route::UserSession(_) => "DELETE",
         };
         // Split on the character, not on ", ": a substring searcher costs
         // more to set up than this whole check, on every request.
@@ -111,10 +130,16 @@ mod tests {
             Route::Key("a%2Fb".into())
         );
         assert_eq!(Route::parse("/session/keys/"), Route::Key(String::new()));
+        assert_eq!(Route::parse("/sessions"), Route::UserSessions);
+        assert_eq!(Route::parse("/sessions/revoke-others"), Route::RevokeOthers);
+        assert_eq!(
+            Route::parse("/sessions/00ff"),
+            Route::UserSession("00ff".into())
+        );
         for other in [
             "/",
             "/session/",
-            "/sessions",
+            "/sessions/a/b",
             "/session/keys/a/b",
             "/auth/x",
             "",
@@ -145,5 +170,6 @@ mod tests {
     #[test]
     fn labels_never_carry_the_key() {
         assert_eq!(Route::Key("secret".into()).label(), "/session/keys/{key}");
+        assert_eq!(Route::UserSession("h".into()).label(), "/sessions/{handle}");
     }
 }

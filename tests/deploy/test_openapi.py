@@ -12,6 +12,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 
+import grpc
 import yaml
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
@@ -558,6 +559,121 @@ def exercise_keys(server, check: Checker) -> None:
     check("getKey", cart, send(server, "GET", cart, {"Cookie": cookie}), 404, "key_not_found")
 
 
+def _field(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field (lengths here are under 128)."""
+    assert len(payload) < 128
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+def bound_session(server, user_id: str) -> str:
+    """A session bound to `user_id`, as a backend makes one over gRPC
+    (`Create` with `user`: field 10, a `UserBinding` whose field 1 is the
+    user id); returns its cookie. Hand-encoded: the venv has grpcio, not
+    the generated stubs."""
+    request = _field(10, _field(1, user_id.encode()))
+    with grpc.insecure_channel(server.grpc) as channel:
+        create = channel.unary_unary("/sessiond.v1.SessionService/Create")
+        reply = create(request, timeout=10)
+    # CreateResponse.session (1) -> SessionInfo.id (1).
+    assert reply[0] == 0x0A and reply[2] == 0x0A, reply
+    return "sessionid=" + reply[4 : 4 + reply[3]].decode()
+
+
+def exercise_users(server, check: Checker) -> None:
+    here = bound_session(server, "alice")
+    phone = bound_session(server, "alice")
+    other = bound_session(server, "alice")
+    listed = check(
+        "listUserSessions", "/sessions", send(server, "GET", "/sessions", {"Cookie": here}), 200
+    )
+    sessions = listed.json()["sessions"]
+    assert len(sessions) == 3
+    assert sum(s["current"] for s in sessions) == 1
+    handles = [s["handle"] for s in sessions if not s["current"]]
+    for cookie in (here, phone, other):
+        assert cookie.split("=")[1] not in listed.body.decode(), "a listing shows no id"
+    check(
+        "listUserSessions",
+        "/sessions",
+        send(server, "GET", "/sessions"),
+        404,
+        "session_not_found",
+    )
+    check(
+        "listUserSessions",
+        "/sessions",
+        send(server, "GET", "/sessions", {"Cookie": "sessionid=" + handles[0]}),
+        404,
+        "session_not_found",
+    )
+    check("listUserSessions", "/sessions", send(server, "GET", "/sessions", HUGE), 431)
+
+    one = f"/sessions/{handles[0]}"
+    check(
+        "revokeUserSession",
+        one,
+        send(server, "DELETE", one, {**JSON, "Cookie": here}),
+        204,
+    )
+    check(
+        "revokeUserSession",
+        one,
+        send(server, "DELETE", one, {**JSON, "Cookie": here}),
+        404,
+        "handle_not_found",
+    )
+    check("revokeUserSession", one, send(server, "DELETE", one, JSON), 404, "session_not_found")
+    check(
+        "revokeUserSession",
+        "/sessions/nope",
+        send(server, "DELETE", "/sessions/nope", {**JSON, "Cookie": here}),
+        400,
+        "invalid_argument",
+    )
+    check(
+        "revokeUserSession",
+        one,
+        send(server, "DELETE", one, {**JSON, **EVIL, "Cookie": here}),
+        403,
+        "forbidden_origin",
+    )
+    check(
+        "revokeUserSession",
+        one,
+        send(server, "DELETE", one, {"Cookie": here}),
+        415,
+        "unsupported_media_type",
+    )
+    check("revokeUserSession", one, send(server, "DELETE", one, {**JSON, **HUGE}), 431)
+
+    others = "/sessions/revoke-others"
+    ended = check(
+        "revokeOtherSessions",
+        others,
+        send(server, "POST", others, {**JSON, "Cookie": here}),
+        200,
+    )
+    assert ended.json() == {"revoked": 1}
+    check(
+        "revokeOtherSessions", others, send(server, "POST", others, JSON), 404, "session_not_found"
+    )
+    check(
+        "revokeOtherSessions",
+        others,
+        send(server, "POST", others, {**JSON, **EVIL, "Cookie": here}),
+        403,
+        "forbidden_origin",
+    )
+    check(
+        "revokeOtherSessions",
+        others,
+        send(server, "POST", others, {"Cookie": here}),
+        415,
+        "unsupported_media_type",
+    )
+    check("revokeOtherSessions", others, send(server, "POST", others, {**JSON, **HUGE}), 431)
+
+
 def exercise_auth_and_edges(server, check: Checker) -> None:
     check("forwardAuth", "/auth", send(server, "GET", "/auth"), 401, "unauthorized")
     anonymous = new_session(server, '{"username": "guest"}')
@@ -620,7 +736,7 @@ def exercise_full_store_and_shutdown(server, check: Checker) -> None:
         )
         for op_id, (template, method) in check.ops.items()
         if method != "options"
-        for path in [template.replace("{key}", "a")]
+        for path in [template.replace("{key}", "a").replace("{handle}", "0" * 32)]
     ]
     sockets = []
     for request in requests:
@@ -665,6 +781,7 @@ def test_every_documented_route_and_status_against_a_live_gateway(start):
     )
     exercise_sessions(gateway, check)
     exercise_keys(gateway, check)
+    exercise_users(gateway, check)
     exercise_auth_and_edges(gateway, check)
     # An allowed origin passes the CSRF check.
     check(

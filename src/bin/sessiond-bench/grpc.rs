@@ -91,9 +91,23 @@ pub enum Op {
     Flush,
     /// The baseline's empty RPC.
     Empty,
+    /// Create bound to one of [`BOUND_USERS`] users (issue 16's row).
+    CreateBound,
 }
 
-pub const OPS: [&str; 6] = ["get", "set", "touch", "create", "flush", "empty"];
+pub const OPS: [&str; 7] = [
+    "get",
+    "set",
+    "touch",
+    "create",
+    "flush",
+    "empty",
+    "create_bound",
+];
+
+/// Users the `create_bound` operation binds to, picked at random: a few
+/// sessions each over a run, far below the per-user limit.
+pub const BOUND_USERS: usize = 1_000_000;
 
 impl Op {
     fn from_name(name: &str) -> Option<Op> {
@@ -104,6 +118,7 @@ impl Op {
             "create" => Op::Create,
             "flush" => Op::Flush,
             "empty" => Op::Empty,
+            "create_bound" => Op::CreateBound,
             _ => return None,
         })
     }
@@ -191,6 +206,21 @@ pub async fn create_many(
     expire_at: Option<SystemTime>,
     keep: bool,
 ) -> Result<Vec<String>, tonic::Status> {
+    create_many_bound(clients, in_flight, n, value_size, expire_at, keep, None).await
+}
+
+/// [`create_many`], the `i`-th session bound to user `<prefix><i / k>`
+/// when `per_user` is `Some((prefix, k))` (issue 16's memory and
+/// revocation rows).
+pub async fn create_many_bound(
+    clients: &[SessionServiceClient<H2>],
+    in_flight: usize,
+    n: usize,
+    value_size: usize,
+    expire_at: Option<SystemTime>,
+    keep: bool,
+    per_user: Option<(&'static str, usize)>,
+) -> Result<Vec<String>, tonic::Status> {
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let data = session_data(value_size, 1);
     let mut tasks = Vec::new();
@@ -200,11 +230,18 @@ pub async fn create_many(
         let data = data.clone();
         tasks.push(tokio::spawn(async move {
             let mut ids = Vec::new();
-            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
                 let request = pb::CreateRequest {
                     data: data.clone(),
                     idle_timeout: expire_at.and_then(until),
-                    user: None,
+                    user: per_user.map(|(prefix, k)| pb::UserBinding {
+                        user_id: format!("{prefix}{:07}", i / k.max(1)),
+                        ..Default::default()
+                    }),
                 };
                 let created = bounded(client.create(request))
                     .await
@@ -306,6 +343,20 @@ pub fn spawn_workers(
                             data: [("user".to_string(), value.clone())].into(),
                             idle_timeout: None,
                             user: None,
+                        }))
+                        .await
+                        .map(|r| {
+                            if own.len() < 10_000 {
+                                own.extend(r.into_inner().session.map(|s| s.id));
+                            }
+                        }),
+                        Op::CreateBound => bounded(client.create(pb::CreateRequest {
+                            data: [("user".to_string(), value.clone())].into(),
+                            idle_timeout: None,
+                            user: Some(pb::UserBinding {
+                                user_id: format!("user-{}", rng.below(BOUND_USERS)),
+                                ..Default::default()
+                            }),
                         }))
                         .await
                         .map(|r| {

@@ -25,6 +25,7 @@ mod load;
 mod redis_side;
 mod report;
 mod serve;
+mod users;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -69,6 +70,9 @@ enum Command {
     Expiry(expiry::ExpiryArgs),
     /// SETEX sessions into Redis and report its memory growth.
     RedisFill(expiry::RedisFillArgs),
+    /// Memory per session with users bound, and one RevokeUserSessions
+    /// of a user with many sessions (issue 16).
+    Users(users::UsersArgs),
     /// Serve the empty RPC (bench.v1.EmptyService) with sessiond's settings.
     ServeEmpty(ServeArgs),
     /// Serve a hello-world over sessiond's HTTP connection settings.
@@ -224,6 +228,7 @@ fn main() -> ExitCode {
             Command::Redis(args) => run_redis(args).await,
             Command::Expiry(args) => expiry::run(args).await,
             Command::RedisFill(args) => expiry::redis_fill(args).await,
+            Command::Users(args) => users::run(args).await,
             Command::ServeEmpty(args) => serve::empty(args.addr).await,
             Command::ServeHello(args) => serve::hello(args.addr, args.gateway_response).await,
             Command::ServeBatch(args) => serve::batch(args.addr).await,
