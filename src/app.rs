@@ -254,7 +254,16 @@ impl Application {
             (None, None)
         };
         let incoming = grpc_incoming(grpc_listener);
-        let service = SessionService::new(store.clone(), lifecycle.clone(), metrics.clone());
+        let client_ids = config.client_id_namespaces();
+        if !client_ids.is_empty() {
+            let names: Vec<String> = client_ids.iter().map(ToString::to_string).collect();
+            tracing::info!(
+                client_id_namespaces = %names.join(","),
+                "these namespaces may create sessions under client-chosen ids (gRPC Set with create_if_missing); the gateway stays strict"
+            );
+        }
+        let service = SessionService::new(store.clone(), lifecycle.clone(), metrics.clone())
+            .with_client_id_namespaces(client_ids);
         let authenticate = Authenticate::new(
             tokens.clone(),
             config.tls_client_ca.is_some(),

@@ -320,6 +320,14 @@ pub struct Config {
     #[arg(long, env = "SESSIOND_HTTP_NAMESPACE", default_value = "")]
     pub http_namespace: String,
 
+    /// Namespaces (comma-separated; `(default)` names the default one)
+    /// whose gRPC callers may create a session under an id they chose, by
+    /// `Set` with `create_if_missing`, as express-session needs: ids of at
+    /// least 128 bits (22 to 256 characters of [A-Za-z0-9_-]). Every other
+    /// namespace, and the HTTP gateway, stay strict.
+    #[arg(long, env = "SESSIOND_CLIENT_ID_NAMESPACES", value_delimiter = ',')]
+    pub client_id_namespaces: Vec<String>,
+
     /// Allow listeners on non-loopback addresses with no access control
     /// (no --tokens-file, no --tls-client-ca). Anyone who reaches the port
     /// can then read and change every session.
@@ -566,6 +574,7 @@ impl Config {
             return Err("--max-sessions-per-user must be at least 1".into());
         }
         Namespace::parse(&self.http_namespace).map_err(|e| format!("--http-namespace: {e}"))?;
+        self.parsed_client_id_namespaces()?;
         self.validate_backend()?;
         self.validate_security()?;
         self.validate_gateway()
@@ -603,6 +612,22 @@ impl Config {
     /// certificate).
     pub fn access_control(&self) -> bool {
         self.tokens_file.is_some() || self.tls_client_ca.is_some()
+    }
+
+    /// The namespaces whose callers may choose session ids (validated).
+    pub fn client_id_namespaces(&self) -> Vec<Namespace> {
+        self.parsed_client_id_namespaces().unwrap_or_default()
+    }
+
+    fn parsed_client_id_namespaces(&self) -> Result<Vec<Namespace>, String> {
+        self.client_id_namespaces
+            .iter()
+            .map(|name| match name.trim() {
+                "(default)" => Ok(Namespace::DEFAULT),
+                "" => Err("--client-id-namespaces: an empty name; write (default) for the default namespace".to_string()),
+                name => Namespace::parse(name).map_err(|e| format!("--client-id-namespaces: {e}")),
+            })
+            .collect()
     }
 
     /// The namespace the HTTP gateway serves (validated).
@@ -871,6 +896,25 @@ mod tests {
         assert!(c.cookie_secure);
         let c = Config::parse_from_args(["sessiond", "--cookie-browser-session"]).unwrap();
         assert!(c.cookie_browser_session);
+    }
+
+    #[test]
+    fn client_id_namespaces_are_a_comma_list_checked_at_start() {
+        let config =
+            Config::parse_from_args(["sessiond", "--client-id-namespaces", "express,(default)"])
+                .unwrap();
+        let names: Vec<String> = config
+            .client_id_namespaces()
+            .iter()
+            .map(|n| n.as_str().to_owned())
+            .collect();
+        assert_eq!(names, ["express", ""]);
+        assert!(Config::defaults().client_id_namespaces().is_empty());
+        for bad in ["a:b", "express,"] {
+            let err =
+                Config::parse_from_args(["sessiond", "--client-id-namespaces", bad]).unwrap_err();
+            assert!(err.contains("--client-id-namespaces"), "{bad:?}: {err}");
+        }
     }
 
     #[test]

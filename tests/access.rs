@@ -82,6 +82,7 @@ fn set(id: &str) -> pb::SetRequest {
         upsert: HashMap::from([("cart".into(), "[1]".into())]),
         remove: vec![],
         expected_version: None,
+        ..Default::default()
     }
 }
 

@@ -76,6 +76,7 @@ async fn write_then_kill(
             upsert: [(format!("k{i}"), i.to_string())].into(),
             remove: vec![],
             expected_version: None,
+            ..Default::default()
         };
         client.set(req).await.unwrap();
         acked.push((i, Instant::now()));
@@ -152,6 +153,7 @@ async fn sigterm_writes_a_final_snapshot_and_exits_0() {
         upsert: [("username".to_string(), "\"yuan\"".to_string())].into(),
         remove: vec![],
         expected_version: None,
+        ..Default::default()
     };
     c.set(req).await.unwrap();
     drop(c);

@@ -38,6 +38,7 @@ fn set(id: &str, upsert: &[(&str, &str)]) -> pb::SetRequest {
         upsert: data(upsert),
         remove: vec![],
         expected_version: None,
+        ..Default::default()
     }
 }
 

@@ -68,6 +68,7 @@ fn set(id: &str, pairs: &[(&str, &str)], expected: Option<u64>) -> pb::SetReques
         upsert: data(pairs),
         remove: vec![],
         expected_version: expected,
+        ..Default::default()
     }
 }
 

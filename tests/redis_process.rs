@@ -117,6 +117,7 @@ async fn two_sessiond_processes_on_one_redis_share_sessions() {
         upsert: [("cart".to_string(), "[1]".to_string())].into(),
         remove: vec![],
         expected_version: Some(1),
+        ..Default::default()
     };
     let changed = to_b.set(set).await.unwrap().into_inner();
     assert_eq!(changed.session.unwrap().version, 2);

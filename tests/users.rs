@@ -146,6 +146,7 @@ async fn a_handle_is_not_found_as_an_id_by_every_rpc() {
             upsert: [("k".to_string(), "1".to_string())].into(),
             remove: vec![],
             expected_version: None,
+            ..Default::default()
         })
         .await
         .map(|_| ()),

@@ -53,12 +53,15 @@ impl ApiError {
         match self {
             ApiError::Session(e) => match e {
                 SessionError::InvalidId
+                | SessionError::InvalidChosenId
                 | SessionError::InvalidKey(_)
                 | SessionError::InvalidJson { .. }
                 | SessionError::InvalidNamespace(_)
                 | SessionError::InvalidUser(_)
                 | SessionError::IdleTimeoutOutOfBounds { .. } => StatusCode::BAD_REQUEST,
                 SessionError::NotFound => StatusCode::NOT_FOUND,
+                // The gateway never takes a chosen id; here for completeness.
+                SessionError::ChosenIdTaken => StatusCode::CONFLICT,
                 SessionError::VersionMismatch { .. } => StatusCode::PRECONDITION_FAILED,
                 // A full store is a reason to back off, not a server fault.
                 SessionError::LimitExceeded {
@@ -90,7 +93,8 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Session(e) => match e {
-                SessionError::InvalidId => "invalid_id",
+                SessionError::InvalidId | SessionError::InvalidChosenId => "invalid_id",
+                SessionError::ChosenIdTaken => "id_taken",
                 SessionError::InvalidKey(_) => "invalid_key",
                 SessionError::InvalidJson { .. } => "invalid_json",
                 SessionError::IdleTimeoutOutOfBounds { .. }

@@ -19,7 +19,7 @@ use super::status::code_name;
 use crate::auth::Access;
 use crate::lifecycle::Lifecycle;
 use crate::metrics::{Api, Metrics, Series};
-use crate::session::{Handle, Namespace, SessionId, Update};
+use crate::session::{Handle, Namespace, SessionId, SetMode, Update};
 use crate::storage::{Op, Storage};
 
 /// The tonic service: a storage handle, the process lifecycle (so requests
@@ -32,6 +32,10 @@ pub struct SessionService {
     metrics: Metrics,
     /// The series of `metrics` this service counts requests in.
     series: Arc<SeriesTable>,
+    /// The namespaces whose callers may choose session ids
+    /// (`--client-id-namespaces`): there ids are parsed by the wider rule
+    /// and a Set may create. Empty, the common case, costs a Get nothing.
+    client_ids: Arc<[Namespace]>,
 }
 
 impl SessionService {
@@ -41,6 +45,31 @@ impl SessionService {
             lifecycle,
             metrics,
             series: Arc::new(SeriesTable::new()),
+            client_ids: Arc::from([]),
+        }
+    }
+
+    /// Lets callers in `namespaces` create sessions under ids they chose
+    /// (`Set` with `create_if_missing`); every other namespace stays strict.
+    pub fn with_client_id_namespaces(mut self, namespaces: Vec<Namespace>) -> Self {
+        self.client_ids = namespaces.into();
+        self
+    }
+
+    /// Whether callers in `ns` may choose session ids.
+    fn chooses_ids(&self, ns: &Namespace) -> bool {
+        !self.client_ids.is_empty() && self.client_ids.contains(ns)
+    }
+
+    /// Parses a session id at the edge by the rule of the caller's
+    /// namespace: server-issued ids only, or client-chosen ones too.
+    fn parse_id(&self, ns: &Namespace, raw: String) -> Result<SessionId, Status> {
+        if self.chooses_ids(ns) {
+            let id = SessionId::parse_chosen(raw)?;
+            name_in_span(&id);
+            Ok(id)
+        } else {
+            parse_id(raw)
         }
     }
 
@@ -227,10 +256,12 @@ enum Rpc {
     ListUserSessions,
     RevokeSession,
     RevokeUserSessions,
+    CountSessions,
+    ClearSessions,
 }
 
 impl Rpc {
-    const COUNT: usize = 10;
+    const COUNT: usize = 12;
 
     fn name(self) -> &'static str {
         match self {
@@ -244,6 +275,8 @@ impl Rpc {
             Rpc::ListUserSessions => "ListUserSessions",
             Rpc::RevokeSession => "RevokeSession",
             Rpc::RevokeUserSessions => "RevokeUserSessions",
+            Rpc::CountSessions => "CountSessions",
+            Rpc::ClearSessions => "ClearSessions",
         }
     }
 }
@@ -312,10 +345,15 @@ impl Caller {
 /// otherwise pay for on every call.
 fn parse_id(raw: String) -> Result<SessionId, Status> {
     let id = SessionId::parse_owned(raw)?;
+    name_in_span(&id);
+    Ok(id)
+}
+
+/// Names `id` in the request's span by its short digest (see [`parse_id`]).
+fn name_in_span(id: &SessionId) {
     if tracing::level_filters::LevelFilter::current() >= tracing::Level::DEBUG {
         tracing::Span::current().record("session", tracing::field::display(id.digest().short()));
     }
-    Ok(id)
 }
 
 #[tonic::async_trait]
@@ -344,7 +382,7 @@ impl session_service_server::SessionService for SessionService {
     async fn get(&self, request: Request<GetQuery>) -> Result<Response<GetReply>, Status> {
         let (caller, GetQuery(req)) = Caller::of(request);
         let answer = self.read(Rpc::Get, caller, |store, ns| {
-            let id = parse_id(req.id)?;
+            let id = self.parse_id(ns, req.id)?;
             Ok(store
                 .read_owned(ns, id, req.keys, !req.no_touch)
                 .map(GetReply::new))
@@ -361,15 +399,24 @@ impl session_service_server::SessionService for SessionService {
     ) -> Result<Response<pb::SetResponse>, Status> {
         let (caller, req) = Caller::of(request);
         self.change(Rpc::Set, caller, |store, ns| {
-            let id = parse_id(req.id)?;
+            let id = self.parse_id(ns, req.id)?;
+            // Elsewhere the flag changes nothing: an unknown id stays
+            // NOT_FOUND (strict mode).
+            let mode = SetMode {
+                replace_all: req.replace_all,
+                create_if_missing: req.create_if_missing && self.chooses_ids(ns),
+                idle_timeout: idle_timeout(req.idle_timeout)?,
+            };
             let update = Update {
                 upsert: req.upsert,
                 remove: req.remove,
                 expected_version: req.expected_version,
             };
-            Ok(store.set(ns, &id, update).map(|info| pb::SetResponse {
-                session: Some(info.into()),
-            }))
+            Ok(store
+                .set_with(ns, &id, update, mode)
+                .map(|info| pb::SetResponse {
+                    session: Some(info.into()),
+                }))
         })
         .await
     }
@@ -380,7 +427,7 @@ impl session_service_server::SessionService for SessionService {
     ) -> Result<Response<pb::FlushResponse>, Status> {
         let (caller, req) = Caller::of(request);
         self.change(Rpc::Flush, caller, |store, ns| {
-            let id = parse_id(req.id)?;
+            let id = self.parse_id(ns, req.id)?;
             Ok(store
                 .flush(ns, &id)
                 .map(|existed| pb::FlushResponse { existed }))
@@ -394,7 +441,7 @@ impl session_service_server::SessionService for SessionService {
     ) -> Result<Response<pb::RotateResponse>, Status> {
         let (caller, req) = Caller::of(request);
         self.change(Rpc::Rotate, caller, |store, ns| {
-            let id = parse_id(req.id)?;
+            let id = self.parse_id(ns, req.id)?;
             let old = id.digest().short();
             Ok(store.rotate(ns, &id).map(move |info| {
                 tracing::info!(
@@ -417,10 +464,40 @@ impl session_service_server::SessionService for SessionService {
     ) -> Result<Response<pb::TouchResponse>, Status> {
         let (caller, req) = Caller::of(request);
         self.change(Rpc::Touch, caller, |store, ns| {
-            let id = parse_id(req.id)?;
+            let id = self.parse_id(ns, req.id)?;
             let idle = idle_timeout(req.idle_timeout)?;
             Ok(store.touch(ns, &id, idle).map(|info| pb::TouchResponse {
                 session: Some(info.into()),
+            }))
+        })
+        .await
+    }
+
+    async fn count_sessions(
+        &self,
+        request: Request<pb::CountSessionsRequest>,
+    ) -> Result<Response<pb::CountSessionsResponse>, Status> {
+        let (caller, _) = Caller::of(request);
+        let answer = self.read(Rpc::CountSessions, caller, |store, ns| {
+            Ok(store
+                .count(ns)
+                .map(|count| pb::CountSessionsResponse { count }))
+        });
+        match answer {
+            Ok(answered) => answered,
+            Err(pending) => self.read_later(pending).await,
+        }
+    }
+
+    async fn clear_sessions(
+        &self,
+        request: Request<pb::ClearSessionsRequest>,
+    ) -> Result<Response<pb::ClearSessionsResponse>, Status> {
+        let (caller, _) = Caller::of(request);
+        self.change(Rpc::ClearSessions, caller, |store, ns| {
+            Ok(store.clear(ns).map(|cleared| {
+                tracing::info!(rpc = "ClearSessions", cleared, "namespace cleared");
+                pb::ClearSessionsResponse { cleared }
             }))
         })
         .await
@@ -462,7 +539,7 @@ impl SessionService {
     ) -> Result<Response<pb::BindUserResponse>, Status> {
         let (caller, req) = Caller::of(request);
         self.change(Rpc::BindUser, caller, |store, ns| {
-            let id = parse_id(req.id)?;
+            let id = self.parse_id(ns, req.id)?;
             let user = req.user.map(binding).transpose()?;
             Ok(store
                 .bind_user(ns, &id, user)

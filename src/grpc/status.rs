@@ -8,12 +8,14 @@ impl From<SessionError> for Status {
     fn from(err: SessionError) -> Self {
         let code = match &err {
             SessionError::InvalidId
+            | SessionError::InvalidChosenId
             | SessionError::InvalidKey(_)
             | SessionError::InvalidJson { .. }
             | SessionError::InvalidNamespace(_)
             | SessionError::InvalidUser(_)
             | SessionError::IdleTimeoutOutOfBounds { .. } => Code::InvalidArgument,
             SessionError::NotFound => Code::NotFound,
+            SessionError::ChosenIdTaken => Code::AlreadyExists,
             SessionError::VersionMismatch { .. } => Code::Aborted,
             SessionError::LimitExceeded { .. } => Code::ResourceExhausted,
             SessionError::Unavailable(_) | SessionError::Backend(_) => Code::Unavailable,

@@ -41,6 +41,15 @@ impl Limit {
 pub enum SessionError {
     #[error("malformed session id: expected 32 characters of [a-z0-9]")]
     InvalidId,
+    /// An id a client chose that is too short (under 128 bits) or not of
+    /// the URL-safe alphabet, in a namespace that accepts chosen ids.
+    #[error("malformed session id: this namespace accepts client-chosen ids of 22 to 256 characters of [A-Za-z0-9_-] (at least 128 bits)")]
+    InvalidChosenId,
+    /// A client-chosen id whose 64-bit map key another session holds:
+    /// practically never by chance (ids carry at least 128 bits), so
+    /// refused rather than let one session shadow another.
+    #[error("this session id cannot be used (it collides with a held session); choose another")]
+    ChosenIdTaken,
     #[error("invalid key: {0}")]
     InvalidKey(String),
     #[error("value of key {key:?} is not valid JSON: {reason}")]

@@ -11,6 +11,15 @@ use super::{Namespace, SessionError};
 /// Length of a session id in characters (Django's format).
 pub const ID_LEN: usize = 32;
 
+/// Fewest characters of a client-chosen id: 22 of a 64-letter alphabet
+/// carry 132 bits, past the 128 the contract asks for (express-session's
+/// default ids are 32).
+pub const MIN_CHOSEN_ID_LEN: usize = 22;
+
+/// Most characters of a client-chosen id: a bound on what a client makes
+/// the server hash and journal, far past any generator's.
+pub const MAX_CHOSEN_ID_LEN: usize = 256;
+
 const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
 /// A well-formed session id: 32 characters of `[a-z0-9]` (~165 bits).
@@ -72,6 +81,18 @@ impl SessionId {
         }
     }
 
+    /// Checks the shape of an id a client chose, in a namespace that
+    /// accepts them (`--client-id-namespaces`): 22 to 256 characters of
+    /// `[A-Za-z0-9_-]`, which every server-issued id also has. Only the
+    /// shape is checked: how random the id is stays the client's promise.
+    pub fn parse_chosen(raw: String) -> Result<Self, SessionError> {
+        if well_formed_chosen(&raw) {
+            Ok(SessionId::new(raw))
+        } else {
+            Err(SessionError::InvalidChosenId)
+        }
+    }
+
     /// The id itself, for the one place it must leave: the client.
     pub fn expose(&self) -> &str {
         &self.text
@@ -115,6 +136,14 @@ fn well_formed(raw: &str) -> bool {
         && raw.bytes().fold(true, |ok, b| {
             ok & (b.is_ascii_lowercase() | b.is_ascii_digit())
         })
+}
+
+/// Whether `raw` has the shape [`SessionId::parse_chosen`] accepts.
+fn well_formed_chosen(raw: &str) -> bool {
+    (MIN_CHOSEN_ID_LEN..=MAX_CHOSEN_ID_LEN).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 impl fmt::Debug for SessionId {
@@ -253,6 +282,34 @@ mod tests {
         for bad in ["", "short", "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"] {
             assert!(SessionId::parse_owned(bad.to_owned()).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_chosen_id_needs_22_to_256_characters_of_the_url_safe_alphabet() {
+        let express = "Xy_9-aBcDeFgHiJkLmNoPqRsTuVwXyZ0"; // 24 random bytes, base64url
+        for good in [express, &"a".repeat(22), &"Z".repeat(256)] {
+            let id = SessionId::parse_chosen(good.to_owned()).unwrap();
+            assert_eq!(id.expose(), good);
+        }
+        let issued = SessionId::generate();
+        assert_eq!(
+            SessionId::parse_chosen(issued.expose().to_owned()).unwrap(),
+            issued
+        );
+        for bad in [
+            "",
+            &"a".repeat(21),
+            &"a".repeat(257),
+            "abcdefghijklmnopqrstuv+",
+            "abcdefghijklmnopqrstuv/",
+            "abcdefghijklmnopqrstu.v",
+            "abcdefghijklmnopqrstuvé",
+            "abcdefghijklmnopqrstu v",
+        ] {
+            let refused = SessionId::parse_chosen(bad.to_owned()).unwrap_err();
+            assert_eq!(refused, SessionError::InvalidChosenId, "{bad:?}");
+        }
+        assert!(SessionError::InvalidChosenId.to_string().contains("22"));
     }
 
     #[test]

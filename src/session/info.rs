@@ -28,3 +28,20 @@ pub struct Update {
     /// Compare-and-set: refuse unless the session is at this version.
     pub expected_version: Option<u64>,
 }
+
+/// What a Set may do beyond per-key upserts: what a store that writes
+/// whole objects under ids it made itself (express-session) needs. The
+/// default is a plain Set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SetMode {
+    /// The session's data becomes exactly the upserts: keys not named are
+    /// removed, atomically with the rest.
+    pub replace_all: bool,
+    /// With no live session under the id, create one under it (holding the
+    /// upserts). Only for a namespace that accepts client-chosen ids: the
+    /// transport decides; storage does as told.
+    pub create_if_missing: bool,
+    /// A new idle timeout, as Touch sets it; for a session created, its
+    /// idle timeout (unset: the server's default).
+    pub idle_timeout: Option<Duration>,
+}

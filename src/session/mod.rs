@@ -19,8 +19,11 @@ pub use data::{validate_key, validate_value};
 pub use error::{Limit, SessionError};
 pub(crate) use fields::{put as put_str, take as take_str};
 pub use fields::{Fields, FieldsBuf};
-pub use id::{BuildDigestHasher, Digest, DigestHasher, SessionId, ID_LEN};
-pub use info::{SessionInfo, Update};
+pub use id::{
+    BuildDigestHasher, Digest, DigestHasher, SessionId, ID_LEN, MAX_CHOSEN_ID_LEN,
+    MIN_CHOSEN_ID_LEN,
+};
+pub use info::{SessionInfo, SetMode, Update};
 pub use limits::{Limits, Timeouts};
 pub use merge_patch::{merge, InvalidPatch, MergePatch};
 pub use namespace::{Namespace, MAX_NAMESPACE_BYTES};

@@ -40,8 +40,8 @@ use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::session::{
-    Binding, Handle, Limits, MergePatch, Namespace, SessionId, SessionInfo, SessionRead, Timeouts,
-    Update, UserId, UserSession,
+    Binding, Handle, Limits, MergePatch, Namespace, SessionId, SessionInfo, SessionRead, SetMode,
+    Timeouts, Update, UserId, UserSession,
 };
 
 pub use op::Op;
@@ -77,6 +77,26 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Applies every upsert and removal of `update` atomically, or nothing.
     fn set(&self, ns: &Namespace, id: &SessionId, update: Update) -> Op<SessionInfo>;
+
+    /// [`Self::set`] with what `mode` adds: the whole map replaced
+    /// (`replace_all`), a new idle timeout, or, with no live session under
+    /// `id`, one created under it (`create_if_missing`, whose namespace
+    /// check is the transport's). Every limit of a Create or a Set holds.
+    fn set_with(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        update: Update,
+        mode: SetMode,
+    ) -> Op<SessionInfo>;
+
+    /// Live sessions in `ns`. May walk every session held: for
+    /// express-session's `length`, not for a hot path.
+    fn count(&self, ns: &Namespace) -> Op<u64>;
+
+    /// Deletes every session of `ns`, each as a Flush would; answers how
+    /// many were live.
+    fn clear(&self, ns: &Namespace) -> Op<u64>;
 
     /// Read-modify-write in one operation: applies a JSON merge patch to
     /// the session's current values, atomically, and answers the whole
@@ -253,6 +273,27 @@ impl Storage {
     /// See [`Backend::set`].
     pub fn set(&self, ns: &Namespace, id: &SessionId, update: Update) -> Op<SessionInfo> {
         self.0.set(ns, id, update)
+    }
+
+    /// See [`Backend::set_with`].
+    pub fn set_with(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        update: Update,
+        mode: SetMode,
+    ) -> Op<SessionInfo> {
+        self.0.set_with(ns, id, update, mode)
+    }
+
+    /// See [`Backend::count`].
+    pub fn count(&self, ns: &Namespace) -> Op<u64> {
+        self.0.count(ns)
+    }
+
+    /// See [`Backend::clear`].
+    pub fn clear(&self, ns: &Namespace) -> Op<u64> {
+        self.0.clear(ns)
     }
 
     /// See [`Backend::merge`].

@@ -330,6 +330,7 @@ pub fn spawn_workers(
                             upsert: [("user".to_string(), value.clone())].into(),
                             remove: Vec::new(),
                             expected_version: None,
+                            ..Default::default()
                         }))
                         .await
                         .map(drop),

@@ -547,3 +547,7 @@ pub async fn every_change_of_a_session_in_another_namespace_is_refused(new: New)
     let (_, values) = store.get(&ns("shop"), &id, &[], false).await.unwrap();
     assert_eq!(values["a"], "1");
 }
+
+// The whole-object cases live in `whole.rs`; `backends!` finds every case
+// here.
+pub use super::whole::*;

@@ -14,7 +14,7 @@ use super::{FsyncPolicy, Journal, PersistConfig, Persistence, RecoverError};
 use crate::clock::Clock;
 use crate::session::{
     Binding, Handle, Limits, MergePatch, Namespace, SessionError, SessionId, SessionInfo,
-    SessionRead, Timeouts, Update, UserId, UserSession,
+    SessionRead, SetMode, Timeouts, Update, UserId, UserSession,
 };
 use crate::storage::memory::Memory;
 use crate::storage::{Backend, Op, StoreStats};
@@ -111,6 +111,24 @@ impl Backend for Durable {
 
     fn set(&self, ns: &Namespace, id: &SessionId, update: Update) -> Op<SessionInfo> {
         self.change(|m| m.set(ns, id, update))
+    }
+
+    fn set_with(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        update: Update,
+        mode: SetMode,
+    ) -> Op<SessionInfo> {
+        self.change(|m| m.set_with(ns, id, update, mode))
+    }
+
+    fn count(&self, ns: &Namespace) -> Op<u64> {
+        Op::ready(Ok(self.memory.count(ns)))
+    }
+
+    fn clear(&self, ns: &Namespace) -> Op<u64> {
+        self.change(|m| Ok(m.clear(ns)))
     }
 
     fn merge(

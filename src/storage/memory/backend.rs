@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::Memory;
 use crate::clock::Clock;
 use crate::session::{
-    Binding, Handle, Limits, MergePatch, Namespace, SessionId, SessionInfo, SessionRead, Timeouts,
-    Update, UserId, UserSession,
+    Binding, Handle, Limits, MergePatch, Namespace, SessionId, SessionInfo, SessionRead, SetMode,
+    Timeouts, Update, UserId, UserSession,
 };
 use crate::storage::{Backend, Op, StoreStats};
 
@@ -48,6 +48,24 @@ impl Backend for Memory {
 
     fn set(&self, ns: &Namespace, id: &SessionId, update: Update) -> Op<SessionInfo> {
         Op::ready(Memory::set(self, ns, id, update))
+    }
+
+    fn set_with(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        update: Update,
+        mode: SetMode,
+    ) -> Op<SessionInfo> {
+        Op::ready(Memory::set_with(self, ns, id, update, mode))
+    }
+
+    fn count(&self, ns: &Namespace) -> Op<u64> {
+        Op::ready(Ok(Memory::count(self, ns)))
+    }
+
+    fn clear(&self, ns: &Namespace) -> Op<u64> {
+        Op::ready(Ok(Memory::clear(self, ns)))
     }
 
     fn merge(

@@ -85,6 +85,7 @@ pub(crate) fn seconds(ms: Millis) -> u32 {
 }
 
 /// The plain values of a [`Header`], to build one from.
+#[derive(Clone, Copy)]
 pub(crate) struct Meta {
     pub digest: Digest,
     pub namespace: NsIndex,

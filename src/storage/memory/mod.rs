@@ -20,6 +20,7 @@ mod restore;
 mod stats;
 mod user_index;
 mod users;
+mod write;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -164,41 +165,24 @@ impl Memory {
         self.reserve_slot(namespace)?;
 
         let now = s.clock.now_ms();
-        let absolute = s
-            .timeouts
-            .absolute
-            .map_or(Millis::MAX, |a| now.saturating_add(a.as_millis() as Millis));
-        let idle_ms = idle.as_millis() as u64;
-        let idle_deadline = now.saturating_add(idle_ms);
-        let deadline = idle_deadline.min(absolute);
-        let at = visit_at(deadline, now);
 
         // Keys are 64 bits of a digest: one taken by another session is
         // skipped like a taken id, so keys stay unique among the held.
-        let (id, key) = loop {
+        let (id, meta) = loop {
             let id = SessionId::generate();
             let digest = id.digest_in(ns);
-            let meta = Meta {
-                digest,
-                namespace,
-                created_ms: now,
-                absolute_deadline_ms: absolute,
-                idle_ms,
-                version: 1,
-                idle_deadline_ms: idle_deadline,
-                indexed: at,
-                lsn: 0,
-                persisted_deadline_ms: idle_deadline,
-            };
+            let meta = self.fresh_meta(digest, namespace, now, idle);
             match s.sessions.entry(Entry::new_bound(meta, binding, &data)) {
                 MapEntry::Occupied(_) => continue,
                 MapEntry::Vacant(v) => {
                     let stored = v.insert(());
                     self.emit_put(&digest, stored.key());
-                    break (id, digest.key());
+                    break (id, meta);
                 }
             }
         };
+        let (key, at) = (meta.digest.key(), meta.indexed);
+        let deadline = meta.idle_deadline_ms.min(meta.absolute_deadline_ms);
         if let Some(b) = binding {
             let user = s.users.key(namespace, b.user.as_str());
             s.users.insert(user, key);
@@ -213,6 +197,30 @@ impl Memory {
             expires_ms: deadline,
             idle_timeout: idle,
         })
+    }
+
+    /// The header of a session created now under `digest`, at version 1,
+    /// filed for its deadline.
+    fn fresh_meta(&self, digest: Digest, namespace: NsIndex, now: Millis, idle: Duration) -> Meta {
+        let absolute = self
+            .shared
+            .timeouts
+            .absolute
+            .map_or(Millis::MAX, |a| now.saturating_add(a.as_millis() as Millis));
+        let idle_ms = idle.as_millis() as u64;
+        let idle_deadline = now.saturating_add(idle_ms);
+        Meta {
+            digest,
+            namespace,
+            created_ms: now,
+            absolute_deadline_ms: absolute,
+            idle_ms,
+            version: 1,
+            idle_deadline_ms: idle_deadline,
+            indexed: visit_at(idle_deadline.min(absolute), now),
+            lsn: 0,
+            persisted_deadline_ms: idle_deadline,
+        }
     }
 
     /// Reads the named keys (all when `keys` is empty) as a view of the

@@ -10,7 +10,7 @@ use super::{whole, Found, Redis};
 use crate::clock::Clock;
 use crate::session::{
     Binding, Handle, Limits, MergePatch, Namespace, SessionError, SessionId, SessionInfo,
-    SessionRead, Timeouts, Update, UserId, UserSession,
+    SessionRead, SetMode, Timeouts, Update, UserId, UserSession,
 };
 use crate::storage::{Backend, Op, StoreStats};
 
@@ -57,6 +57,27 @@ impl Backend for Redis {
             let (info, _) = Redis::set(&this, &ns, &id, update, &[], false).await?;
             Ok(info)
         })
+    }
+
+    fn set_with(
+        &self,
+        ns: &Namespace,
+        id: &SessionId,
+        update: Update,
+        mode: SetMode,
+    ) -> Op<SessionInfo> {
+        if mode == SetMode::default() {
+            return Backend::set(self, ns, id, update);
+        }
+        Op::ready(Err(not_yet()))
+    }
+
+    fn count(&self, _ns: &Namespace) -> Op<u64> {
+        Op::ready(Err(not_yet()))
+    }
+
+    fn clear(&self, _ns: &Namespace) -> Op<u64> {
+        Op::ready(Err(not_yet()))
     }
 
     fn merge(
@@ -169,4 +190,8 @@ impl Backend for Redis {
 /// User bindings are not on Redis yet.
 fn no_users() -> SessionError {
     SessionError::Unavailable("user bindings are not supported on the Redis backend yet")
+}
+
+fn not_yet() -> SessionError {
+    SessionError::Unavailable("not yet offered by the Redis backend")
 }

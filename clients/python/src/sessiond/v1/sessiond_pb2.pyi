@@ -25,7 +25,7 @@ class SessionInfo(_message.Message):
     def __init__(self, id: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., idle_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class CreateRequest(_message.Message):
-    __slots__ = ("data", "idle_timeout")
+    __slots__ = ("data", "idle_timeout", "user")
     class DataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -35,9 +35,21 @@ class CreateRequest(_message.Message):
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     DATA_FIELD_NUMBER: _ClassVar[int]
     IDLE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
     data: _containers.ScalarMap[str, str]
     idle_timeout: _duration_pb2.Duration
-    def __init__(self, data: _Optional[_Mapping[str, str]] = ..., idle_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    user: UserBinding
+    def __init__(self, data: _Optional[_Mapping[str, str]] = ..., idle_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., user: _Optional[_Union[UserBinding, _Mapping]] = ...) -> None: ...
+
+class UserBinding(_message.Message):
+    __slots__ = ("user_id", "user_agent", "ip")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    user_agent: str
+    ip: str
+    def __init__(self, user_id: _Optional[str] = ..., user_agent: _Optional[str] = ..., ip: _Optional[str] = ...) -> None: ...
 
 class CreateResponse(_message.Message):
     __slots__ = ("session",)
@@ -71,7 +83,7 @@ class GetResponse(_message.Message):
     def __init__(self, session: _Optional[_Union[SessionInfo, _Mapping]] = ..., data: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class SetRequest(_message.Message):
-    __slots__ = ("id", "upsert", "remove", "expected_version")
+    __slots__ = ("id", "upsert", "remove", "expected_version", "create_if_missing", "replace_all", "idle_timeout")
     class UpsertEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -83,11 +95,17 @@ class SetRequest(_message.Message):
     UPSERT_FIELD_NUMBER: _ClassVar[int]
     REMOVE_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CREATE_IF_MISSING_FIELD_NUMBER: _ClassVar[int]
+    REPLACE_ALL_FIELD_NUMBER: _ClassVar[int]
+    IDLE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     id: str
     upsert: _containers.ScalarMap[str, str]
     remove: _containers.RepeatedScalarFieldContainer[str]
     expected_version: int
-    def __init__(self, id: _Optional[str] = ..., upsert: _Optional[_Mapping[str, str]] = ..., remove: _Optional[_Iterable[str]] = ..., expected_version: _Optional[int] = ...) -> None: ...
+    create_if_missing: bool
+    replace_all: bool
+    idle_timeout: _duration_pb2.Duration
+    def __init__(self, id: _Optional[str] = ..., upsert: _Optional[_Mapping[str, str]] = ..., remove: _Optional[_Iterable[str]] = ..., expected_version: _Optional[int] = ..., create_if_missing: _Optional[bool] = ..., replace_all: _Optional[bool] = ..., idle_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class SetResponse(_message.Message):
     __slots__ = ("session",)
@@ -132,3 +150,97 @@ class TouchResponse(_message.Message):
     SESSION_FIELD_NUMBER: _ClassVar[int]
     session: SessionInfo
     def __init__(self, session: _Optional[_Union[SessionInfo, _Mapping]] = ...) -> None: ...
+
+class BindUserRequest(_message.Message):
+    __slots__ = ("id", "user")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    user: UserBinding
+    def __init__(self, id: _Optional[str] = ..., user: _Optional[_Union[UserBinding, _Mapping]] = ...) -> None: ...
+
+class BindUserResponse(_message.Message):
+    __slots__ = ("session",)
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    session: SessionInfo
+    def __init__(self, session: _Optional[_Union[SessionInfo, _Mapping]] = ...) -> None: ...
+
+class ListUserSessionsRequest(_message.Message):
+    __slots__ = ("user_id", "current_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    current_id: str
+    def __init__(self, user_id: _Optional[str] = ..., current_id: _Optional[str] = ...) -> None: ...
+
+class UserSessionInfo(_message.Message):
+    __slots__ = ("handle", "created_at", "last_seen", "expires_at", "user_agent", "ip", "current")
+    HANDLE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    handle: str
+    created_at: _timestamp_pb2.Timestamp
+    last_seen: _timestamp_pb2.Timestamp
+    expires_at: _timestamp_pb2.Timestamp
+    user_agent: str
+    ip: str
+    current: bool
+    def __init__(self, handle: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., user_agent: _Optional[str] = ..., ip: _Optional[str] = ..., current: _Optional[bool] = ...) -> None: ...
+
+class ListUserSessionsResponse(_message.Message):
+    __slots__ = ("sessions",)
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    sessions: _containers.RepeatedCompositeFieldContainer[UserSessionInfo]
+    def __init__(self, sessions: _Optional[_Iterable[_Union[UserSessionInfo, _Mapping]]] = ...) -> None: ...
+
+class RevokeSessionRequest(_message.Message):
+    __slots__ = ("handle", "user_id")
+    HANDLE_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    handle: str
+    user_id: str
+    def __init__(self, handle: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class RevokeSessionResponse(_message.Message):
+    __slots__ = ("existed",)
+    EXISTED_FIELD_NUMBER: _ClassVar[int]
+    existed: bool
+    def __init__(self, existed: _Optional[bool] = ...) -> None: ...
+
+class RevokeUserSessionsRequest(_message.Message):
+    __slots__ = ("user_id", "except_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXCEPT_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    except_id: str
+    def __init__(self, user_id: _Optional[str] = ..., except_id: _Optional[str] = ...) -> None: ...
+
+class RevokeUserSessionsResponse(_message.Message):
+    __slots__ = ("revoked",)
+    REVOKED_FIELD_NUMBER: _ClassVar[int]
+    revoked: int
+    def __init__(self, revoked: _Optional[int] = ...) -> None: ...
+
+class CountSessionsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CountSessionsResponse(_message.Message):
+    __slots__ = ("count",)
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    def __init__(self, count: _Optional[int] = ...) -> None: ...
+
+class ClearSessionsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ClearSessionsResponse(_message.Message):
+    __slots__ = ("cleared",)
+    CLEARED_FIELD_NUMBER: _ClassVar[int]
+    cleared: int
+    def __init__(self, cleared: _Optional[int] = ...) -> None: ...
