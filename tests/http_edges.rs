@@ -134,7 +134,13 @@ async fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
     let app = spawn_app().await;
     let http = app.http();
     // `/sessions` is a route since issue 16; one level too deep is not.
-    for path in ["/", "/session/", "/sessions/a/b", "/session/keys/a/b", "/admin"] {
+    for path in [
+        "/",
+        "/session/",
+        "/sessions/a/b",
+        "/session/keys/a/b",
+        "/admin",
+    ] {
         let reply = http.get(path, &[]).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(reply.error(), "not_found");
