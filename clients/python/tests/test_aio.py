@@ -28,6 +28,21 @@ async def test_every_call_works_and_errors_mean_the_same(server: Server) -> None
         assert await client.flush(rotated.id) is False
 
 
+async def test_a_users_sessions_are_listed_and_revoked(server: Server) -> None:
+    async with aio.Client(server.grpc_addr) as client:
+        here = await client.create(user_id="aio-user", user_agent="Here")
+        other = await client.create()
+        await client.bind_user(other.id, "aio-user")
+        listed = await client.list_user_sessions("aio-user", current_id=here.id)
+        assert [s.user_agent for s in listed if s.current] == ["Here"]
+        handle = next(s.handle for s in listed if not s.current)
+        assert await client.revoke_session(handle) is True
+        again = await client.create(user_id="aio-user")
+        assert await client.revoke_user_sessions("aio-user", except_id=here.id) == 1
+        with pytest.raises(sessiond.SessionNotFound):
+            await client.get(again.id)
+
+
 async def test_concurrent_calls_share_one_channel(server: Server) -> None:
     client = aio.Client(server.grpc_addr)
     info = await client.create({})

@@ -22,6 +22,10 @@ RPC_METHODS = {
     "Flush": "flush",
     "Rotate": "rotate",
     "Touch": "touch",
+    "BindUser": "bind_user",
+    "ListUserSessions": "list_user_sessions",
+    "RevokeSession": "revoke_session",
+    "RevokeUserSessions": "revoke_user_sessions",
 }
 
 
@@ -40,6 +44,29 @@ def test_values_go_in_as_python_objects_and_come_back_equal(client: Client) -> N
     assert session.raw["cart"] == '{"items":[1,2]}'
     assert session.version == info.version == 1
     assert session.idle_timeout == timedelta(hours=1)
+
+
+def test_a_users_sessions_are_listed_by_handle_and_revoked(client: Client) -> None:
+    phone = client.create({"a": 1}, user_id="py-user", user_agent="Phone", ip="192.0.2.1")
+    laptop = client.create()
+    client.bind_user(laptop.id, "py-user", user_agent="Laptop")
+    listed = client.list_user_sessions("py-user", current_id=laptop.id)
+    assert {s.user_agent for s in listed} == {"Phone", "Laptop"}
+    assert [s.user_agent for s in listed if s.current] == ["Laptop"]
+    assert all(len(s.handle) == 32 and s.handle not in (phone.id, laptop.id) for s in listed)
+    with pytest.raises(sessiond.SessionNotFound):
+        client.get(listed[0].handle)
+    handle = next(s.handle for s in listed if s.user_agent == "Phone")
+    assert client.revoke_session(handle, user_id="someone-else") is False
+    assert client.revoke_session(handle, user_id="py-user") is True
+    other = client.create(user_id="py-user")
+    assert client.revoke_user_sessions("py-user", except_id=laptop.id) == 1
+    with pytest.raises(sessiond.SessionNotFound):
+        client.get(other.id)
+    client.bind_user(laptop.id, None)
+    assert client.list_user_sessions("py-user") == []
+    with pytest.raises(sessiond.InvalidArgument):
+        client.list_user_sessions("")
 
 
 def test_get_reads_only_the_keys_asked_for(client: Client) -> None:

@@ -340,6 +340,33 @@ def test_login_rotates_the_anonymous_session_and_logout_flushes_it(
         engine.get(logged_in)
 
 
+def test_login_binds_the_session_to_its_user_and_logging_out_elsewhere_is_one_call(
+    engine: Client, database: None
+) -> None:
+    call_command("migrate", "auth", verbosity=0)
+    user = User.objects.create_user("wang", password="pw")
+    devices = []
+    for _ in range(3):
+        request = request_with_session(None)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        request.session.save()
+        devices.append(request.session)
+    here = devices[0]
+    assert isinstance(here, SessionStore)
+    listed = here.user_sessions()
+    assert len(listed) == 3
+    assert [s.current for s in listed].count(True) == 1
+    assert all(s.handle != key_of(d) for s in listed for d in devices)
+
+    assert here.revoke_other_sessions() == 2
+    assert engine.get(key_of(here)).data["_auth_user_id"] == str(user.pk)
+    for other in devices[1:]:
+        with pytest.raises(sessiond.SessionNotFound):
+            engine.get(key_of(other))
+    assert [s.current for s in here.user_sessions()] == [True]
+    assert SessionStore().user_sessions() == [], "no user, no listing"
+
+
 # Async.
 
 

@@ -8,4 +8,6 @@ urlpatterns = [
     path("visit", views.visit, name="visit"),
     path("logout", views.logout_view, name="logout"),
     path("whoami", views.whoami, name="whoami"),
+    path("devices", views.devices, name="devices"),
+    path("logout-everywhere-else", views.logout_everywhere_else, name="logout_everywhere_else"),
 ]

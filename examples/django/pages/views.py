@@ -61,6 +61,29 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
+@require_POST
+def logout_everywhere_else(request: HttpRequest) -> JsonResponse:
+    """Logs the user out on every other device, in one call: the engine
+    bound each of the user's sessions to them at login (_auth_user_id)."""
+    revoked = request.session.revoke_other_sessions()  # type: ignore[attr-defined]
+    return JsonResponse({"revoked": revoked})
+
+
+@require_GET
+def devices(request: HttpRequest) -> JsonResponse:
+    """Where the user is signed in: each session by its handle (never its
+    id), the current one marked."""
+    sessions = request.session.user_sessions()  # type: ignore[attr-defined]
+    return JsonResponse(
+        {
+            "sessions": [
+                {"handle": s.handle, "last_seen": s.last_seen.isoformat(), "current": s.current}
+                for s in sessions
+            ]
+        }
+    )
+
+
 @require_GET
 def whoami(request: HttpRequest) -> JsonResponse:
     """The user, the counter and this worker's pid, as JSON."""

@@ -6,7 +6,7 @@ RPC of ``sessiond.v1``; ``sessiond.django`` is a Django session engine
 :mod:`sessiond.errors`, re-exported here.
 """
 
-from sessiond._types import Session, SessionInfo
+from sessiond._types import Session, SessionInfo, UserSession
 from sessiond.client import Client
 from sessiond.errors import (
     DeadlineExceeded,
@@ -34,5 +34,6 @@ __all__ = [
     "SessiondUnavailable",
     "Unauthenticated",
     "Unavailable",
+    "UserSession",
     "VersionConflict",
 ]

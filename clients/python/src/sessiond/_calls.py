@@ -14,7 +14,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 
 from sessiond._config import SERVICE, seconds
-from sessiond._types import Session, SessionInfo
+from sessiond._types import Session, SessionInfo, UserSession
 from sessiond._values import check_keys, encode_values
 from sessiond.v1 import sessiond_pb2 as pb
 
@@ -50,8 +50,41 @@ def _duration(value: float | timedelta | None, what: str) -> Duration | None:
     return duration
 
 
-def create(data: Mapping[str, str], idle_timeout: float | timedelta | None) -> pb.CreateRequest:
-    return pb.CreateRequest(data=data, idle_timeout=_duration(idle_timeout, "idle_timeout"))
+def binding(user_id: str | None, user_agent: str, ip: str) -> pb.UserBinding | None:
+    if user_id is None:
+        return None
+    return pb.UserBinding(user_id=user_id, user_agent=user_agent, ip=ip)
+
+
+def create(
+    data: Mapping[str, str],
+    idle_timeout: float | timedelta | None,
+    user: pb.UserBinding | None = None,
+) -> pb.CreateRequest:
+    return pb.CreateRequest(
+        data=data, idle_timeout=_duration(idle_timeout, "idle_timeout"), user=user
+    )
+
+
+def bind_user(session_id: str, user: pb.UserBinding | None) -> pb.BindUserRequest:
+    return pb.BindUserRequest(id=session_id, user=user)
+
+
+def list_user_sessions(user_id: str, current_id: str | None) -> pb.ListUserSessionsRequest:
+    return pb.ListUserSessionsRequest(user_id=user_id, current_id=current_id or "")
+
+
+def revoke_session(handle: str, user_id: str | None) -> pb.RevokeSessionRequest:
+    return pb.RevokeSessionRequest(handle=handle, user_id=user_id or "")
+
+
+def revoke_user_sessions(user_id: str, except_id: str | None) -> pb.RevokeUserSessionsRequest:
+    return pb.RevokeUserSessionsRequest(user_id=user_id, except_id=except_id or "")
+
+
+def user_sessions(response: Any) -> list[UserSession]:
+    """A ListUserSessions response as :class:`UserSession` values."""
+    return [UserSession.from_pb(s) for s in response.sessions]
 
 
 def get(session_id: str, keys: Iterable[str] | None, no_touch: bool) -> pb.GetRequest:

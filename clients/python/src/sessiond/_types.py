@@ -69,3 +69,32 @@ class Session(SessionInfo):
             decode_values(raw),
             raw,
         )
+
+
+@dataclass(frozen=True)
+class UserSession:
+    """One of a user's sessions in a listing. Carries no id: ``handle``
+    names it to :meth:`sessiond.Client.revoke_session` and opens nothing."""
+
+    #: 32 hex digits; safe to show in a page.
+    handle: str
+    created_at: datetime
+    #: The last activity (a get, set or touch).
+    last_seen: datetime
+    expires_at: datetime
+    user_agent: str
+    ip: str
+    #: Whether this is the session whose id was passed as ``current_id``.
+    current: bool
+
+    @classmethod
+    def from_pb(cls, s: pb.UserSessionInfo) -> UserSession:
+        return cls(
+            s.handle,
+            _time(s.created_at),
+            _time(s.last_seen),
+            _time(s.expires_at),
+            s.user_agent,
+            s.ip,
+            s.current,
+        )

@@ -22,7 +22,7 @@ from google.protobuf.message import Message
 
 from sessiond import _calls
 from sessiond._config import Config, Configured
-from sessiond._types import Session, SessionInfo
+from sessiond._types import Session, SessionInfo, UserSession
 from sessiond.errors import from_rpc_error
 from sessiond.v1 import sessiond_pb2 as pb
 
@@ -64,11 +64,19 @@ class Client(Configured):
         data: Mapping[str, Any] | None = None,
         *,
         idle_timeout: float | timedelta | None = None,
+        user_id: str | None = None,
+        user_agent: str = "",
+        ip: str = "",
         timeout: float | None = None,
     ) -> SessionInfo:
         """See :meth:`sessiond.Client.create`."""
         return await self.create_json(
-            _calls.encode(data), idle_timeout=idle_timeout, timeout=timeout
+            _calls.encode(data),
+            idle_timeout=idle_timeout,
+            user_id=user_id,
+            user_agent=user_agent,
+            ip=ip,
+            timeout=timeout,
         )
 
     async def create_json(
@@ -76,10 +84,14 @@ class Client(Configured):
         data: Mapping[str, str],
         *,
         idle_timeout: float | timedelta | None = None,
+        user_id: str | None = None,
+        user_agent: str = "",
+        ip: str = "",
         timeout: float | None = None,
     ) -> SessionInfo:
         """See :meth:`sessiond.Client.create_json`."""
-        return _calls.info(await self._call("Create", _calls.create(data, idle_timeout), timeout))
+        request = _calls.create(data, idle_timeout, _calls.binding(user_id, user_agent, ip))
+        return _calls.info(await self._call("Create", request, timeout))
 
     async def get(
         self,
@@ -146,6 +158,44 @@ class Client(Configured):
         return _calls.info(
             await self._call("Touch", _calls.touch(session_id, idle_timeout), timeout)
         )
+
+    async def bind_user(
+        self,
+        session_id: str,
+        user_id: str | None,
+        *,
+        user_agent: str = "",
+        ip: str = "",
+        timeout: float | None = None,
+    ) -> SessionInfo:
+        """See :meth:`sessiond.Client.bind_user`."""
+        request = _calls.bind_user(session_id, _calls.binding(user_id, user_agent, ip))
+        return _calls.info(await self._call("BindUser", request, timeout))
+
+    async def list_user_sessions(
+        self, user_id: str, *, current_id: str | None = None, timeout: float | None = None
+    ) -> list[UserSession]:
+        """See :meth:`sessiond.Client.list_user_sessions`."""
+        request = _calls.list_user_sessions(user_id, current_id)
+        return _calls.user_sessions(await self._call("ListUserSessions", request, timeout))
+
+    async def revoke_session(
+        self, handle: str, *, user_id: str | None = None, timeout: float | None = None
+    ) -> bool:
+        """See :meth:`sessiond.Client.revoke_session`."""
+        request = _calls.revoke_session(handle, user_id)
+        response = await self._call("RevokeSession", request, timeout)
+        assert isinstance(response, pb.RevokeSessionResponse)
+        return response.existed
+
+    async def revoke_user_sessions(
+        self, user_id: str, *, except_id: str | None = None, timeout: float | None = None
+    ) -> int:
+        """See :meth:`sessiond.Client.revoke_user_sessions`."""
+        request = _calls.revoke_user_sessions(user_id, except_id)
+        response = await self._call("RevokeUserSessions", request, timeout)
+        assert isinstance(response, pb.RevokeUserSessionsResponse)
+        return response.revoked
 
     async def close(self) -> None:
         """Closes the running loop's channel; a later call opens a new one."""

@@ -14,7 +14,7 @@ from google.protobuf.message import Message
 
 from sessiond import _calls
 from sessiond._config import Configured
-from sessiond._types import Session, SessionInfo
+from sessiond._types import Session, SessionInfo, UserSession
 from sessiond.errors import from_rpc_error
 from sessiond.v1 import sessiond_pb2 as pb
 
@@ -53,21 +53,36 @@ class Client(Configured):
         data: Mapping[str, Any] | None = None,
         *,
         idle_timeout: float | timedelta | None = None,
+        user_id: str | None = None,
+        user_agent: str = "",
+        ip: str = "",
         timeout: float | None = None,
     ) -> SessionInfo:
         """A new session holding ``data``, with a fresh server-chosen id.
-        ``idle_timeout`` unset: the server's default."""
-        return self.create_json(_calls.encode(data), idle_timeout=idle_timeout, timeout=timeout)
+        ``idle_timeout`` unset: the server's default. With ``user_id``, the
+        session is bound to that user from the start (see :meth:`bind_user`)."""
+        return self.create_json(
+            _calls.encode(data),
+            idle_timeout=idle_timeout,
+            user_id=user_id,
+            user_agent=user_agent,
+            ip=ip,
+            timeout=timeout,
+        )
 
     def create_json(
         self,
         data: Mapping[str, str],
         *,
         idle_timeout: float | timedelta | None = None,
+        user_id: str | None = None,
+        user_agent: str = "",
+        ip: str = "",
         timeout: float | None = None,
     ) -> SessionInfo:
         """:meth:`create` with values already JSON texts (the server validates them)."""
-        return _calls.info(self._call("Create", _calls.create(data, idle_timeout), timeout))
+        user = _calls.binding(user_id, user_agent, ip)
+        return _calls.info(self._call("Create", _calls.create(data, idle_timeout, user), timeout))
 
     def get(
         self,
@@ -134,6 +149,48 @@ class Client(Configured):
     ) -> SessionInfo:
         """Slides the deadline; with ``idle_timeout``, changes it first."""
         return _calls.info(self._call("Touch", _calls.touch(session_id, idle_timeout), timeout))
+
+    def bind_user(
+        self,
+        session_id: str,
+        user_id: str | None,
+        *,
+        user_agent: str = "",
+        ip: str = "",
+        timeout: float | None = None,
+    ) -> SessionInfo:
+        """Binds the session to ``user_id`` (moving it from any other user),
+        or unbinds it with ``None``. ``user_agent`` and ``ip`` are shown in
+        listings. Survives :meth:`rotate`; the version stays."""
+        request = _calls.bind_user(session_id, _calls.binding(user_id, user_agent, ip))
+        return _calls.info(self._call("BindUser", request, timeout))
+
+    def list_user_sessions(
+        self, user_id: str, *, current_id: str | None = None, timeout: float | None = None
+    ) -> list[UserSession]:
+        """The user's live sessions, most recently active first, named by
+        handle; the one ``current_id`` names is marked ``current``."""
+        request = _calls.list_user_sessions(user_id, current_id)
+        return _calls.user_sessions(self._call("ListUserSessions", request, timeout))
+
+    def revoke_session(
+        self, handle: str, *, user_id: str | None = None, timeout: float | None = None
+    ) -> bool:
+        """Ends the session ``handle`` names (with ``user_id``, only if it is
+        that user's); whether a live one ended. Idempotent."""
+        response = self._call("RevokeSession", _calls.revoke_session(handle, user_id), timeout)
+        assert isinstance(response, pb.RevokeSessionResponse)
+        return response.existed
+
+    def revoke_user_sessions(
+        self, user_id: str, *, except_id: str | None = None, timeout: float | None = None
+    ) -> int:
+        """Ends every session of ``user_id`` but ``except_id``'s ("log out
+        everywhere else"), in one call; how many ended."""
+        request = _calls.revoke_user_sessions(user_id, except_id)
+        response = self._call("RevokeUserSessions", request, timeout)
+        assert isinstance(response, pb.RevokeUserSessionsResponse)
+        return response.revoked
 
     def close(self) -> None:
         """Closes this process's channel; a later call opens a new one."""

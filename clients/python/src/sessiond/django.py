@@ -24,6 +24,12 @@ How it differs from Django's own engines, on purpose:
   not used: the types it accepts are those of Django's JSONSerializer).
 - The session's expiry (``set_expiry``, ``SESSION_COOKIE_AGE``) is its idle
   timeout in sessiond; sessiond evicts, so ``clear_expired()`` does nothing.
+- The session is bound to its user: when a save stores Django's
+  ``_auth_user_id`` (``login()`` sets it), the session is created bound to
+  that user or bound with BindUser, and unbound when it goes. A user's
+  sessions can then be listed (:meth:`SessionStore.user_sessions`) and
+  "log out everywhere else" is one call
+  (:meth:`SessionStore.revoke_other_sessions`).
 - When sessiond cannot be reached, calls fail closed within the timeout
   with :class:`sessiond.SessiondUnavailable`: a request that needs its
   session gets a 500, never someone else's session or a hang.
@@ -32,6 +38,7 @@ How it differs from Django's own engines, on purpose:
 from __future__ import annotations
 
 import functools
+import json
 import re
 from typing import Any
 
@@ -42,7 +49,7 @@ from django.core.signals import setting_changed
 
 from sessiond import aio
 from sessiond._config import OptionError
-from sessiond._types import SessionInfo
+from sessiond._types import SessionInfo, UserSession
 from sessiond._values import encode_values
 from sessiond.client import Client
 from sessiond.errors import InvalidArgument, SessionNotFound
@@ -52,6 +59,20 @@ __all__ = ["SessionStore"]
 # The ids sessiond issues. Anything else names no session, so it is not
 # worth a call (and a forged cookie costs the server nothing).
 _ID = re.compile(r"[a-z0-9]{32}")
+
+# django.contrib.auth.SESSION_KEY, which login() sets to the user's pk as a
+# string: the user a session is bound to in sessiond.
+_USER_KEY = "_auth_user_id"
+
+
+def _user_of(encoded: dict[str, str]) -> str | None:
+    """The user id a session's stored ``_auth_user_id`` names, if any."""
+    text = encoded.get(_USER_KEY)
+    if text is None:
+        return None
+    value = json.loads(text)
+    return value if isinstance(value, str) else json.dumps(value)
+
 
 # Client options and the settings they come from, for error messages.
 _SETTING_OF = {
@@ -204,7 +225,7 @@ class SessionStore(SessionBase):
             self._session_key = None
             self._forget()
             return
-        info = self._engine.sync.create_json(encoded, idle_timeout=idle)
+        info = self._engine.sync.create_json(encoded, idle_timeout=idle, user_id=_user_of(encoded))
         self._session_key = info.id
         self._remember(encoded, info)
 
@@ -234,6 +255,9 @@ class SessionStore(SessionBase):
                 info = client.set_json(key, upsert, remove, expected_version=self._expected())
             if info is None or idle != self._idle:
                 info = client.touch(key, idle_timeout=idle)
+            user = _user_of(encoded)
+            if user != _user_of(self._stored):
+                info = client.bind_user(key, user)
         except SessionNotFound:
             # Flushed elsewhere (logout in another tab): never resurrect it.
             raise UpdateError from None
@@ -261,6 +285,41 @@ class SessionStore(SessionBase):
         # Never stored, or gone meanwhile: a new session holding the data.
         self._session_cache = data
         self.create()
+
+    # A user's sessions (sessiond's own, beyond SessionBase).
+
+    def _user(self) -> str | None:
+        return _user_of(encode_values(self._get_session()))  # type: ignore[attr-defined]
+
+    def user_sessions(self) -> list[UserSession]:
+        """The sessions of this session's user, this one marked
+        ``current``; empty when no user is logged in."""
+        user = self._user()
+        if user is None:
+            return []
+        return self._engine.sync.list_user_sessions(user, current_id=self.session_key)
+
+    def revoke_other_sessions(self) -> int:
+        """Logs this session's user out everywhere else (after a password
+        change, say); how many sessions ended. This one stays."""
+        user = self._user()
+        if user is None:
+            return 0
+        return self._engine.sync.revoke_user_sessions(user, except_id=self.session_key)
+
+    async def auser_sessions(self) -> list[UserSession]:
+        """See :meth:`user_sessions`."""
+        user = _user_of(encode_values(await self._aget_session()))
+        if user is None:
+            return []
+        return await self._engine.aio.list_user_sessions(user, current_id=self.session_key)
+
+    async def arevoke_other_sessions(self) -> int:
+        """See :meth:`revoke_other_sessions`."""
+        user = _user_of(encode_values(await self._aget_session()))
+        if user is None:
+            return 0
+        return await self._engine.aio.revoke_user_sessions(user, except_id=self.session_key)
 
     @classmethod
     def clear_expired(cls) -> None:
@@ -312,7 +371,9 @@ class SessionStore(SessionBase):
             self._session_key = None
             self._forget()
             return
-        info = await self._engine.aio.create_json(encoded, idle_timeout=idle)
+        info = await self._engine.aio.create_json(
+            encoded, idle_timeout=idle, user_id=_user_of(encoded)
+        )
         self._session_key = info.id
         self._remember(encoded, info)
 
@@ -341,6 +402,9 @@ class SessionStore(SessionBase):
                 info = await client.set_json(key, upsert, remove, expected_version=self._expected())
             if info is None or idle != self._idle:
                 info = await client.touch(key, idle_timeout=idle)
+            user = _user_of(encoded)
+            if user != _user_of(self._stored):
+                info = await client.bind_user(key, user)
         except SessionNotFound:
             raise UpdateError from None
         self._remember(encoded, info)
