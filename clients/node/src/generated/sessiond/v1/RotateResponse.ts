@@ -1,0 +1,11 @@
+// Original file: proto/sessiond/v1/sessiond.proto
+
+import type { SessionInfo as _sessiond_v1_SessionInfo, SessionInfo__Output as _sessiond_v1_SessionInfo__Output } from '../../sessiond/v1/SessionInfo';
+
+export interface RotateResponse {
+  'session'?: (_sessiond_v1_SessionInfo | null);
+}
+
+export interface RotateResponse__Output {
+  'session': (_sessiond_v1_SessionInfo__Output | null);
+}

@@ -1,0 +1,122 @@
+// Real servers for the tests: sessiond (the binary as a child process on
+// free loopback ports, its addresses read from its "sessiond serving" log
+// line, as clients/python/tests/server.py does) and redis-server.
+import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { accessSync, constants, mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+
+export function binary() {
+  const path = process.env.SESSIOND_BIN || join(REPO, "target", "debug", "sessiond");
+  accessSync(path, constants.X_OK);
+  return path;
+}
+
+/** Runs sessiond with `args` on ephemeral listeners; resolves once it serves. */
+export async function sessiond(...args) {
+  const child = spawn(
+    binary(),
+    [
+      "--grpc-addr", "127.0.0.1:0",
+      "--http-addr", "127.0.0.1:0",
+      "--admin-addr", "127.0.0.1:0",
+      "--drain-delay", "0s",
+      "--log-format", "json",
+      ...args,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  const lines = createInterface({ input: child.stderr });
+  const serving = await new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`sessiond exited with ${code} before serving`)));
+    lines.on("line", (line) => {
+      try {
+        const event = JSON.parse(line);
+        const fields = event.fields ?? event;
+        if (fields.message === "sessiond serving") resolve(fields);
+      } catch {
+        // not a log event
+      }
+    });
+  });
+  child.removeAllListeners("exit");
+  return {
+    grpcAddr: serving.grpc_addr,
+    httpAddr: serving.http_addr,
+    adminAddr: serving.admin_addr,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** A tokens file with a fresh token per [namespace, readOnly]; the path and tokens. */
+export function tokensFile(entries) {
+  const dir = mkdtempSync(join(tmpdir(), "sessiond-tokens-"));
+  const tokens = [];
+  const lines = [];
+  for (const [namespace, readOnly] of entries) {
+    const token = randomBytes(32).toString("hex");
+    const args = ["hash-token", namespace, ...(readOnly ? ["--read-only"] : [])];
+    lines.push(execFileSync(binary(), args, { input: token + "\n" }).toString().trim());
+    tokens.push(token);
+  }
+  const path = join(dir, "tokens");
+  writeFileSync(path, lines.join("\n") + "\n");
+  return { path, tokens };
+}
+
+/** sessiond with a read-write and a read-only token of `express`, which
+ * chooses its ids, and a token of `other`, which does not. */
+export async function sessiondForExpress(...args) {
+  const { path, tokens } = tokensFile([["express", false], ["express", true], ["other", false]]);
+  const server = await sessiond("--tokens-file", path, "--client-id-namespaces", "express", ...args);
+  const [token, readOnlyToken, otherToken] = tokens;
+  return { ...server, token, readOnlyToken, otherToken };
+}
+
+/** A port no one listens on now. */
+export async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** redis-server on a free loopback port, nothing persisted. */
+export async function redisServer() {
+  const port = await freePort();
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const lines = createInterface({ input: child.stdout });
+  await new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}`)));
+    lines.on("line", (line) => {
+      if (line.includes("Ready to accept connections")) resolve();
+    });
+  });
+  child.removeAllListeners("exit");
+  child.stdout.resume();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
