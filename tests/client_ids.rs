@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::http_client::JSON;
-use common::{spawn_app_with, TestApp, T0};
+use common::redis_server::RedisServer;
+use common::{eventually, http_get, spawn_app_with, TestApp, T0};
 use http::{Method, StatusCode};
 use sessiond::auth::hash_token_line;
 use sessiond::grpc::pb;
@@ -305,4 +306,90 @@ async fn an_expired_chosen_session_is_gone_and_may_be_made_again() {
         .await
         .unwrap();
     assert_eq!(again.into_inner().session.unwrap().version, 1);
+}
+
+#[tokio::test]
+async fn on_redis_a_whole_object_store_works_the_same_and_counts_across_replicas() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = tokens_file(&dir);
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        let (url, path) = (redis.url(), path.clone());
+        let app = spawn_app_with(move |config| {
+            config.backend = sessiond::config::BackendKind::Redis;
+            config.redis_url = sessiond::config::RedisUrl(url);
+            config.redis_timeout = Duration::from_millis(500);
+            config.tokens_file = Some(path);
+            config.client_id_namespaces = vec!["express".into()];
+        })
+        .await;
+        let admin = app.admin_addr;
+        let ready = eventually(|| async move {
+            http_get(admin, "/readyz")
+                .await
+                .is_ok_and(|r| r.status == 200)
+        });
+        assert!(ready.await, "ready once Redis answers");
+        replicas.push(app);
+    }
+    let (a, b) = replicas.split_at_mut(1);
+    let (a, b) = (&mut a[0], &mut b[0]);
+
+    // Created on one replica, replaced on the other.
+    let made = a
+        .client
+        .set(bearer(
+            EXPRESS,
+            store_set(EXPRESS_ID, &[("user", "\"yuan\"")]),
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .session
+        .unwrap();
+    assert_eq!((made.id.as_str(), made.version), (EXPRESS_ID, 1));
+    assert_eq!(made.idle_timeout.unwrap().seconds, 3600);
+    let set = store_set(EXPRESS_ID, &[("cart", "[1]")]);
+    let replaced = b.client.set(bearer(EXPRESS, set)).await.unwrap();
+    assert_eq!(replaced.into_inner().session.unwrap().version, 2);
+    let got = a
+        .client
+        .get(bearer(EXPRESS, get(EXPRESS_ID)))
+        .await
+        .unwrap();
+    assert_eq!(got.into_inner().data, data(&[("cart", "[1]")]));
+
+    // The other namespace stays strict on Redis too.
+    let refused = a
+        .client
+        .set(bearer(
+            DJANGO,
+            store_set("abcdefghijklmnopqrstuvwxyz012345", &[]),
+        ))
+        .await;
+    assert_eq!(refused.unwrap_err().code(), Code::NotFound);
+    a.client
+        .create(bearer(DJANGO, pb::CreateRequest::default()))
+        .await
+        .unwrap();
+
+    let count = |token| bearer(token, pb::CountSessionsRequest {});
+    let n = b.client.count_sessions(count(EXPRESS_RO)).await.unwrap();
+    assert_eq!(n.into_inner().count, 1);
+    let refused = b
+        .client
+        .clear_sessions(bearer(EXPRESS_RO, pb::ClearSessionsRequest {}))
+        .await;
+    assert_eq!(refused.unwrap_err().code(), Code::PermissionDenied);
+    let cleared = b
+        .client
+        .clear_sessions(bearer(EXPRESS, pb::ClearSessionsRequest {}))
+        .await
+        .unwrap();
+    assert_eq!(cleared.into_inner().cleared, 1);
+    let gone = a.client.get(bearer(EXPRESS, get(EXPRESS_ID))).await;
+    assert_eq!(gone.unwrap_err().code(), Code::NotFound);
+    let n = a.client.count_sessions(count(DJANGO)).await.unwrap();
+    assert_eq!(n.into_inner().count, 1);
 }

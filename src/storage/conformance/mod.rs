@@ -317,6 +317,14 @@ backends!(redis; [
     a_merge_that_crosses_a_limit_changes_nothing,
     touch_can_change_the_idle_timeout,
     every_change_of_a_session_in_another_namespace_is_refused,
+    a_set_may_create_a_session_under_the_callers_id,
+    without_create_if_missing_an_unknown_id_is_not_found,
+    replace_all_removes_every_key_not_written,
+    a_whole_object_write_is_held_to_every_limit,
+    a_set_may_change_the_idle_timeout_and_a_create_takes_it,
+    an_expired_session_is_created_afresh_under_its_id,
+    a_chosen_id_is_found_only_in_its_own_namespace,
+    count_and_clear_see_only_live_sessions_of_their_namespace,
 ]);
 
 /// Every Redis case on a 3-master Cluster, one after another on one
@@ -361,6 +369,14 @@ mod cluster {
             a_merge_that_crosses_a_limit_changes_nothing,
             touch_can_change_the_idle_timeout,
             every_change_of_a_session_in_another_namespace_is_refused,
+            a_set_may_create_a_session_under_the_callers_id,
+            without_create_if_missing_an_unknown_id_is_not_found,
+            replace_all_removes_every_key_not_written,
+            a_whole_object_write_is_held_to_every_limit,
+            a_set_may_change_the_idle_timeout_and_a_create_takes_it,
+            an_expired_session_is_created_afresh_under_its_id,
+            a_chosen_id_is_found_only_in_its_own_namespace,
+            count_and_clear_see_only_live_sessions_of_their_namespace,
         );
         // The sessions the cases left are spread over every master: the
         // cases ran against all three.

@@ -69,15 +69,18 @@ impl Backend for Redis {
         if mode == SetMode::default() {
             return Backend::set(self, ns, id, update);
         }
-        Op::ready(Err(not_yet()))
+        let (this, ns, id) = (self.clone(), ns.clone(), id.clone());
+        Op::boxed(async move { Redis::set_with(&this, &ns, &id, update, mode).await })
     }
 
-    fn count(&self, _ns: &Namespace) -> Op<u64> {
-        Op::ready(Err(not_yet()))
+    fn count(&self, ns: &Namespace) -> Op<u64> {
+        let (this, ns) = (self.clone(), ns.clone());
+        Op::boxed(async move { Redis::count(&this, &ns).await })
     }
 
-    fn clear(&self, _ns: &Namespace) -> Op<u64> {
-        Op::ready(Err(not_yet()))
+    fn clear(&self, ns: &Namespace) -> Op<u64> {
+        let (this, ns) = (self.clone(), ns.clone());
+        Op::boxed(async move { Redis::clear(&this, &ns).await })
     }
 
     fn merge(
@@ -190,8 +193,4 @@ impl Backend for Redis {
 /// User bindings are not on Redis yet.
 fn no_users() -> SessionError {
     SessionError::Unavailable("user bindings are not supported on the Redis backend yet")
-}
-
-fn not_yet() -> SessionError {
-    SessionError::Unavailable("not yet offered by the Redis backend")
 }

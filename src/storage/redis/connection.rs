@@ -8,6 +8,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{IntoConnectionInfo, RedisError, ScriptInvocation, Value};
 
 /// Where the sessions are, as the operator configured it.
@@ -222,6 +223,75 @@ impl Connection {
         match self {
             Connection::Standalone(c) => script.invoke_async(&mut c.clone()).await,
             Connection::Cluster(c) => script.invoke_async(&mut c.clone()).await,
+        }
+    }
+
+    /// The servers whose keys a walk must SCAN: the one server, or every
+    /// master of a Cluster (`None` is the standalone server).
+    pub async fn scan_targets(&self) -> Result<Vec<Option<(String, u16)>>, RedisError> {
+        let Connection::Cluster(c) = self else {
+            return Ok(vec![None]);
+        };
+        let nodes = c
+            .clone()
+            .route_command(
+                redis::cmd("CLUSTER").arg("NODES").clone(),
+                RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+            )
+            .await?;
+        let text = match nodes {
+            Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
+            Value::VerbatimString { text, .. } => text,
+            other => {
+                return Err(RedisError::from((
+                    redis::ErrorKind::UnexpectedReturnType,
+                    "CLUSTER NODES",
+                    format!("{other:?}"),
+                )))
+            }
+        };
+        // `<id> <host:port@cport[,hostname]> <flags> ...`: the masters that
+        // have not failed.
+        Ok(text
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split(' ');
+                let address = fields.nth(1)?;
+                let flags = fields.next()?;
+                let master = flags.split(',').any(|f| f == "master")
+                    && !flags.split(',').any(|f| f == "fail" || f == "noaddr");
+                let (host, port) = address.split('@').next()?.rsplit_once(':')?;
+                let port = port.parse().ok()?;
+                master.then(|| Some((host.to_owned(), port)))
+            })
+            .collect())
+    }
+
+    /// One SCAN step on `target` (see [`Self::scan_targets`]).
+    pub async fn scan(
+        &self,
+        target: &Option<(String, u16)>,
+        cursor: u64,
+        pattern: &str,
+    ) -> Result<Value, RedisError> {
+        let cmd = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(500)
+            .clone();
+        match (self, target) {
+            (Connection::Cluster(c), Some((host, port))) => {
+                let node = SingleNodeRoutingInfo::ByAddress {
+                    host: host.clone(),
+                    port: *port,
+                };
+                c.clone()
+                    .route_command(cmd, RoutingInfo::SingleNode(node))
+                    .await
+            }
+            _ => self.command(&cmd).await,
         }
     }
 

@@ -5,7 +5,8 @@
 //! sessiond keys by in memory (hex of [`SessionId::digest_in`] its
 //! namespace, never the id itself) inside a hash tag, so one session is one
 //! Cluster slot. Metadata fields (version, created, deadlines, idle
-//! timeout, sizes) start with a NUL byte, which no data key can contain.
+//! timeout, sizes, the namespace's name) start with a NUL byte, which no
+//! data key can contain.
 //! Redis's own expiry (`PEXPIRE`) is kept at the session's deadline and
 //! re-armed by activity; every operation also checks the deadline itself,
 //! so a session is gone the instant it passes.
@@ -24,6 +25,7 @@ mod connection;
 mod merge;
 mod rotate;
 mod scripts;
+mod write;
 
 #[cfg(test)]
 mod tests;
@@ -103,6 +105,10 @@ struct Series {
     touch: BackendSeries,
     rotate: BackendSeries,
     ping: BackendSeries,
+    /// A Set with a mode (`write.lua`), and the walks of CountSessions and
+    /// ClearSessions.
+    write: BackendSeries,
+    namespace: BackendSeries,
 }
 
 impl Series {
@@ -116,6 +122,8 @@ impl Series {
             touch: s("touch"),
             rotate: s("rotate"),
             ping: s("ping"),
+            write: s("write"),
+            namespace: s("namespace"),
         }
     }
 }
@@ -283,7 +291,8 @@ impl Redis {
                 .arg(idle_ms)
                 .arg(absolute.map(|a| a.to_string()).unwrap_or_default())
                 .arg(bytes)
-                .arg(data.len());
+                .arg(data.len())
+                .arg(ns.as_str());
             for (k, v) in &data {
                 call.arg(k).arg(v);
             }
@@ -355,20 +364,7 @@ impl Redis {
         versions: &[u64],
         with_data: bool,
     ) -> Result<(SessionInfo, Vec<(String, String)>), SessionError> {
-        update.remove.sort_unstable();
-        update.remove.dedup();
-        for (k, v) in &update.upsert {
-            validate_key(k, &self.limits)?;
-            validate_value(k, v, &self.limits)?;
-        }
-        for k in &update.remove {
-            validate_key(k, &self.limits)?;
-            if update.upsert.contains_key(k) {
-                return Err(SessionError::InvalidKey(format!(
-                    "key {k:?} is both upserted and removed in one request"
-                )));
-            }
-        }
+        self.checked_update(&mut update)?;
         let now = self.clock.now_ms();
         let mut call = scripts::SET.key(key(&id.digest_in(ns)));
         call.arg(now)
@@ -395,40 +391,10 @@ impl Redis {
             .call(&self.series.set, self.connection.invoke(&call))
             .await?;
         let mut items = scripts::array(answer).map_err(malformed)?;
-        match scripts::status(&items).map_err(malformed)? {
-            1 => {}
-            2 => {
-                let actual = items
-                    .get(1)
-                    .map(scripts::int)
-                    .transpose()
-                    .map_err(malformed)?;
-                return Err(SessionError::VersionMismatch {
-                    expected: update
-                        .expected_version
-                        .or(versions.first().copied())
-                        .unwrap_or(0),
-                    actual: actual.unwrap_or(0) as u64,
-                });
-            }
-            3 => {
-                let keys = figure(&items)?;
-                return Err(SessionError::limit(
-                    Limit::Keys,
-                    format!("{keys} keys"),
-                    self.limits.max_keys,
-                ));
-            }
-            4 => {
-                let bytes = figure(&items)?;
-                return Err(SessionError::limit(
-                    Limit::SessionBytes,
-                    format!("session of {bytes} bytes"),
-                    self.limits.max_session_bytes,
-                ));
-            }
-            _ => return Err(SessionError::NotFound),
-        }
+        self.refusal(
+            &items,
+            update.expected_version.or(versions.first().copied()),
+        )?;
         let meta = scripts::meta(&items).map_err(malformed)?;
         let fields = match with_data {
             true => {
@@ -488,6 +454,62 @@ impl Redis {
         let result = flatten(tokio::time::timeout(self.timeout, call).await);
         series.record(started.elapsed(), result.is_ok());
         result
+    }
+
+    /// The refusal a Set-like script answered (`{2, version}`, `{3, keys}`,
+    /// `{4, bytes}`, `{0}`), or nothing for `{1, ...}`.
+    fn refusal(&self, items: &[Value], expected: Option<u64>) -> Result<(), SessionError> {
+        match scripts::status(items).map_err(malformed)? {
+            1 => Ok(()),
+            2 => {
+                let actual = items
+                    .get(1)
+                    .map(scripts::int)
+                    .transpose()
+                    .map_err(malformed)?;
+                Err(SessionError::VersionMismatch {
+                    expected: expected.unwrap_or(0),
+                    actual: actual.unwrap_or(0) as u64,
+                })
+            }
+            3 => {
+                let keys = figure(items)?;
+                Err(SessionError::limit(
+                    Limit::Keys,
+                    format!("{keys} keys"),
+                    self.limits.max_keys,
+                ))
+            }
+            4 => {
+                let bytes = figure(items)?;
+                Err(SessionError::limit(
+                    Limit::SessionBytes,
+                    format!("session of {bytes} bytes"),
+                    self.limits.max_session_bytes,
+                ))
+            }
+            _ => Err(SessionError::NotFound),
+        }
+    }
+
+    /// Validates every key and value of `update`, and sorts and dedups its
+    /// removals, as memory does.
+    fn checked_update(&self, update: &mut Update) -> Result<(), SessionError> {
+        update.remove.sort_unstable();
+        update.remove.dedup();
+        for (k, v) in &update.upsert {
+            validate_key(k, &self.limits)?;
+            validate_value(k, v, &self.limits)?;
+        }
+        for k in &update.remove {
+            validate_key(k, &self.limits)?;
+            if update.upsert.contains_key(k) {
+                return Err(SessionError::InvalidKey(format!(
+                    "key {k:?} is both upserted and removed in one request"
+                )));
+            }
+        }
+        Ok(())
     }
 
     fn checked_idle(&self, requested: Option<Duration>) -> Result<Duration, SessionError> {

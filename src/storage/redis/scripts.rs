@@ -32,10 +32,14 @@ pub static FLUSH: LazyLock<Script> = script!("flush.lua");
 pub static ROTATE_BEGIN: LazyLock<Script> = script!("rotate_begin.lua");
 pub static ROTATE_COPY: LazyLock<Script> = script!("rotate_copy.lua");
 pub static ROTATE_END: LazyLock<Script> = script!("rotate_end.lua");
+pub static WRITE: LazyLock<Script> = script!("write.lua");
+pub static NAMESPACE: LazyLock<Script> = script!("namespace.lua");
 
 /// Every script, for loading them all up front.
-pub fn all() -> [&'static Script; 8] {
+pub fn all() -> [&'static Script; 10] {
     [
+        &WRITE,
+        &NAMESPACE,
         &CREATE,
         &READ,
         &SET,

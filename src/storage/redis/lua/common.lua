@@ -14,6 +14,9 @@ local BYTES = '\0b'     -- bytes of the data keys and values
 local KEYS_N = '\0n'    -- number of data keys
 local ROTATED_TO = '\0r' -- a Rotate under way: the key the data moves to
 local ROTATED_UNTIL = '\0t' -- until when that Rotate holds the session, ms
+local NAMESPACE = '\0s' -- the namespace's name ('' the default), for
+                          -- CountSessions / ClearSessions; absent in
+                          -- sessions written before it existed
 
 -- Lua numbers are doubles: every figure here (ms timestamps, versions,
 -- byte counts) stays far below 2^53. Written with '%.0f' so that Redis
@@ -85,4 +88,31 @@ local function hset_pairs(key, list, from, to)
     end
   end
   if #chunk > 0 then redis.call('HSET', key, unpack(chunk)) end
+end
+
+-- A Set's keys and bytes after it: the upserts are ARGV[up_from..up_to]
+-- (key, value pairs), the removals every ARGV after them. Answers the key
+-- count, the byte count and the removals that name a present data key.
+local function account(key, s, up_from, up_to)
+  local n, b = s.n, s.b
+  -- JSON values are never empty, so a length of 0 means the key is absent.
+  for k = up_from, up_to, 2 do
+    local old = redis.call('HSTRLEN', key, ARGV[k])
+    if old == 0 then
+      n = n + 1
+      b = b + #ARGV[k] + #ARGV[k + 1]
+    else
+      b = b - old + #ARGV[k + 1]
+    end
+  end
+  local removed = {}
+  for k = up_to + 1, #ARGV do
+    local old = redis.call('HSTRLEN', key, ARGV[k])
+    if old > 0 and string.byte(ARGV[k], 1) ~= 0 then
+      n = n - 1
+      b = b - #ARGV[k] - old
+      removed[#removed + 1] = ARGV[k]
+    end
+  end
+  return n, b, removed
 end

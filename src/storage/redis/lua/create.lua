@@ -1,14 +1,14 @@
 -- Create: KEYS[1] the new session's key.
 -- ARGV: now, idle ms, absolute deadline ms ('' for none), data bytes,
--- data key count, then key, value pairs.
+-- data key count, the namespace's name, then key, value pairs.
 -- Answers 1, or 0 when the key is taken (the caller draws another id).
 local key, now = KEYS[1], tonumber(ARGV[1])
 if redis.call('EXISTS', key) == 1 then return 0 end
 local s = { v = 1, c = now, i = tonumber(ARGV[2]), d = now + tonumber(ARGV[2]),
   a = tonumber(ARGV[3]) }
 redis.call('HSET', key, VERSION, 1, CREATED, num(now), IDLE, num(s.i),
-  IDLE_AT, num(s.d), BYTES, ARGV[4], KEYS_N, ARGV[5])
+  IDLE_AT, num(s.d), BYTES, ARGV[4], KEYS_N, ARGV[5], NAMESPACE, ARGV[6])
 if s.a then redis.call('HSET', key, ABSOLUTE, num(s.a)) end
-hset_pairs(key, ARGV, 6, #ARGV)
+hset_pairs(key, ARGV, 7, #ARGV)
 arm(key, s, now)
 return 1

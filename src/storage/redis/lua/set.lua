@@ -21,26 +21,7 @@ end
 j = j + nver
 local nup = tonumber(ARGV[j])
 local up_from, up_to = j + 1, j + 2 * nup
-local n, b = s.n, s.b
--- JSON values are never empty, so a length of 0 means the key is absent.
-for k = up_from, up_to, 2 do
-  local old = redis.call('HSTRLEN', key, ARGV[k])
-  if old == 0 then
-    n = n + 1
-    b = b + #ARGV[k] + #ARGV[k + 1]
-  else
-    b = b - old + #ARGV[k + 1]
-  end
-end
-local removed = {}
-for k = up_to + 1, #ARGV do
-  local old = redis.call('HSTRLEN', key, ARGV[k])
-  if old > 0 and string.byte(ARGV[k], 1) ~= 0 then
-    n = n - 1
-    b = b - #ARGV[k] - old
-    removed[#removed + 1] = ARGV[k]
-  end
-end
+local n, b, removed = account(key, s, up_from, up_to)
 if n > max_keys then return { 3, n } end
 if b > max_bytes then return { 4, b } end
 if nup > 0 then hset_pairs(key, ARGV, up_from, up_to) end
