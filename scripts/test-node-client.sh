@@ -4,8 +4,9 @@
 # generated code matches proto/, builds the ESM and CJS outputs with their
 # .d.ts (tsc, strict), then runs the node:test suites: the client, the
 # express-session store's lifecycle, an express app driven over HTTP, and
-# the lost-update comparison with connect-redis on a real redis-server.
-# Each suite starts its own sessiond (and redis-server) on free ports.
+# the lost-update comparison with connect-redis on a real redis-server;
+# then the express example (examples/express) end to end. Each suite starts
+# its own sessiond (and redis-server) on free ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,3 +29,7 @@ npm ci --no-audit --no-fund --loglevel=error
 node scripts/generate.mjs --check
 npm run build
 node --test test/*.test.mjs
+
+cd ../../examples/express
+npm ci --no-audit --no-fund --loglevel=error
+node --test test.mjs
