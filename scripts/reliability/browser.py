@@ -59,7 +59,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 sys.path.insert(0, str(Path(__file__).parent))
-from server import Sessiond  # noqa: E402
+from server import Sessiond
 
 COOKIE = "sessionid"
 IDLE_SECONDS = 14 * 24 * 3600
@@ -80,9 +80,11 @@ def make_certificate(directory: Path) -> tuple[Path, Path, str]:
     --ignore-certificate-errors-spki-list takes it)."""
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
-        + ["-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout", str(key)]
-        + ["-out", str(cert), "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        [
+            *["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            *["-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout", str(key)],
+            *["-out", str(cert), "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        ],
         check=True,
         capture_output=True,
     )
@@ -106,7 +108,7 @@ class Attacker:
 
     def __init__(self) -> None:
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 path, _, query = self.path.partition("?")
                 params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
                 if path == "/form":
@@ -225,7 +227,9 @@ def run_mode(
     """Every check of one mode; the names of those that passed."""
     passed: list[str] = []
     args = ["--min-idle-timeout", "1s"]
-    args += ["--tls-cert", str(cert), "--tls-key", str(key)] if tls else ["--cookie-secure", "false"]
+    args += (
+        ["--tls-cert", str(cert), "--tls-key", str(key)] if tls else ["--cookie-secure", "false"]
+    )
     server = Sessiond(binary, args)
     scheme = "https" if tls else "http"
     origin = f"{scheme}://{server.http_addr}"
