@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from conftest import Tokens
 from server import Server
 
 import sessiond
@@ -67,3 +68,12 @@ async def test_a_bad_value_is_refused_before_anything_is_sent(server: Server) ->
         with pytest.raises(TypeError, match="'when'"):
             await client.set(info.id, {"when": object()})
         assert (await client.get(info.id)).version == info.version
+
+
+async def test_aio_counts_and_clears(tokens: Tokens) -> None:
+    async with aio.Client(tokens.server.grpc_addr, token=tokens.other) as client:
+        before = await client.count_sessions()
+        await client.create({"n": 1})
+        assert await client.count_sessions() == before + 1
+        assert await client.clear_sessions() == before + 1
+        assert await client.count_sessions() == 0

@@ -26,6 +26,8 @@ RPC_METHODS = {
     "ListUserSessions": "list_user_sessions",
     "RevokeSession": "revoke_session",
     "RevokeUserSessions": "revoke_user_sessions",
+    "CountSessions": "count_sessions",
+    "ClearSessions": "clear_sessions",
 }
 
 
@@ -288,3 +290,22 @@ def test_client_certificate_without_its_key_is_refused(tls: Tls) -> None:
 def test_a_missing_ca_file_is_refused_naming_the_option(tmp_path: os.PathLike[str]) -> None:
     with pytest.raises(ValueError, match="tls_ca"):
         Client("127.0.0.1:1", tls_ca=os.path.join(tmp_path, "absent.pem"))
+
+
+def test_count_and_clear_act_on_the_callers_namespace_only(tokens: Tokens) -> None:
+    with (
+        Client(tokens.server.grpc_addr, token=tokens.app) as app,
+        Client(tokens.server.grpc_addr, token=tokens.app_ro) as app_ro,
+        Client(tokens.server.grpc_addr, token=tokens.other) as other,
+    ):
+        kept = app.create({"a": 1})
+        before = other.count_sessions()
+        other.create()
+        other.create()
+        assert other.count_sessions() == before + 2
+        assert app_ro.count_sessions() == app.count_sessions() >= 1
+        with pytest.raises(sessiond.PermissionDenied):
+            app_ro.clear_sessions()
+        assert other.clear_sessions() == before + 2
+        assert other.count_sessions() == 0
+        assert app.get(kept.id).data == {"a": 1}

@@ -54,6 +54,8 @@ CALLS: dict[str, Callable[[Any], Any]] = {
     "Flush": lambda c: c.flush(ID),
     "Rotate": lambda c: c.rotate(ID),
     "Touch": lambda c: c.touch(ID),
+    "CountSessions": lambda c: c.count_sessions(),
+    "ClearSessions": lambda c: c.clear_sessions(),
 }
 
 
@@ -65,7 +67,7 @@ def test_only_idempotent_calls_are_retried_on_unavailable(
         for call in CALLS.values():
             with pytest.raises(sessiond.Unavailable):
                 call(client)
-    assert {"Get", "Touch", "Flush"} == IDEMPOTENT
+    assert {"Get", "Touch", "Flush", "CountSessions"} == IDEMPOTENT
     assert handler.attempts == {name: 4 if name in IDEMPOTENT else 1 for name in CALLS}
 
 

@@ -26,7 +26,7 @@ SERVICE = pb.DESCRIPTOR.services_by_name["SessionService"]
 #: only ones retried on UNAVAILABLE. Create would make a second session,
 #: Rotate would fail once its first attempt had killed the old id, and Set
 #: could overwrite a change made between two attempts.
-IDEMPOTENT = frozenset({"Get", "Touch", "Flush"})
+IDEMPOTENT = frozenset({"Get", "Touch", "Flush", "CountSessions"})
 
 # host:port, [v6]:port, or the same under a dns: scheme, as grpc parses them.
 _TARGET = re.compile(

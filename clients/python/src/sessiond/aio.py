@@ -197,6 +197,18 @@ class Client(Configured):
         assert isinstance(response, pb.RevokeUserSessionsResponse)
         return response.revoked
 
+    async def count_sessions(self, *, timeout: float | None = None) -> int:
+        """See :meth:`sessiond.Client.count_sessions`."""
+        response = await self._call("CountSessions", pb.CountSessionsRequest(), timeout)
+        assert isinstance(response, pb.CountSessionsResponse)
+        return response.count
+
+    async def clear_sessions(self, *, timeout: float | None = None) -> int:
+        """See :meth:`sessiond.Client.clear_sessions`."""
+        response = await self._call("ClearSessions", pb.ClearSessionsRequest(), timeout)
+        assert isinstance(response, pb.ClearSessionsResponse)
+        return response.cleared
+
     async def close(self) -> None:
         """Closes the running loop's channel; a later call opens a new one."""
         channel = self._channels.pop(asyncio.get_running_loop(), None)

@@ -192,6 +192,19 @@ class Client(Configured):
         assert isinstance(response, pb.RevokeUserSessionsResponse)
         return response.revoked
 
+    def count_sessions(self, *, timeout: float | None = None) -> int:
+        """How many live sessions this caller's namespace holds."""
+        response = self._call("CountSessions", pb.CountSessionsRequest(), timeout)
+        assert isinstance(response, pb.CountSessionsResponse)
+        return response.count
+
+    def clear_sessions(self, *, timeout: float | None = None) -> int:
+        """Ends every session of this caller's namespace (never another's);
+        how many ended. Refused (PermissionDenied) for a read-only token."""
+        response = self._call("ClearSessions", pb.ClearSessionsRequest(), timeout)
+        assert isinstance(response, pb.ClearSessionsResponse)
+        return response.cleared
+
     def close(self) -> None:
         """Closes this process's channel; a later call opens a new one."""
         with self._lock:
