@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::http_client::JSON;
 use common::redis_server::RedisServer;
-use common::{eventually, http_get, spawn_app_with, TestApp, T0};
+use common::{spawn_app_on_redis, spawn_app_with, TestApp, T0};
 use http::{Method, StatusCode};
 use sessiond::auth::hash_token_line;
 use sessiond::grpc::pb;
@@ -316,21 +316,11 @@ async fn on_redis_a_whole_object_store_works_the_same_and_counts_across_replicas
     let mut replicas = Vec::new();
     for _ in 0..2 {
         let (url, path) = (redis.url(), path.clone());
-        let app = spawn_app_with(move |config| {
-            config.backend = sessiond::config::BackendKind::Redis;
-            config.redis_url = sessiond::config::RedisUrl(url);
-            config.redis_timeout = Duration::from_millis(500);
+        let app = spawn_app_on_redis(url, move |config| {
             config.tokens_file = Some(path);
             config.client_id_namespaces = vec!["express".into()];
         })
         .await;
-        let admin = app.admin_addr;
-        let ready = eventually(|| async move {
-            http_get(admin, "/readyz")
-                .await
-                .is_ok_and(|r| r.status == 200)
-        });
-        assert!(ready.await, "ready once Redis answers");
         replicas.push(app);
     }
     let (a, b) = replicas.split_at_mut(1);

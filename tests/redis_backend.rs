@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::http_client::{cookie, create as http_create, get_session, JSON};
 use common::redis_server::RedisServer;
-use common::{eventually, http_get, spawn_app_with, TestApp};
+use common::{becomes_ready, eventually, http_get, spawn_app_on_redis, spawn_app_with, TestApp};
 use http::{Method, StatusCode};
 use serde_json::json;
 use sessiond::config::{BackendKind, RedisUrl};
@@ -20,21 +20,7 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 
 async fn on_redis(server: &RedisServer) -> TestApp {
-    let url = server.url();
-    let app = spawn_app_with(move |c| {
-        c.backend = BackendKind::Redis;
-        c.redis_url = RedisUrl(url);
-        c.redis_timeout = Duration::from_millis(500);
-    })
-    .await;
-    let admin = app.admin_addr;
-    let ready = eventually(|| async move {
-        http_get(admin, "/readyz")
-            .await
-            .is_ok_and(|r| r.status == 200)
-    });
-    assert!(ready.await, "ready once Redis answers");
-    app
+    spawn_app_on_redis(server.url(), |_| {}).await
 }
 
 fn data(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -388,13 +374,7 @@ async fn rediss_connects_over_tls_to_a_server_the_ca_file_vouches_for() {
         c.redis_ca_file = Some(ca_file);
     })
     .await;
-    let admin = app.admin_addr;
-    let ready = eventually(|| async move {
-        http_get(admin, "/readyz")
-            .await
-            .is_ok_and(|r| r.status == 200)
-    });
-    assert!(ready.await, "ready over TLS");
+    assert!(becomes_ready(&app).await, "ready over TLS");
     let created = create(&mut app, &[("a", "1")]).await;
     let got = app.client.get(get(&created.id)).await.unwrap().into_inner();
     assert_eq!(got.data, data(&[("a", "1")]));

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use common::redis_server::RedisCluster;
-use common::{eventually, http_get, spawn_app_with, TestApp};
+use common::{becomes_ready, spawn_app_with, TestApp};
 use sessiond::config::BackendKind;
 use sessiond::grpc::pb;
 use tonic::Code;
@@ -21,13 +21,7 @@ async fn on_cluster(cluster: &RedisCluster) -> TestApp {
         c.redis_timeout = Duration::from_millis(500);
     })
     .await;
-    let admin = app.admin_addr;
-    let ready = eventually(|| async move {
-        http_get(admin, "/readyz")
-            .await
-            .is_ok_and(|r| r.status == 200)
-    });
-    assert!(ready.await, "ready once the cluster answers");
+    assert!(becomes_ready(&app).await, "ready once the cluster answers");
     app
 }
 

@@ -5,7 +5,8 @@
 mod common;
 
 use common::http_client::{cookie, get_session, JSON};
-use common::spawn_app;
+use common::redis_server::RedisServer;
+use common::{spawn_app, spawn_app_on_redis, TestApp};
 use http::{Method, StatusCode};
 use sessiond::grpc::pb;
 use tonic::Code;
@@ -46,7 +47,16 @@ fn list(user_id: &str, current_id: &str) -> pb::ListUserSessionsRequest {
 
 #[tokio::test]
 async fn a_user_logs_in_twice_lists_both_and_logs_out_everywhere_else() {
-    let mut app = spawn_app().await;
+    logs_in_twice_and_out_everywhere_else(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn on_redis_a_user_logs_in_twice_lists_both_and_logs_out_everywhere_else() {
+    let redis = RedisServer::start();
+    logs_in_twice_and_out_everywhere_else(spawn_app_on_redis(redis.url(), |_| {}).await).await;
+}
+
+async fn logs_in_twice_and_out_everywhere_else(mut app: TestApp) {
     let phone = create_for(&mut app.client, alice("Phone")).await;
     let laptop = create_for(&mut app.client, None).await;
     app.client
@@ -121,7 +131,16 @@ async fn a_user_logs_in_twice_lists_both_and_logs_out_everywhere_else() {
 
 #[tokio::test]
 async fn a_handle_is_not_found_as_an_id_by_every_rpc() {
-    let mut app = spawn_app().await;
+    a_handle_is_not_an_id(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn on_redis_a_handle_is_not_found_as_an_id_by_every_rpc() {
+    let redis = RedisServer::start();
+    a_handle_is_not_an_id(spawn_app_on_redis(redis.url(), |_| {}).await).await;
+}
+
+async fn a_handle_is_not_an_id(mut app: TestApp) {
     let id = create_for(&mut app.client, alice("")).await;
     let handle = app
         .client

@@ -179,6 +179,20 @@ pub struct UserSession {
     pub current: bool,
 }
 
+impl UserSession {
+    /// Puts a listing in its order: most recently active first, then the
+    /// newest, then by handle, so that every backend answers one order.
+    pub fn sort_most_recent_first(sessions: &mut [UserSession]) {
+        sessions.sort_by(|a, b| {
+            (b.last_seen_ms, b.created_ms, b.handle.0).cmp(&(
+                a.last_seen_ms,
+                a.created_ms,
+                a.handle.0,
+            ))
+        });
+    }
+}
+
 /// What to do with a login beyond `--max-sessions-per-user`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PerUserPolicy {

@@ -174,6 +174,32 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> io::Result<HttpResponse> 
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no HTTP answer within 5s"))?
 }
 
+/// A server on the Redis at `url` (`--backend redis`, a 500 ms call
+/// timeout), configured further by `configure`, once it is ready.
+pub async fn spawn_app_on_redis(url: String, configure: impl FnOnce(&mut Config)) -> TestApp {
+    let app = spawn_app_with(move |c| {
+        c.backend = sessiond::config::BackendKind::Redis;
+        c.redis_url = sessiond::config::RedisUrl(url);
+        c.redis_timeout = Duration::from_millis(500);
+        configure(c);
+    })
+    .await;
+    assert!(becomes_ready(&app).await, "ready once Redis answers");
+    app
+}
+
+/// Whether `/readyz` answers 200 within [`eventually`]'s wait: a server on
+/// Redis is ready once Redis answers.
+pub async fn becomes_ready(app: &TestApp) -> bool {
+    let admin = app.admin_addr;
+    eventually(|| async move {
+        http_get(admin, "/readyz")
+            .await
+            .is_ok_and(|r| r.status == 200)
+    })
+    .await
+}
+
 /// Polls `condition` every 10 ms for up to 5 s of real time; true if it
 /// held. For state that changes on another task (phase watchers).
 pub async fn eventually<F, Fut>(mut condition: F) -> bool

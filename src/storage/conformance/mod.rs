@@ -240,24 +240,32 @@ macro_rules! backends {
     };
 }
 
+/// The cases of a user's sessions, named once: `$callback` gets them as a
+/// bracketed list after `$pre`.
+macro_rules! with_user_cases {
+    ($callback:ident! { $($pre:tt)* }) => {
+        $callback! { $($pre)* [
+            a_bound_session_is_listed_by_handle_with_its_metadata,
+            last_seen_follows_activity,
+            rebinding_moves_a_session_and_unbinding_unlists_it,
+            the_binding_survives_rotate_and_the_old_id_is_never_listed,
+            flushed_and_expired_sessions_are_never_listed,
+            revoking_a_handle_ends_that_session_only_and_only_for_its_user,
+            revoking_a_user_ends_every_session_but_the_one_kept,
+            a_handle_is_not_a_session_id_anywhere,
+            users_and_handles_are_apart_by_namespace,
+            the_per_user_limit_refuses_when_so_configured,
+            the_per_user_limit_evicts_the_oldest_by_default,
+        ] }
+    };
+}
+
 /// The cases of a user's sessions, on every backend, in a module per
 /// backend beside the others' (`user_cases::memory::...`).
 mod user_cases {
     use super::*;
 
-    backends!(users: memory, durable, durable_always; [
-        a_bound_session_is_listed_by_handle_with_its_metadata,
-        last_seen_follows_activity,
-        rebinding_moves_a_session_and_unbinding_unlists_it,
-        the_binding_survives_rotate_and_the_old_id_is_never_listed,
-        flushed_and_expired_sessions_are_never_listed,
-        revoking_a_handle_ends_that_session_only_and_only_for_its_user,
-        revoking_a_user_ends_every_session_but_the_one_kept,
-        a_handle_is_not_a_session_id_anywhere,
-        users_and_handles_are_apart_by_namespace,
-        the_per_user_limit_refuses_when_so_configured,
-        the_per_user_limit_evicts_the_oldest_by_default,
-    ]);
+    with_user_cases!(backends! { users: memory, durable, durable_always, redis; });
 }
 
 backends!(memory, durable, durable_always; [
@@ -332,10 +340,19 @@ backends!(redis; [
 /// land in every slot range, so each operation follows its slot, and
 /// Rotate moves sessions between nodes.
 mod cluster {
-    use super::{cases, redis_cluster, CLUSTER_SEEDS};
+    use super::{cases, redis_cluster, users, CLUSTER_SEEDS};
     use crate::storage::redis::test_server::RedisCluster;
 
     macro_rules! in_turn {
+        ($module:ident, $cluster:ident; [$($case:ident),+ $(,)?]) => {
+            $(
+                for node in &$cluster.nodes {
+                    node.cli(&["flushall"]);
+                }
+                eprintln!("cluster case {}", stringify!($case));
+                $module::$case(redis_cluster).await;
+            )+
+        };
         ($($case:ident),+ $(,)?) => {
             $(
                 eprintln!("cluster case {}", stringify!($case));
@@ -386,5 +403,10 @@ mod cluster {
             .map(|n| n.cli(&["dbsize"]).trim().parse().unwrap())
             .collect();
         assert!(per_node.iter().all(|&n| n > 0), "{per_node:?}");
+
+        // A user's index is in another slot than most of its sessions:
+        // every step between them crosses nodes. The cases name the same
+        // users, so each starts on an empty Cluster.
+        with_user_cases!(in_turn! { users, cluster; });
     }
 }

@@ -117,13 +117,7 @@ impl Memory {
             .into_iter()
             .map(|(_, session)| session)
             .collect();
-        out.sort_by(|a, b| {
-            (b.last_seen_ms, b.created_ms, b.handle.0).cmp(&(
-                a.last_seen_ms,
-                a.created_ms,
-                a.handle.0,
-            ))
-        });
+        UserSession::sort_most_recent_first(&mut out);
         Ok(out)
     }
 

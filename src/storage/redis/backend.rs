@@ -9,8 +9,8 @@ use std::time::Duration;
 use super::{whole, Found, Redis};
 use crate::clock::Clock;
 use crate::session::{
-    Binding, Handle, Limits, MergePatch, Namespace, SessionError, SessionId, SessionInfo,
-    SessionRead, SetMode, Timeouts, Update, UserId, UserSession,
+    Binding, Handle, Limits, MergePatch, Namespace, SessionId, SessionInfo, SessionRead, SetMode,
+    Timeouts, Update, UserId, UserSession,
 };
 use crate::storage::{Backend, Op, StoreStats};
 
@@ -115,58 +115,67 @@ impl Backend for Redis {
         Op::boxed(async move { Redis::touch(&this, &ns, &id, idle_timeout).await })
     }
 
-    /// Keys in Redis at the last health check (DBSIZE): every replica's
-    /// sessions, when the database is sessiond's alone.
     fn create_bound(
         &self,
-        _ns: &Namespace,
-        _data: HashMap<String, String>,
-        _idle_timeout: Option<Duration>,
-        _binding: Binding,
+        ns: &Namespace,
+        data: HashMap<String, String>,
+        idle_timeout: Option<Duration>,
+        binding: Binding,
     ) -> Op<SessionInfo> {
-        Op::ready(Err(no_users()))
+        let (this, ns) = (self.clone(), ns.clone());
+        Op::boxed(
+            async move { Redis::create_bound(&this, &ns, data, idle_timeout, &binding).await },
+        )
     }
 
     fn bind_user(
         &self,
-        _ns: &Namespace,
-        _id: &SessionId,
-        _binding: Option<Binding>,
+        ns: &Namespace,
+        id: &SessionId,
+        binding: Option<Binding>,
     ) -> Op<SessionInfo> {
-        Op::ready(Err(no_users()))
+        let (this, ns, id) = (self.clone(), ns.clone(), id.clone());
+        Op::boxed(async move { Redis::bind_user(&this, &ns, &id, binding).await })
     }
 
-    fn bound_user(&self, _ns: &Namespace, _id: &SessionId) -> Op<Option<UserId>> {
-        Op::ready(Err(no_users()))
+    fn bound_user(&self, ns: &Namespace, id: &SessionId) -> Op<Option<UserId>> {
+        let (this, ns, id) = (self.clone(), ns.clone(), id.clone());
+        Op::boxed(async move { Redis::bound_user(&this, &ns, &id).await })
     }
 
     fn list_user_sessions(
         &self,
-        _ns: &Namespace,
-        _user: &UserId,
-        _current: Option<&SessionId>,
+        ns: &Namespace,
+        user: &UserId,
+        current: Option<&SessionId>,
     ) -> Op<Vec<UserSession>> {
-        Op::ready(Err(no_users()))
+        let (this, ns, user) = (self.clone(), ns.clone(), user.clone());
+        let current = current.cloned();
+        Op::boxed(
+            async move { Redis::list_user_sessions(&this, &ns, &user, current.as_ref()).await },
+        )
     }
 
-    fn revoke_session(
-        &self,
-        _ns: &Namespace,
-        _handle: &Handle,
-        _user: Option<&UserId>,
-    ) -> Op<bool> {
-        Op::ready(Err(no_users()))
+    fn revoke_session(&self, ns: &Namespace, handle: &Handle, user: Option<&UserId>) -> Op<bool> {
+        let (this, ns, handle, user) = (self.clone(), ns.clone(), *handle, user.cloned());
+        Op::boxed(async move { Redis::revoke_session(&this, &ns, &handle, user.as_ref()).await })
     }
 
     fn revoke_user_sessions(
         &self,
-        _ns: &Namespace,
-        _user: &UserId,
-        _except: Option<&SessionId>,
+        ns: &Namespace,
+        user: &UserId,
+        except: Option<&SessionId>,
     ) -> Op<u64> {
-        Op::ready(Err(no_users()))
+        let (this, ns, user) = (self.clone(), ns.clone(), user.clone());
+        let except = except.cloned();
+        Op::boxed(
+            async move { Redis::revoke_user_sessions(&this, &ns, &user, except.as_ref()).await },
+        )
     }
 
+    /// Keys in Redis at the last health check (DBSIZE): every replica's
+    /// sessions (and users' indexes), when the database is sessiond's alone.
     fn len(&self) -> usize {
         Redis::stats(self).sessions
     }
@@ -188,9 +197,4 @@ impl Backend for Redis {
         let this = self.clone();
         Op::boxed(async move { Redis::ping(&this).await })
     }
-}
-
-/// User bindings are not on Redis yet.
-fn no_users() -> SessionError {
-    SessionError::Unavailable("user bindings are not supported on the Redis backend yet")
 }

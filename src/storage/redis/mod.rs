@@ -25,10 +25,13 @@ mod connection;
 mod merge;
 mod rotate;
 mod scripts;
+mod users;
 mod write;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod user_tests;
 
 /// A real `redis-server` (standalone or Cluster) per test, shared with the
 /// integration tests.
@@ -48,8 +51,8 @@ use redis::{RedisError, Value};
 use crate::clock::{Clock, Millis};
 use crate::metrics::{BackendSeries, Metrics};
 use crate::session::{
-    validate_key, validate_value, Digest, Limit, Limits, Namespace, SessionError, SessionId,
-    Timeouts,
+    validate_key, validate_value, Binding, Digest, Limit, Limits, Namespace, SessionError,
+    SessionId, Timeouts,
 };
 use crate::session::{DataView, FieldsBuf, SessionInfo, SessionRead, Update};
 use crate::storage::StoreStats;
@@ -92,6 +95,8 @@ pub struct Inner {
     created: AtomicU64,
     flushed: AtomicU64,
     rotated: AtomicU64,
+    /// Bindings refused by `--per-user-limit-policy refuse`.
+    refused: AtomicU64,
     /// Call counts and latency per operation, for `/metrics`.
     series: Series,
 }
@@ -109,6 +114,8 @@ struct Series {
     /// ClearSessions.
     write: BackendSeries,
     namespace: BackendSeries,
+    /// BindUser, the walks of a user's index, and their index steps.
+    users: BackendSeries,
 }
 
 impl Series {
@@ -124,6 +131,7 @@ impl Series {
             ping: s("ping"),
             write: s("write"),
             namespace: s("namespace"),
+            users: s("users"),
         }
     }
 }
@@ -186,6 +194,7 @@ impl Redis {
             created: AtomicU64::new(0),
             flushed: AtomicU64::new(0),
             rotated: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
             series: Series::new(metrics),
         }))
     }
@@ -197,6 +206,7 @@ impl Redis {
             created: self.created.load(Ordering::Relaxed),
             flushed: self.flushed.load(Ordering::Relaxed),
             rotated: self.rotated.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
             ..StoreStats::default()
         }
     }
@@ -260,6 +270,19 @@ impl Redis {
         data: HashMap<String, String>,
         idle_timeout: Option<Duration>,
     ) -> Result<SessionInfo, SessionError> {
+        self.create_with(ns, data, idle_timeout, None).await
+    }
+
+    /// [`Self::create`], bound to `binding`'s user when there is one: the
+    /// session joins the user's index first, so it is findable the moment
+    /// it exists.
+    async fn create_with(
+        &self,
+        ns: &Namespace,
+        data: HashMap<String, String>,
+        idle_timeout: Option<Duration>,
+        binding: Option<&Binding>,
+    ) -> Result<SessionInfo, SessionError> {
         let idle = self.checked_idle(idle_timeout)?;
         for (key, value) in &data {
             validate_key(key, &self.limits)?;
@@ -286,29 +309,50 @@ impl Redis {
             .min(absolute.unwrap_or(Millis::MAX));
         for _ in 0..ID_TRIES {
             let id = SessionId::generate();
-            let mut call = scripts::CREATE.key(key(&id.digest_in(ns)));
+            let digest = id.digest_in(ns);
+            let joined = match binding {
+                Some(b) => Some((
+                    b,
+                    self.join_index(ns, &b.user, digest, now, absolute).await?,
+                )),
+                None => None,
+            };
+            let mut call = scripts::CREATE.key(key(&digest));
             call.arg(now)
                 .arg(idle_ms)
                 .arg(absolute.map(|a| a.to_string()).unwrap_or_default())
                 .arg(bytes)
                 .arg(data.len())
                 .arg(ns.as_str());
+            match &joined {
+                Some((b, j)) => call
+                    .arg(b.user.as_str())
+                    .arg(j.epoch())
+                    .arg(&b.user_agent)
+                    .arg(&b.ip),
+                None => call.arg("").arg("").arg("").arg(""),
+            };
             for (k, v) in &data {
                 call.arg(k).arg(v);
             }
             let created = self
                 .call(&self.series.create, self.connection.invoke(&call))
                 .await?;
-            if scripts::int(&created).map_err(malformed)? == 1 {
-                self.created.fetch_add(1, Ordering::Relaxed);
-                return Ok(SessionInfo {
-                    id,
-                    version: 1,
-                    created_ms: now,
-                    expires_ms: deadline,
-                    idle_timeout: idle,
-                });
+            if scripts::int(&created).map_err(malformed)? != 1 {
+                // The id was taken: the member names another session.
+                if let Some((_, j)) = &joined {
+                    self.leave_index(j).await;
+                }
+                continue;
             }
+            self.created.fetch_add(1, Ordering::Relaxed);
+            return Ok(SessionInfo {
+                id,
+                version: 1,
+                created_ms: now,
+                expires_ms: deadline,
+                idle_timeout: idle,
+            });
         }
         Err(backend("found no free id", "every id drawn was taken"))
     }
@@ -414,9 +458,12 @@ impl Redis {
         let answer = self
             .call(&self.series.flush, self.connection.invoke(&call))
             .await?;
-        let existed = scripts::int(&answer).map_err(malformed)? == 1;
+        let items = scripts::array(answer).map_err(malformed)?;
+        let existed = scripts::status(&items).map_err(malformed)? == 1;
         if existed {
             self.flushed.fetch_add(1, Ordering::Relaxed);
+            let binding = users::binding_at(&items, 1);
+            self.unindex(ns, id.digest_in(ns), binding).await;
         }
         Ok(existed)
     }

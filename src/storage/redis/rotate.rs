@@ -9,8 +9,35 @@ use std::sync::atomic::Ordering;
 use redis::Value;
 
 use super::scripts::{self, Meta};
+use super::users::Joined;
 use super::{backend, info, key, malformed, millis, Redis, ID_TRIES};
-use crate::session::{Namespace, SessionError, SessionId, SessionInfo};
+use crate::session::{Namespace, SessionError, SessionId, SessionInfo, UserId};
+
+/// The hash fields Rotate reads in the copy (`common.lua` names them).
+const USER: &[u8] = b"\0u";
+const EPOCH: &[u8] = b"\0e";
+const ABSOLUTE: &[u8] = b"\0a";
+
+/// The value of `name` in a flat field, value list.
+fn field<'a>(fields: &'a [Vec<u8>], name: &[u8]) -> Option<&'a [u8]> {
+    fields
+        .chunks_exact(2)
+        .find(|pair| pair[0] == name)
+        .map(|pair| pair[1].as_slice())
+}
+
+fn set_field(fields: &mut [Vec<u8>], name: &[u8], value: &[u8]) {
+    if let Some(pair) = fields.chunks_exact_mut(2).find(|pair| pair[0] == name) {
+        pair[1] = value.to_vec();
+    }
+}
+
+/// The user and epoch the copied session is bound with, if any.
+fn binding_of(fields: &[Vec<u8>]) -> Option<(UserId, String)> {
+    let user = std::str::from_utf8(field(fields, USER)?).ok()?;
+    let epoch = std::str::from_utf8(field(fields, EPOCH)?).ok()?;
+    Some((UserId::parse(user).ok()?, epoch.to_owned()))
+}
 
 impl Redis {
     /// Django's `cycle_key`: the same data under a new id.
@@ -36,28 +63,61 @@ impl Redis {
         for _ in 0..ID_TRIES {
             let new_id = SessionId::generate();
             let new = key(&new_id.digest_in(ns));
-            let fields = self.rotate_begin(&old, &new).await?;
+            let mut fields = self.rotate_begin(&old, &new).await?;
+            // A bound session joins its user's index under the new id
+            // (with a fresh epoch) before the copy exists, and leaves it
+            // under the old one only once that is deleted.
+            let now = self.clock.now_ms();
+            let binding = binding_of(&fields);
+            let rejoined = match &binding {
+                Some((user, _)) => {
+                    let joined = Joined::fresh(ns, user, new_id.digest_in(ns), now);
+                    set_field(&mut fields, EPOCH, joined.epoch().as_bytes());
+                    let absolute = field(&fields, ABSOLUTE)
+                        .and_then(|a| std::str::from_utf8(a).ok()?.parse().ok());
+                    if let Err(e) = self.index_add(&joined, now, absolute).await {
+                        let _ = self.rotate_end(&old, &new, false).await;
+                        return Err(e);
+                    }
+                    Some(joined)
+                }
+                None => None,
+            };
             let copied = match self.rotate_copy(&new, fields).await {
                 Ok(copied) => copied,
                 Err(e) => {
                     // Release the hold, so the old id works again at once;
-                    // if this fails too, the hold runs out by itself.
+                    // if this fails too, the hold runs out by itself. The
+                    // copy may have been written: its member stays.
                     let _ = self.rotate_end(&old, &new, false).await;
                     return Err(e);
                 }
             };
             let Some(meta) = copied else {
+                // The new key was taken: the member names another session.
+                if let Some(joined) = &rejoined {
+                    self.leave_index(joined).await;
+                }
                 self.rotate_end(&old, &new, false).await?;
                 continue;
             };
             if !self.rotate_end(&old, &new, true).await? {
                 // The hold ran out before this Rotate finished, and another
                 // operation took the session back: this copy is no one's.
-                let _ = self.delete(&new).await;
+                if self.delete(&new).await.is_ok() {
+                    if let Some(joined) = &rejoined {
+                        self.leave_index(joined).await;
+                    }
+                }
                 return Err(backend(
                     "was too slow to rotate",
                     "the rotation took longer than its hold and was abandoned",
                 ));
+            }
+            if let Some((user, epoch)) = binding {
+                let old_digest = id.digest_in(ns);
+                self.unindex(ns, old_digest, Some((user.as_str().to_owned(), epoch)))
+                    .await;
             }
             self.rotated.fetch_add(1, Ordering::Relaxed);
             return Ok(info(new_id, meta));

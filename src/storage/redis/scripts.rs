@@ -2,8 +2,9 @@
 //!
 //! Each compound operation is one script, so it is atomic on the server: a
 //! Get that slides, a Set that checks versions and limits, a Flush, a
-//! Touch, and the three steps of a Rotate. `redis::Script` hashes each text
-//! once and calls it by SHA (EVALSHA), loading it on NOSCRIPT.
+//! Touch, the three steps of a Rotate, and the steps of a user's index
+//! (`users.rs`). `redis::Script` hashes each text once and calls it by SHA
+//! (EVALSHA), loading it on NOSCRIPT.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -34,10 +35,18 @@ pub static ROTATE_COPY: LazyLock<Script> = script!("rotate_copy.lua");
 pub static ROTATE_END: LazyLock<Script> = script!("rotate_end.lua");
 pub static WRITE: LazyLock<Script> = script!("write.lua");
 pub static NAMESPACE: LazyLock<Script> = script!("namespace.lua");
+pub static BIND: LazyLock<Script> = script!("bind.lua");
+pub static PEEK: LazyLock<Script> = script!("peek.lua");
+pub static REVOKE: LazyLock<Script> = script!("revoke.lua");
+pub static INDEX_ADD: LazyLock<Script> = script!("index_add.lua");
 
 /// Every script, for loading them all up front.
-pub fn all() -> [&'static Script; 10] {
+pub fn all() -> [&'static Script; 14] {
     [
+        &BIND,
+        &PEEK,
+        &REVOKE,
+        &INDEX_ADD,
         &WRITE,
         &NAMESPACE,
         &CREATE,
@@ -141,6 +150,14 @@ pub fn named_fields(value: Value, keys: &[String]) -> Result<Vec<(String, String
         }
     }
     Ok(out)
+}
+
+/// The text of a bulk answer, `None` for nil (an absent field).
+pub fn opt_text(value: &Value) -> Result<Option<String>, Malformed> {
+    match value {
+        Value::Nil => Ok(None),
+        value => text(bytes(value.clone())?).map(Some),
+    }
 }
 
 fn bytes(value: Value) -> Result<Vec<u8>, Malformed> {

@@ -10,7 +10,7 @@ use super::test_server::{self as redis_server, RedisServer};
 use super::*;
 use crate::metrics::Metrics;
 
-fn real_now() -> Millis {
+pub(super) fn real_now() -> Millis {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as Millis)
@@ -26,7 +26,11 @@ fn config(url: String) -> RedisConfig {
     }
 }
 
-async fn backend(server: &RedisServer, limits: Limits, timeouts: Timeouts) -> (Redis, Clock) {
+pub(super) async fn backend(
+    server: &RedisServer,
+    limits: Limits,
+    timeouts: Timeouts,
+) -> (Redis, Clock) {
     // Simulated time that starts at the real time, so that Redis's own
     // expiry (PEXPIRE, relative) stays sane.
     let clock = Clock::manual(real_now());

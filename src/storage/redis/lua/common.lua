@@ -17,6 +17,16 @@ local ROTATED_UNTIL = '\0t' -- until when that Rotate holds the session, ms
 local NAMESPACE = '\0s' -- the namespace's name ('' the default), for
                           -- CountSessions / ClearSessions; absent in
                           -- sessions written before it existed
+-- A session's binding to a user (absent when unbound). The user's index
+-- (a sorted set under its own hash tag, so in another slot) names the
+-- session by `<digest>:<epoch>`; a fresh epoch per binding lets a reader
+-- of the index tell a member that is stale for good (the session is bound
+-- with another epoch) from the live one, so removing it never races with
+-- a re-binding.
+local USER = '\0u'       -- the user id
+local EPOCH = '\0e'      -- this binding's epoch: `<ms bound>.<random>`
+local USER_AGENT = '\0g' -- for listings; '' when not given
+local IP = '\0p'         -- likewise
 
 -- Lua numbers are doubles: every figure here (ms timestamps, versions,
 -- byte counts) stays far below 2^53. Written with '%.0f' so that Redis
@@ -38,18 +48,30 @@ local function deadline(s)
   return s.d
 end
 
--- The session at `key` if it exists at `now`: gone the instant its deadline
--- passes (and deleted then, whether or not Redis got to it), and gone while
--- a Rotate holds it. A Rotate whose hold ran out was abandoned (sessiond
--- died half-way): the session is usable again, its data untouched.
-local function live(key, now)
+-- The session at `key` unless its deadline has passed at `now` (it is
+-- deleted then, whether or not Redis got to it), held by a Rotate or not.
+local function unexpired(key, now)
   local s = load(key)
   if not s then return nil end
   if now >= deadline(s) then
     redis.call('DEL', key)
     return nil
   end
-  if s.r and s.t and now < s.t then return nil end
+  return s
+end
+
+-- Whether a Rotate holds the session at `now`: it is gone for its callers
+-- meanwhile. A Rotate whose hold ran out was abandoned (sessiond died
+-- half-way): the session is usable again, its data untouched.
+local function held(s, now)
+  return s.r and s.t and now < s.t
+end
+
+-- The session at `key` if it exists at `now`: gone the instant its deadline
+-- passes, and gone while a Rotate holds it.
+local function live(key, now)
+  local s = unexpired(key, now)
+  if not s or held(s, now) then return nil end
   return s
 end
 
