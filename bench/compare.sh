@@ -117,6 +117,12 @@ for round in $(seq "$ROUNDS"); do
     fi
     client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50062 --mix get "${grpc_load[@]}" \
         "${window[@]}" --server-pid "$sessiond_pid" >"$out/get.$round.log"
+    if want 4; then
+        # 4c-4e: the same Gets on sessiond's Pipeline stream, one per
+        # connection, alternating with the unary ones.
+        client "$bin/sessiond-bench" pipeline --addr 127.0.0.1:50062 "${grpc_load[@]}" \
+            "${window[@]}" --server-pid "$sessiond_pid" >"$out/pipeline.$round.log"
+    fi
     if want 2; then
         client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50062 --mix set "${grpc_load[@]}" \
             "${window[@]}" --server-pid "$sessiond_pid" >"$out/set.$round.log"
@@ -133,7 +139,7 @@ for round in $(seq "$ROUNDS"); do
         client wrk -t1 -c"$HTTP_CONNECTIONS" -d"$DURATION" -H "Cookie: $cookie" \
             http://127.0.0.1:8084/session >"$out/hello-gw-wrk.$round.log" 2>&1 || true
     fi
-    cat "$out"/{empty,get,set,gateway,hello}."$round".log 2>/dev/null | grep '^RESULT' >&2 || true
+    cat "$out"/{empty,get,pipeline,set,gateway,hello}."$round".log 2>/dev/null | grep '^RESULT' >&2 || true
 done
 stop "$empty_pid"; stop "$sessiond_pid"; stop "$hello_pid"; stop "$hello_gw_pid"
 fi
@@ -154,26 +160,18 @@ fi
 
 if want 4 5 && [ -z "${NO_REDIS:-}" ]; then
 # 4./5. Redis: redis-benchmark, the redis crate, and memory for the same
-# SETEX; 4c: sessiond's store read through batches of Gets pipelined on one
-# HTTP/2 stream per connection (serve-batch), alternating with the redis
-# crate's GETs round after round, both servers on the server core.
+# SETEX, on the server core.
 "${server[@]}" redis-server --port 6390 --save '' --appendonly no --bind 127.0.0.1 \
     >"$out/redis-server.log" 2>&1 &
 pid=$!; pids+=("$pid"); wait_port 6390
 if want 4; then
-    "${server[@]}" "$bin/sessiond-bench" serve-batch --addr 127.0.0.1:50063 \
-        >"$out/batch-server.log" 2>&1 &
-    batch_pid=$!; pids+=("$batch_pid"); wait_port 50063
     client redis-benchmark -p 6390 -t set,get -n "$REDIS_REQUESTS" -c "$IN_FLIGHT" -d "$VALUE" \
         -r "$SESSIONS" --csv >"$out/redis-benchmark.log" 2>&1
     for round in $(seq "$ROUNDS"); do
         client "$bin/sessiond-bench" redis --url redis://127.0.0.1:6390/ "${grpc_load[@]}" \
             "${window[@]}" --server-pid "$pid" >"$out/redis.$round.log"
-        client "$bin/sessiond-bench" batch --addr 127.0.0.1:50063 "${grpc_load[@]}" \
-            "${window[@]}" --server-pid "$batch_pid" >"$out/batch.$round.log"
-        grep -h '^RESULT' "$out"/{redis,batch}."$round".log >&2
+        grep -h '^RESULT' "$out"/redis."$round".log >&2
     done
-    stop "$batch_pid"
 fi
 if want 5; then
     redis-cli -p 6390 flushall >/dev/null
@@ -233,10 +231,12 @@ if want 4; then
     redis_rust=$(across redis redis_GET ops_per_s)
     rb=$(grep '^"GET"' "$out/redis-benchmark.log" | tr -d '"' | cut -d, -f2)
     rb_p99=$(grep '^"GET"' "$out/redis-benchmark.log" | tr -d '"' | cut -d, -f7)
-    batches=$(for r in $(seq "$ROUNDS"); do sed -n 's/^batches .* of \([0-9.]*\) reads.*/\1/p' "$out/batch.$r.log"; done | median)
+    piped=$(across pipeline pipeline_get ops_per_s)
     echo "| 4a | sessiond Get ÷ Redis GET, Rust clients (ops/s) | ≥ 1.00 | $(ratio "$get" "$redis_rust") | Redis GET $redis_rust/s, p99 $(across redis redis_GET p99_us) µs (sessiond Get p99 $(across get get p99_us) µs); Redis CPU $(across redis redis_GET server_cpu_us) µs/call |"
     echo "| 4b | sessiond Get ÷ redis-benchmark GET (ops/s) | ≥ 1.00 | $(ratio "$get" "$rb") | redis-benchmark GET $rb/s, p99 $rb_p99 ms, $IN_FLIGHT clients |"
-    echo "| 4c | sessiond Gets batched on an HTTP/2 stream ÷ Redis GET, Rust clients (reads/s) | ≥ 1.00 | $(ratios batch batch_get redis redis_GET) | batched $(across batch batch_get ops_per_s) reads/s (p99 $(across batch batch_get p99_us) µs; CPU/read server $(across batch batch_get server_cpu_us) µs, client $(across batch batch_get client_cpu_us) µs; $batches reads per batch); Redis GET $redis_rust/s (p99 $(across redis redis_GET p99_us) µs; server $(across redis redis_GET server_cpu_us) µs/call) |"
+    echo "| 4c | sessiond Get on a Pipeline stream ÷ Redis GET, Rust clients (ops/s) | ≥ 1.00 | $(ratio "$piped" "$redis_rust") | Pipeline Get $piped/s (p99 $(across pipeline pipeline_get p99_us) µs; CPU/call server $(across pipeline pipeline_get server_cpu_us) µs, client $(across pipeline pipeline_get client_cpu_us) µs); Redis GET $redis_rust/s (p99 $(across redis redis_GET p99_us) µs; server $(across redis redis_GET server_cpu_us) µs/call) |"
+    echo "| 4d | sessiond Get on a Pipeline stream ÷ redis-benchmark GET (ops/s) | ≥ 1.00 | $(ratio "$piped" "$rb") | redis-benchmark GET $rb/s, $IN_FLIGHT clients |"
+    echo "| 4e | sessiond Get on a Pipeline stream ÷ unary Get (ops/s) | | $(ratios pipeline pipeline_get get get) | unary Get $get/s (p99 $(across get get p99_us) µs; server $(across get get server_cpu_us) µs CPU/call) |"
 fi
 if want 5; then
     mem_sd=$(value "$out/expiry.log" sessiond_memory bytes_per_session)
@@ -247,5 +247,5 @@ if want 6; then
     echo "| 6 | Get p99.9 while $EXPIRE_SESSIONS expire ÷ steady | ≤ 2.00 | $(value "$out/expiry.log" expiry p999_ratio) | $(value "$out/expiry.log" expiry during_p999_us) µs vs $(value "$out/expiry.log" expiry steady_p999_us) µs; reclaimed in $(value "$out/expiry.log" expiry reclaimed_s) s; RSS back to base (+10% of growth) in $(value "$out/expiry.log" expiry memory_back_s) s |"
 fi
 echo
-echo "Rows 1-3 and 4a/4c: median (min–max) of $ROUNDS alternating rounds of $DURATION per load; absolute figures are medians. $IN_FLIGHT requests in flight ($CONNECTIONS connections x $CONCURRENCY) for gRPC and Redis, $HTTP_CONNECTIONS HTTP/1.1 connections; server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU; $(tr '\n' ';' <"$out/load.log")"
+echo "Rows 1-3 and 4a/4c/4e: median (min–max) of $ROUNDS alternating rounds of $DURATION per load; absolute figures are medians. $IN_FLIGHT requests in flight ($CONNECTIONS connections x $CONCURRENCY) for gRPC and Redis, $HTTP_CONNECTIONS HTTP/1.1 connections; server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU; $(tr '\n' ';' <"$out/load.log")"
 } | tee "$out/table.md"

@@ -263,13 +263,16 @@ impl Application {
             );
         }
         let service = SessionService::new(store.clone(), lifecycle.clone(), metrics.clone())
-            .with_client_id_namespaces(client_ids);
+            .with_client_id_namespaces(client_ids)
+            .with_pipeline_in_flight(config.max_pipeline_in_flight);
         let authenticate = Authenticate::new(
             tokens.clone(),
             config.tls_client_ca.is_some(),
             metrics.clone(),
         );
-        let mut server = grpc_server();
+        // Every stream holds server state while it lasts: a connection gets
+        // a bounded number (tonic sets none by default).
+        let mut server = grpc_server().max_concurrent_streams(config.max_streams_per_connection);
         if let Some(tls) = &tls {
             server = server
                 .tls_config(grpc_tls(tls, tokens.is_some()))

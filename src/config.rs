@@ -113,6 +113,24 @@ pub struct Config {
         value_name = "BOOL"
     )]
     pub grpc_reflection: bool,
+
+    /// Concurrent HTTP/2 streams per gRPC connection (each unary call, each
+    /// Pipeline or Watch stream takes one while it lasts). A client that
+    /// opens more is refused the extra streams (REFUSED_STREAM), so one
+    /// connection cannot hold unbounded server state.
+    #[arg(
+        long,
+        env = "SESSIOND_MAX_STREAMS_PER_CONNECTION",
+        default_value_t = 256
+    )]
+    pub max_streams_per_connection: u32,
+
+    /// Requests of one Pipeline stream waiting for storage at once (a change
+    /// waiting for its fsync, a Redis round trip). Past it a request is
+    /// answered RESOURCE_EXHAUSTED without running; the memory backend
+    /// answers at once, so there it is never reached.
+    #[arg(long, env = "SESSIOND_MAX_PIPELINE_IN_FLIGHT", default_value_t = 1024)]
+    pub max_pipeline_in_flight: usize,
     /// Address of the HTTP gateway (browser cookies in, sessions out).
     #[arg(long, env = "SESSIOND_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
@@ -538,6 +556,11 @@ impl Config {
             ("--max-session-bytes", self.max_session_bytes),
             ("--max-keys", self.max_keys),
             ("--max-key-bytes", self.max_key_bytes),
+            ("--max-pipeline-in-flight", self.max_pipeline_in_flight),
+            (
+                "--max-streams-per-connection",
+                self.max_streams_per_connection as usize,
+            ),
         ];
         if let Some((flag, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{flag} must be at least 1"));

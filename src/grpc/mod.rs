@@ -8,6 +8,8 @@ mod convert;
 mod get_reply;
 mod get_request;
 mod health;
+mod pipeline;
+mod pipeline_reply;
 mod service;
 mod status;
 
@@ -15,6 +17,7 @@ pub use auth::Authenticate;
 pub use get_reply::GetReply;
 pub use get_request::GetQuery;
 pub use health::{health_service, reflection_services};
+pub use pipeline_reply::PipelineReply;
 pub use service::SessionService;
 
 /// Code generated from `proto/sessiond/v1/sessiond.proto`.

@@ -14,6 +14,7 @@ use super::convert::{binding, idle_timeout, optional_id, user_id};
 use super::get_reply::GetReply;
 use super::get_request::GetQuery;
 use super::pb;
+use super::pipeline::Replies;
 use super::server_pb::session_service_server::{self, SessionServiceServer};
 use super::status::code_name;
 use crate::auth::Access;
@@ -36,6 +37,9 @@ pub struct SessionService {
     /// (`--client-id-namespaces`): there ids are parsed by the wider rule
     /// and a Set may create. Empty, the common case, costs a Get nothing.
     client_ids: Arc<[Namespace]>,
+    /// Requests of one Pipeline stream that may wait for storage at once
+    /// (`--max-pipeline-in-flight`).
+    pipeline_in_flight: usize,
 }
 
 impl SessionService {
@@ -46,7 +50,23 @@ impl SessionService {
             metrics,
             series: Arc::new(SeriesTable::new()),
             client_ids: Arc::from([]),
+            pipeline_in_flight: 1024,
         }
+    }
+
+    /// Bounds the requests of one Pipeline stream waiting for storage at
+    /// once; past it a request is answered RESOURCE_EXHAUSTED.
+    pub fn with_pipeline_in_flight(mut self, max: usize) -> Self {
+        self.pipeline_in_flight = max.max(1);
+        self
+    }
+
+    pub(super) fn max_pipeline_in_flight(&self) -> usize {
+        self.pipeline_in_flight
+    }
+
+    pub(super) fn lifecycle(&self) -> &Lifecycle {
+        &self.lifecycle
     }
 
     /// Lets callers in `namespaces` create sessions under ids they chose
@@ -104,11 +124,24 @@ impl SessionService {
         caller: Caller,
         op: impl FnOnce(&Storage, &Namespace) -> Result<Op<T>, Status>,
     ) -> Result<Result<Response<T>, Status>, Pending<T>> {
+        self.run(rpc, false, caller, op)
+    }
+
+    /// [`Self::read`] for an RPC that `changes` sessions or not: a Pipeline
+    /// answers its changes at once too when storage does.
+    #[allow(clippy::result_large_err)] // as `read`
+    pub(super) fn run<T>(
+        &self,
+        rpc: Rpc,
+        changes: bool,
+        caller: Caller,
+        op: impl FnOnce(&Storage, &Namespace) -> Result<Op<T>, Status>,
+    ) -> Result<Result<Response<T>, Status>, Pending<T>> {
         let span = request_span(rpc);
         let _entered = span.enter();
         let started = Instant::now();
         let op = match self
-            .admitted(rpc, false, &caller)
+            .admitted(rpc, changes, &caller)
             .and_then(|ns| op(&self.store, ns))
         {
             Ok(op) => op,
@@ -130,7 +163,7 @@ impl SessionService {
     }
 
     /// Waits for a read that [`Self::read`] found pending, then counts it.
-    async fn read_later<T>(&self, pending: Pending<T>) -> Result<Response<T>, Status> {
+    pub(super) async fn read_later<T>(&self, pending: Pending<T>) -> Result<Response<T>, Status> {
         let Pending {
             op,
             rpc,
@@ -182,7 +215,7 @@ impl SessionService {
                 "sessiond is shutting down; retry on another instance",
             ));
         }
-        match &caller.access {
+        match caller.access() {
             // Only reachable if the service is served without its
             // access-control layer: fail closed.
             None => Err(Status::unauthenticated("no credential was checked")),
@@ -210,7 +243,7 @@ impl SessionService {
     }
 
     /// Logs the outcome at DEBUG and counts the request with its latency.
-    fn counted<T>(
+    pub(super) fn counted<T>(
         &self,
         rpc: Rpc,
         started: Instant,
@@ -245,7 +278,7 @@ fn request_span(rpc: Rpc) -> tracing::Span {
 /// The RPCs of `SessionService`: each names its requests' span and metric
 /// series.
 #[derive(Debug, Clone, Copy)]
-enum Rpc {
+pub(super) enum Rpc {
     Create,
     Get,
     Set,
@@ -258,10 +291,17 @@ enum Rpc {
     RevokeUserSessions,
     CountSessions,
     ClearSessions,
+    /// A Pipeline stream itself: a request naming no op, a stream that
+    /// ended on a message that does not decode.
+    Pipeline,
+    PipelineGet,
+    PipelineSet,
+    PipelineTouch,
+    PipelineFlush,
 }
 
 impl Rpc {
-    const COUNT: usize = 12;
+    const COUNT: usize = 17;
 
     fn name(self) -> &'static str {
         match self {
@@ -277,6 +317,11 @@ impl Rpc {
             Rpc::RevokeUserSessions => "RevokeUserSessions",
             Rpc::CountSessions => "CountSessions",
             Rpc::ClearSessions => "ClearSessions",
+            Rpc::Pipeline => "Pipeline",
+            Rpc::PipelineGet => "Pipeline/Get",
+            Rpc::PipelineSet => "Pipeline/Set",
+            Rpc::PipelineTouch => "Pipeline/Touch",
+            Rpc::PipelineFlush => "Pipeline/Flush",
         }
     }
 }
@@ -305,7 +350,7 @@ impl SeriesTable {
 }
 
 /// A read that storage answers later, with what counting it needs.
-struct Pending<T> {
+pub(super) struct Pending<T> {
     op: Op<T>,
     rpc: Rpc,
     caller: Caller,
@@ -315,27 +360,78 @@ struct Pending<T> {
 
 /// Who sent a request: what the access-control layer resolved, and the
 /// rest of the request's extensions, where its peer's address is.
-struct Caller {
-    access: Option<Access>,
-    /// Searched for the peer only when a request names an unknown session:
-    /// a Get that finds its session does not pay for the lookup.
-    extensions: Extensions,
+pub(super) struct Caller {
+    access: Granted,
+    peer: Peer,
+}
+
+/// What the access-control layer granted: a unary call's own, moved out
+/// of its request, or a stream's, shared by every request on it.
+enum Granted {
+    Nothing,
+    Own(Access),
+    Shared(Arc<Access>),
+}
+
+/// Where the peer's address is found.
+enum Peer {
+    /// Searched only when a request names an unknown session: a Get that
+    /// finds its session does not pay for the lookup.
+    Extensions(Extensions),
+    /// Looked up once for a whole stream.
+    Known(Option<IpAddr>),
 }
 
 impl Caller {
     /// Splits a request into its caller and its message. Takes what the
     /// access-control layer put in the request: the handler is its last
     /// reader, so it is moved out, not cloned.
-    fn of<T>(request: Request<T>) -> (Self, T) {
+    pub(super) fn of<T>(request: Request<T>) -> (Self, T) {
         let (_metadata, mut extensions, message) = request.into_parts();
-        let access = extensions.remove::<Access>();
-        (Caller { access, extensions }, message)
+        let access = match extensions.remove::<Access>() {
+            Some(access) => Granted::Own(access),
+            None => Granted::Nothing,
+        };
+        let peer = Peer::Extensions(extensions);
+        (Caller { access, peer }, message)
+    }
+
+    /// A caller for one request of a stream whose credential was checked
+    /// when it opened.
+    pub(super) fn on_stream(access: &Arc<Access>, peer: Option<IpAddr>) -> Self {
+        Caller {
+            access: Granted::Shared(access.clone()),
+            peer: Peer::Known(peer),
+        }
+    }
+
+    /// What the caller may do; `None` if no credential check saw it.
+    pub(super) fn access(&self) -> Option<&Access> {
+        match &self.access {
+            Granted::Nothing => None,
+            Granted::Own(access) => Some(access),
+            Granted::Shared(access) => Some(access),
+        }
+    }
+
+    /// The caller's access, to be shared by the requests of a stream.
+    pub(super) fn shared_access(&self) -> Option<Arc<Access>> {
+        match &self.access {
+            Granted::Nothing => None,
+            Granted::Own(access) => Some(Arc::new(access.clone())),
+            Granted::Shared(access) => Some(access.clone()),
+        }
     }
 
     /// The peer's address, as tonic finds it in a request's extensions.
-    fn peer(self) -> Option<IpAddr> {
-        let request = Request::from_parts(MetadataMap::new(), self.extensions, ());
-        request.remote_addr().map(|a| a.ip())
+    pub(super) fn peer(self) -> Option<IpAddr> {
+        match self.peer {
+            Peer::Known(peer) => peer,
+            Peer::Extensions(extensions) => {
+                let request = Request::from_parts(MetadataMap::new(), extensions, ());
+                request.remote_addr().map(|a| a.ip())
+            }
+        }
     }
 }
 
@@ -358,6 +454,15 @@ fn name_in_span(id: &SessionId) {
 
 #[tonic::async_trait]
 impl session_service_server::SessionService for SessionService {
+    type PipelineStream = Replies;
+
+    async fn pipeline(
+        &self,
+        request: Request<tonic::Streaming<pb::PipelineRequest>>,
+    ) -> Result<Response<Replies>, Status> {
+        self.open_pipeline(request)
+    }
+
     async fn create(
         &self,
         request: Request<pb::CreateRequest>,
@@ -381,12 +486,7 @@ impl session_service_server::SessionService for SessionService {
 
     async fn get(&self, request: Request<GetQuery>) -> Result<Response<GetReply>, Status> {
         let (caller, GetQuery(req)) = Caller::of(request);
-        let answer = self.read(Rpc::Get, caller, |store, ns| {
-            let id = self.parse_id(ns, req.id)?;
-            Ok(store
-                .read_owned(ns, id, req.keys, !req.no_touch)
-                .map(GetReply::new))
-        });
+        let answer = self.read(Rpc::Get, caller, |store, ns| self.get_op(store, ns, req));
         match answer {
             Ok(answered) => answered,
             Err(pending) => self.read_later(pending).await,
@@ -398,27 +498,8 @@ impl session_service_server::SessionService for SessionService {
         request: Request<pb::SetRequest>,
     ) -> Result<Response<pb::SetResponse>, Status> {
         let (caller, req) = Caller::of(request);
-        self.change(Rpc::Set, caller, |store, ns| {
-            let id = self.parse_id(ns, req.id)?;
-            // Elsewhere the flag changes nothing: an unknown id stays
-            // NOT_FOUND (strict mode).
-            let mode = SetMode {
-                replace_all: req.replace_all,
-                create_if_missing: req.create_if_missing && self.chooses_ids(ns),
-                idle_timeout: idle_timeout(req.idle_timeout)?,
-            };
-            let update = Update {
-                upsert: req.upsert,
-                remove: req.remove,
-                expected_version: req.expected_version,
-            };
-            Ok(store
-                .set_with(ns, &id, update, mode)
-                .map(|info| pb::SetResponse {
-                    session: Some(info.into()),
-                }))
-        })
-        .await
+        self.change(Rpc::Set, caller, |store, ns| self.set_op(store, ns, req))
+            .await
     }
 
     async fn flush(
@@ -427,10 +508,7 @@ impl session_service_server::SessionService for SessionService {
     ) -> Result<Response<pb::FlushResponse>, Status> {
         let (caller, req) = Caller::of(request);
         self.change(Rpc::Flush, caller, |store, ns| {
-            let id = self.parse_id(ns, req.id)?;
-            Ok(store
-                .flush(ns, &id)
-                .map(|existed| pb::FlushResponse { existed }))
+            self.flush_op(store, ns, req)
         })
         .await
     }
@@ -464,11 +542,7 @@ impl session_service_server::SessionService for SessionService {
     ) -> Result<Response<pb::TouchResponse>, Status> {
         let (caller, req) = Caller::of(request);
         self.change(Rpc::Touch, caller, |store, ns| {
-            let id = self.parse_id(ns, req.id)?;
-            let idle = idle_timeout(req.idle_timeout)?;
-            Ok(store.touch(ns, &id, idle).map(|info| pb::TouchResponse {
-                session: Some(info.into()),
-            }))
+            self.touch_op(store, ns, req)
         })
         .await
     }
@@ -529,6 +603,73 @@ impl session_service_server::SessionService for SessionService {
         request: Request<pb::RevokeUserSessionsRequest>,
     ) -> Result<Response<pb::RevokeUserSessionsResponse>, Status> {
         self.revoke_user_sessions_rpc(request).await
+    }
+}
+
+/// Get, Set, Touch and Flush, each once: the unary RPCs and the requests
+/// of a Pipeline both call these, so the two cannot drift.
+impl SessionService {
+    pub(super) fn get_op(
+        &self,
+        store: &Storage,
+        ns: &Namespace,
+        req: pb::GetRequest,
+    ) -> Result<Op<GetReply>, Status> {
+        let id = self.parse_id(ns, req.id)?;
+        Ok(store
+            .read_owned(ns, id, req.keys, !req.no_touch)
+            .map(GetReply::new))
+    }
+
+    pub(super) fn set_op(
+        &self,
+        store: &Storage,
+        ns: &Namespace,
+        req: pb::SetRequest,
+    ) -> Result<Op<pb::SetResponse>, Status> {
+        let id = self.parse_id(ns, req.id)?;
+        // Elsewhere the flag changes nothing: an unknown id stays
+        // NOT_FOUND (strict mode).
+        let mode = SetMode {
+            replace_all: req.replace_all,
+            create_if_missing: req.create_if_missing && self.chooses_ids(ns),
+            idle_timeout: idle_timeout(req.idle_timeout)?,
+        };
+        let update = Update {
+            upsert: req.upsert,
+            remove: req.remove,
+            expected_version: req.expected_version,
+        };
+        Ok(store
+            .set_with(ns, &id, update, mode)
+            .map(|info| pb::SetResponse {
+                session: Some(info.into()),
+            }))
+    }
+
+    pub(super) fn touch_op(
+        &self,
+        store: &Storage,
+        ns: &Namespace,
+        req: pb::TouchRequest,
+    ) -> Result<Op<pb::TouchResponse>, Status> {
+        let id = self.parse_id(ns, req.id)?;
+        let idle = idle_timeout(req.idle_timeout)?;
+        Ok(store.touch(ns, &id, idle).map(|info| pb::TouchResponse {
+            session: Some(info.into()),
+        }))
+    }
+
+    pub(super) fn flush_op(
+        &self,
+        store: &Storage,
+        ns: &Namespace,
+        req: pb::FlushRequest,
+    ) -> Result<Op<pb::FlushResponse>, Status> {
+        let id = self.parse_id(ns, req.id)?;
+        Ok(store
+            .flush(ns, &id)
+            .map(|existed| pb::FlushResponse { existed }))
     }
 }
 

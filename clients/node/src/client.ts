@@ -9,6 +9,8 @@ import type { ProtoGrpcType } from "./generated/sessiond.js";
 import type { SessionServiceClient } from "./generated/sessiond/v1/SessionService.js";
 import type { SessionInfo__Output } from "./generated/sessiond/v1/SessionInfo.js";
 import type { Duration } from "./generated/google/protobuf/Duration.js";
+import type { PipelineRequest } from "./generated/sessiond/v1/PipelineRequest.js";
+import type { PipelineResponse__Output } from "./generated/sessiond/v1/PipelineResponse.js";
 import { fromServiceError, InvalidArgument, SessiondError } from "./errors.js";
 
 /** Every call's deadline unless the call gives its own. */
@@ -376,6 +378,18 @@ export class Client {
   async revokeUserSessions(userId: string, options: CallOptions & { exceptId?: string } = {}): Promise<number> {
     const response = await this.#call("RevokeUserSessions", { user_id: userId, except_id: options.exceptId ?? "" }, options);
     return Number(response.revoked);
+  }
+
+  /**
+   * Opens a Pipeline stream: write `{tag, get | set | touch | flush}` requests
+   * (the unary calls' request messages), read `{tag, get | set | touch | flush | error}`
+   * replies, matched by tag, in any order. A request that fails is an `error`
+   * reply (`{code, message}`) and the stream goes on. `timeoutMs`, if given,
+   * bounds the whole stream.
+   */
+  pipeline(options: { timeoutMs?: number } = {}): grpc.ClientDuplexStream<PipelineRequest, PipelineResponse__Output> {
+    const callOptions = options.timeoutMs === undefined ? {} : { deadline: new Date(Date.now() + options.timeoutMs) };
+    return this.#stub.Pipeline(this.#metadata, callOptions);
   }
 
   /** Closes the channel; calls after this fail. */

@@ -32,6 +32,27 @@ after(async () => {
 });
 
 describe("every RPC", () => {
+  test("a pipeline answers each request under its tag and goes on after a failure", async () => {
+    const created = await client.create({ a: 1 });
+    const stream = client.pipeline();
+    const replies = new Map();
+    const done = new Promise((resolve, reject) => {
+      stream.on("data", (reply) => {
+        replies.set(Number(reply.tag), reply);
+        if (replies.size === 3) stream.end();
+      });
+      stream.on("error", reject);
+      stream.on("end", resolve);
+    });
+    stream.write({ tag: 1, get: { id: created.id, keys: [], no_touch: false } });
+    stream.write({ tag: 2, get: { id: "x".repeat(32), keys: [], no_touch: false } });
+    stream.write({ tag: 3, flush: { id: created.id } });
+    await done;
+    assert.equal(replies.get(1).get.data.a, "1");
+    assert.equal(replies.get(2).error.code, 5);
+    assert.equal(replies.get(3).flush.existed, true);
+  });
+
   test("create, get, set, touch, rotate and flush a session", async () => {
     const created = await client.create({ user: "yuan", cart: { items: [1, 2] } });
     assert.equal(created.id.length, 32);

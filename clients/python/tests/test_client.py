@@ -28,6 +28,7 @@ RPC_METHODS = {
     "RevokeUserSessions": "revoke_user_sessions",
     "CountSessions": "count_sessions",
     "ClearSessions": "clear_sessions",
+    "Pipeline": "pipeline",
 }
 
 
@@ -36,6 +37,27 @@ def test_every_rpc_of_the_proto_has_a_method_on_both_clients() -> None:
     for method in RPC_METHODS.values():
         assert callable(getattr(Client, method))
         assert callable(getattr(aio.Client, method))
+
+
+def test_a_pipeline_answers_each_request_under_its_tag_and_goes_on_after_a_failure(
+    client: Client,
+) -> None:
+    from sessiond.v1 import sessiond_pb2 as pb
+
+    info = client.create({"a": 1})
+    requests = [
+        pb.PipelineRequest(tag=1, get=pb.GetRequest(id=info.id)),
+        pb.PipelineRequest(tag=2, get=pb.GetRequest(id="x" * 32)),
+        pb.PipelineRequest(tag=3, set=pb.SetRequest(id=info.id, upsert={"b": "2"})),
+        pb.PipelineRequest(tag=4, flush=pb.FlushRequest(id=info.id)),
+    ]
+    replies = {r.tag: r for r in client.pipeline(requests)}
+    assert replies[1].get.data["a"] == "1"
+    assert replies[2].error.code == 5  # NOT_FOUND
+    assert replies[3].set.session.version == 2
+    assert replies[4].flush.existed
+    with pytest.raises(sessiond.SessionNotFound):
+        client.get(info.id)
 
 
 def test_values_go_in_as_python_objects_and_come_back_equal(client: Client) -> None:

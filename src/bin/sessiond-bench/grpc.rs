@@ -19,9 +19,8 @@ use tokio::task::JoinHandle;
 use crate::load::{bounded, XorShift};
 use crate::report::{Control, Recorder};
 
-/// sessiond-bench's own services: the empty RPC of the baseline
-/// (proto/bench/v1/empty.proto) and the batched Get of row 4c
-/// (proto/bench/v1/batch.proto).
+/// sessiond-bench's own service: the empty RPC of the baseline
+/// (proto/bench/v1/empty.proto).
 pub mod bench_pb {
     // build.rs generates these apart from the contract's code.
     include!(concat!(env!("OUT_DIR"), "/bench/bench.v1.rs"));

@@ -7,21 +7,20 @@
 //! - `redis`: `GET`/`SET` with the `redis` crate, the same job for Redis;
 //! - `expiry`: memory per session and Get latency while 1M sessions expire
 //!   at one instant; `redis-fill`: Redis's memory for the same sessions;
-//! - `batch`: Gets pipelined in batches over one HTTP/2 stream per
-//!   connection (row 4c), against `serve-batch`;
+//! - `pipeline`: Gets on sessiond's `Pipeline` stream, one stream per
+//!   connection (rows 4c-4e);
 //! - `serve-empty`, `serve-hello`: the baselines, served with sessiond's
-//!   own gRPC and HTTP server settings; `serve-batch`: the batched Get
-//!   and sessiond's own service over one store.
+//!   own gRPC and HTTP server settings.
 //!
 //! Every load is closed-loop, bounded in time and count, and prints ops/s,
 //! latency percentiles (HDR histogram) and CPU time per request of the
 //! client and, given `--server-pid`, of the server.
 
-mod batch;
 mod expiry;
 mod grpc;
 mod http;
 mod load;
+mod pipeline;
 mod redis_side;
 mod report;
 mod serve;
@@ -61,9 +60,9 @@ enum Command {
     Grpc(GrpcArgs),
     /// Drive the HTTP gateway (or the hello-world baseline) with cookies.
     Http(HttpArgs),
-    /// Drive the batched Get of `serve-batch` (row 4c) with Gets pipelined
-    /// over one stream per connection.
-    Batch(GrpcArgs),
+    /// Drive sessiond's Pipeline stream (rows 4c-4e) with Gets, one stream per
+    /// connection.
+    Pipeline(GrpcArgs),
     /// Drive Redis with GET (or SET) through the `redis` crate.
     Redis(RedisArgs),
     /// Memory per session, then Get latency while they all expire at once.
@@ -77,9 +76,6 @@ enum Command {
     ServeEmpty(ServeArgs),
     /// Serve a hello-world over sessiond's HTTP connection settings.
     ServeHello(HelloArgs),
-    /// Serve the batched Get (bench.v1.BatchGetService) and sessiond.v1
-    /// from one store.
-    ServeBatch(ServeArgs),
 }
 
 /// The measured window, shared by every load.
@@ -205,7 +201,7 @@ fn main() -> ExitCode {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let runtime = match &cli.command {
         // The servers run on the runtime `#[tokio::main]` gives sessiond.
-        Command::ServeEmpty(_) | Command::ServeHello(_) | Command::ServeBatch(_) => {
+        Command::ServeEmpty(_) | Command::ServeHello(_) => {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -224,14 +220,13 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Grpc(args) => run_grpc(args).await,
             Command::Http(args) => run_http(args).await,
-            Command::Batch(args) => run_batch(args).await,
+            Command::Pipeline(args) => run_pipeline(args).await,
             Command::Redis(args) => run_redis(args).await,
             Command::Expiry(args) => expiry::run(args).await,
             Command::RedisFill(args) => expiry::redis_fill(args).await,
             Command::Users(args) => users::run(args).await,
             Command::ServeEmpty(args) => serve::empty(args.addr).await,
             Command::ServeHello(args) => serve::hello(args.addr, args.gateway_response).await,
-            Command::ServeBatch(args) => serve::batch(args.addr).await,
         }
     });
     match result {
@@ -289,9 +284,8 @@ async fn run_grpc(args: GrpcArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn run_batch(args: GrpcArgs) -> Result<(), String> {
+async fn run_pipeline(args: GrpcArgs) -> Result<(), String> {
     let per_connection = args.concurrency.max(1);
-    let counts = Arc::new(batch::BatchCounts::default());
     let (mut clients, mut pipelines) = (Vec::new(), Vec::new());
     for _ in 0..args.connections.max(1) {
         let h2 = grpc::connect(args.addr)
@@ -299,7 +293,7 @@ async fn run_batch(args: GrpcArgs) -> Result<(), String> {
             .map_err(|e| format!("cannot connect to {}: {e}", args.addr))?;
         clients.push(grpc::session_client(h2.clone(), args.addr));
         pipelines.push(
-            batch::pipeline(h2, args.addr, per_connection, counts.clone())
+            pipeline::open(h2, args.addr, per_connection)
                 .await
                 .map_err(|e| format!("cannot open the stream on {}: {e}", args.addr))?,
         );
@@ -315,22 +309,13 @@ async fn run_batch(args: GrpcArgs) -> Result<(), String> {
     .await
     .map_err(|e| format!("creating sessions: {e}"))?;
     println!(
-        "batch {} get | {} connections x {} in flight, one stream each | {} sessions of {} B",
+        "pipeline {} get | {} connections x {} in flight, one stream each | {} sessions of {} B",
         args.addr, args.connections, per_connection, args.sessions, args.value_size
     );
     let control = Control::new(args.window.requests);
-    let workers = batch::spawn_workers(&pipelines, per_connection, Arc::new(ids), &control);
+    let workers = pipeline::spawn_workers(&pipelines, per_connection, Arc::new(ids), &control);
     let (recorder, from, to) = load::measure(args.window.window(), control, workers).await;
-    // Ops, latency and CPU are per read, not per batch.
-    Summary::new(&recorder.slots[0], from, to).print("batch_get");
-    let (reads, batches) = (
-        counts.reads.load(std::sync::atomic::Ordering::Relaxed),
-        counts.batches.load(std::sync::atomic::Ordering::Relaxed),
-    );
-    println!(
-        "batches    {batches} of {:.1} reads on average (warm-up included)",
-        reads as f64 / batches.max(1) as f64
-    );
+    Summary::new(&recorder.slots[0], from, to).print("pipeline_get");
     if let Some(e) = recorder.first_error {
         println!("first error: {e}");
     }

@@ -1,24 +1,16 @@
 //! The baselines, served exactly as sessiond serves its APIs: the same
 //! tonic server builder and TCP_NODELAY for the empty RPC, the same hyper
-//! connection settings and accept loop for the hello-world; and row 4c's
-//! batched Get, beside sessiond's own service on one store.
+//! connection settings and accept loop for the hello-world.
 
 use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use sessiond::app::{grpc_incoming, grpc_server, shutdown_signal};
-use sessiond::clock::Clock;
 use sessiond::config::Config;
 use sessiond::gateway::{serve_with, ConnectionSettings};
-use sessiond::grpc::{Authenticate, SessionService};
-use sessiond::lifecycle::Lifecycle;
-use sessiond::metrics::Metrics;
-use sessiond::storage::memory::{spawn_reaper, Memory};
-use sessiond::storage::Storage;
 use tonic::{Request, Response, Status};
 
-use crate::batch::BatchGet;
 use crate::grpc::bench_pb;
 
 struct Empty;
@@ -45,29 +37,6 @@ pub async fn empty(addr: SocketAddr) -> Result<(), String> {
         .add_service(bench_pb::empty_service_server::EmptyServiceServer::new(
             Empty,
         ))
-        .serve_with_incoming_shutdown(grpc_incoming(listener), shutdown)
-        .await
-        .map_err(|e| e.to_string())
-}
-
-/// Serves `bench.v1.BatchGetService/GetStream` and sessiond's own
-/// `SessionService` (to fill the store with `Create`) on one store with
-/// sessiond's default settings, until SIGTERM or SIGINT.
-pub async fn batch(addr: SocketAddr) -> Result<(), String> {
-    let listener = bind(addr).await?;
-    let shutdown = shutdown_signal().map_err(|e| e.to_string())?;
-    let config = Config::defaults();
-    let store = Memory::new(config.limits(), config.timeouts(), Clock::system());
-    let _reaper = spawn_reaper(&store);
-    let (lifecycle, metrics) = (Lifecycle::default(), Metrics::new());
-    lifecycle.set_serving();
-    // No access control, as sessiond on loopback without a tokens file.
-    let sessions = SessionService::new(Storage::new(store.clone()), lifecycle, metrics.clone())
-        .into_server(Authenticate::new(None, false, metrics.clone()));
-    println!("serving the batched Get and sessiond.v1 on {addr}");
-    grpc_server()
-        .add_service(sessions)
-        .add_service(BatchGet::server(store, metrics))
         .serve_with_incoming_shutdown(grpc_incoming(listener), shutdown)
         .await
         .map_err(|e| e.to_string())

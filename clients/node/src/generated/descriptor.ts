@@ -54,6 +54,12 @@ export const descriptor = {
                 "ClearSessions": {
                   "requestType": "ClearSessionsRequest",
                   "responseType": "ClearSessionsResponse"
+                },
+                "Pipeline": {
+                  "requestType": "PipelineRequest",
+                  "requestStream": true,
+                  "responseType": "PipelineResponse",
+                  "responseStream": true
                 }
               }
             },
@@ -388,6 +394,91 @@ export const descriptor = {
                 "cleared": {
                   "type": "uint64",
                   "id": 1
+                }
+              }
+            },
+            "PipelineRequest": {
+              "oneofs": {
+                "op": {
+                  "oneof": [
+                    "get",
+                    "set",
+                    "touch",
+                    "flush"
+                  ]
+                }
+              },
+              "fields": {
+                "tag": {
+                  "type": "uint64",
+                  "id": 1
+                },
+                "get": {
+                  "type": "GetRequest",
+                  "id": 2
+                },
+                "set": {
+                  "type": "SetRequest",
+                  "id": 3
+                },
+                "touch": {
+                  "type": "TouchRequest",
+                  "id": 4
+                },
+                "flush": {
+                  "type": "FlushRequest",
+                  "id": 5
+                }
+              }
+            },
+            "PipelineResponse": {
+              "oneofs": {
+                "result": {
+                  "oneof": [
+                    "get",
+                    "set",
+                    "touch",
+                    "flush",
+                    "error"
+                  ]
+                }
+              },
+              "fields": {
+                "tag": {
+                  "type": "uint64",
+                  "id": 1
+                },
+                "get": {
+                  "type": "GetResponse",
+                  "id": 2
+                },
+                "set": {
+                  "type": "SetResponse",
+                  "id": 3
+                },
+                "touch": {
+                  "type": "TouchResponse",
+                  "id": 4
+                },
+                "flush": {
+                  "type": "FlushResponse",
+                  "id": 5
+                },
+                "error": {
+                  "type": "PipelineError",
+                  "id": 6
+                }
+              }
+            },
+            "PipelineError": {
+              "fields": {
+                "code": {
+                  "type": "int32",
+                  "id": 1
+                },
+                "message": {
+                  "type": "string",
+                  "id": 2
                 }
               }
             }

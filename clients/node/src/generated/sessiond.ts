@@ -17,6 +17,9 @@ import type { GetRequest as _sessiond_v1_GetRequest, GetRequest__Output as _sess
 import type { GetResponse as _sessiond_v1_GetResponse, GetResponse__Output as _sessiond_v1_GetResponse__Output } from './sessiond/v1/GetResponse';
 import type { ListUserSessionsRequest as _sessiond_v1_ListUserSessionsRequest, ListUserSessionsRequest__Output as _sessiond_v1_ListUserSessionsRequest__Output } from './sessiond/v1/ListUserSessionsRequest';
 import type { ListUserSessionsResponse as _sessiond_v1_ListUserSessionsResponse, ListUserSessionsResponse__Output as _sessiond_v1_ListUserSessionsResponse__Output } from './sessiond/v1/ListUserSessionsResponse';
+import type { PipelineError as _sessiond_v1_PipelineError, PipelineError__Output as _sessiond_v1_PipelineError__Output } from './sessiond/v1/PipelineError';
+import type { PipelineRequest as _sessiond_v1_PipelineRequest, PipelineRequest__Output as _sessiond_v1_PipelineRequest__Output } from './sessiond/v1/PipelineRequest';
+import type { PipelineResponse as _sessiond_v1_PipelineResponse, PipelineResponse__Output as _sessiond_v1_PipelineResponse__Output } from './sessiond/v1/PipelineResponse';
 import type { RevokeSessionRequest as _sessiond_v1_RevokeSessionRequest, RevokeSessionRequest__Output as _sessiond_v1_RevokeSessionRequest__Output } from './sessiond/v1/RevokeSessionRequest';
 import type { RevokeSessionResponse as _sessiond_v1_RevokeSessionResponse, RevokeSessionResponse__Output as _sessiond_v1_RevokeSessionResponse__Output } from './sessiond/v1/RevokeSessionResponse';
 import type { RevokeUserSessionsRequest as _sessiond_v1_RevokeUserSessionsRequest, RevokeUserSessionsRequest__Output as _sessiond_v1_RevokeUserSessionsRequest__Output } from './sessiond/v1/RevokeUserSessionsRequest';
@@ -59,6 +62,9 @@ export interface ProtoGrpcType {
       GetResponse: MessageTypeDefinition<_sessiond_v1_GetResponse, _sessiond_v1_GetResponse__Output>
       ListUserSessionsRequest: MessageTypeDefinition<_sessiond_v1_ListUserSessionsRequest, _sessiond_v1_ListUserSessionsRequest__Output>
       ListUserSessionsResponse: MessageTypeDefinition<_sessiond_v1_ListUserSessionsResponse, _sessiond_v1_ListUserSessionsResponse__Output>
+      PipelineError: MessageTypeDefinition<_sessiond_v1_PipelineError, _sessiond_v1_PipelineError__Output>
+      PipelineRequest: MessageTypeDefinition<_sessiond_v1_PipelineRequest, _sessiond_v1_PipelineRequest__Output>
+      PipelineResponse: MessageTypeDefinition<_sessiond_v1_PipelineResponse, _sessiond_v1_PipelineResponse__Output>
       RevokeSessionRequest: MessageTypeDefinition<_sessiond_v1_RevokeSessionRequest, _sessiond_v1_RevokeSessionRequest__Output>
       RevokeSessionResponse: MessageTypeDefinition<_sessiond_v1_RevokeSessionResponse, _sessiond_v1_RevokeSessionResponse__Output>
       RevokeUserSessionsRequest: MessageTypeDefinition<_sessiond_v1_RevokeUserSessionsRequest, _sessiond_v1_RevokeUserSessionsRequest__Output>

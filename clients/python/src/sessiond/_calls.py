@@ -27,6 +27,8 @@ class Rpc:
     path: str
     request: type[Message]
     response: type[Message]
+    #: Streams both ways (Pipeline; Watch streams replies only).
+    streaming: bool = False
 
 
 #: Every RPC of the service, so that one the proto adds is known at once
@@ -37,6 +39,7 @@ RPCS: dict[str, Rpc] = {
         path=f"/{SERVICE.full_name}/{method.name}",
         request=getattr(pb, method.input_type.name),
         response=getattr(pb, method.output_type.name),
+        streaming=method.name == "Pipeline",
     )
     for method in SERVICE.methods
 }

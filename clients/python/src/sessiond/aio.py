@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -41,7 +41,7 @@ class _Channel:
             )
         self.pid = os.getpid()
         self.stubs: dict[str, Callable[..., Any]] = {
-            rpc.name: self.channel.unary_unary(
+            rpc.name: (self.channel.stream_stream if rpc.streaming else self.channel.unary_unary)(
                 rpc.path,
                 request_serializer=rpc.request.SerializeToString,
                 response_deserializer=rpc.response.FromString,
@@ -208,6 +208,24 @@ class Client(Configured):
         response = await self._call("ClearSessions", pb.ClearSessionsRequest(), timeout)
         assert isinstance(response, pb.ClearSessionsResponse)
         return response.cleared
+
+    async def pipeline(
+        self,
+        requests: AsyncIterable[pb.PipelineRequest] | Iterable[pb.PipelineRequest],
+        *,
+        timeout: float | None = None,
+    ) -> AsyncIterator[pb.PipelineResponse]:
+        """See :meth:`sessiond.Client.pipeline`."""
+        loop = asyncio.get_running_loop()
+        channel = self._channels.get(loop)
+        if channel is None or channel.pid != os.getpid():
+            channel = self._channels[loop] = _Channel(self._config)
+        call = channel.stubs["Pipeline"](requests, timeout=timeout, metadata=self._config.metadata)
+        try:
+            async for reply in call:
+                yield reply
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, "Pipeline", self._config.target) from error
 
     async def close(self) -> None:
         """Closes the running loop's channel; a later call opens a new one."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
 from types import TracebackType
 from typing import Any
@@ -205,6 +205,24 @@ class Client(Configured):
         assert isinstance(response, pb.ClearSessionsResponse)
         return response.cleared
 
+    def pipeline(
+        self, requests: Iterable[pb.PipelineRequest], *, timeout: float | None = None
+    ) -> Iterator[pb.PipelineResponse]:
+        """Sends tagged Get / Set / Touch / Flush requests on one stream and
+        yields each reply (with its request's tag) as it comes, in any order.
+        A request that fails is answered with an ``error`` reply (a code and
+        a message); the stream goes on. Raises a :class:`sessiond.SessiondError`
+        only when the stream itself ends with a status. The timeout, if
+        any, bounds the whole stream."""
+        stub = self._stubs.get("Pipeline") if self._pid == os.getpid() else None
+        if stub is None:
+            stub = self._connect()["Pipeline"]
+        replies = stub(iter(requests), timeout=timeout, metadata=self._config.metadata)
+        try:
+            yield from replies
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, "Pipeline", self._config.target) from error
+
     def close(self) -> None:
         """Closes this process's channel; a later call opens a new one."""
         with self._lock:
@@ -252,7 +270,7 @@ class Client(Configured):
                         config.target, config.credentials, options=config.options
                     )
                 self._stubs = {
-                    rpc.name: channel.unary_unary(
+                    rpc.name: (channel.stream_stream if rpc.streaming else channel.unary_unary)(
                         rpc.path,
                         request_serializer=rpc.request.SerializeToString,
                         response_deserializer=rpc.response.FromString,

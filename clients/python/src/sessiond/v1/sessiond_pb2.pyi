@@ -244,3 +244,41 @@ class ClearSessionsResponse(_message.Message):
     CLEARED_FIELD_NUMBER: _ClassVar[int]
     cleared: int
     def __init__(self, cleared: _Optional[int] = ...) -> None: ...
+
+class PipelineRequest(_message.Message):
+    __slots__ = ("tag", "get", "set", "touch", "flush")
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    GET_FIELD_NUMBER: _ClassVar[int]
+    SET_FIELD_NUMBER: _ClassVar[int]
+    TOUCH_FIELD_NUMBER: _ClassVar[int]
+    FLUSH_FIELD_NUMBER: _ClassVar[int]
+    tag: int
+    get: GetRequest
+    set: SetRequest
+    touch: TouchRequest
+    flush: FlushRequest
+    def __init__(self, tag: _Optional[int] = ..., get: _Optional[_Union[GetRequest, _Mapping]] = ..., set: _Optional[_Union[SetRequest, _Mapping]] = ..., touch: _Optional[_Union[TouchRequest, _Mapping]] = ..., flush: _Optional[_Union[FlushRequest, _Mapping]] = ...) -> None: ...
+
+class PipelineResponse(_message.Message):
+    __slots__ = ("tag", "get", "set", "touch", "flush", "error")
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    GET_FIELD_NUMBER: _ClassVar[int]
+    SET_FIELD_NUMBER: _ClassVar[int]
+    TOUCH_FIELD_NUMBER: _ClassVar[int]
+    FLUSH_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    tag: int
+    get: GetResponse
+    set: SetResponse
+    touch: TouchResponse
+    flush: FlushResponse
+    error: PipelineError
+    def __init__(self, tag: _Optional[int] = ..., get: _Optional[_Union[GetResponse, _Mapping]] = ..., set: _Optional[_Union[SetResponse, _Mapping]] = ..., touch: _Optional[_Union[TouchResponse, _Mapping]] = ..., flush: _Optional[_Union[FlushResponse, _Mapping]] = ..., error: _Optional[_Union[PipelineError, _Mapping]] = ...) -> None: ...
+
+class PipelineError(_message.Message):
+    __slots__ = ("code", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...

@@ -16,6 +16,8 @@ import type { GetRequest as _sessiond_v1_GetRequest, GetRequest__Output as _sess
 import type { GetResponse as _sessiond_v1_GetResponse, GetResponse__Output as _sessiond_v1_GetResponse__Output } from '../../sessiond/v1/GetResponse';
 import type { ListUserSessionsRequest as _sessiond_v1_ListUserSessionsRequest, ListUserSessionsRequest__Output as _sessiond_v1_ListUserSessionsRequest__Output } from '../../sessiond/v1/ListUserSessionsRequest';
 import type { ListUserSessionsResponse as _sessiond_v1_ListUserSessionsResponse, ListUserSessionsResponse__Output as _sessiond_v1_ListUserSessionsResponse__Output } from '../../sessiond/v1/ListUserSessionsResponse';
+import type { PipelineRequest as _sessiond_v1_PipelineRequest, PipelineRequest__Output as _sessiond_v1_PipelineRequest__Output } from '../../sessiond/v1/PipelineRequest';
+import type { PipelineResponse as _sessiond_v1_PipelineResponse, PipelineResponse__Output as _sessiond_v1_PipelineResponse__Output } from '../../sessiond/v1/PipelineResponse';
 import type { RevokeSessionRequest as _sessiond_v1_RevokeSessionRequest, RevokeSessionRequest__Output as _sessiond_v1_RevokeSessionRequest__Output } from '../../sessiond/v1/RevokeSessionRequest';
 import type { RevokeSessionResponse as _sessiond_v1_RevokeSessionResponse, RevokeSessionResponse__Output as _sessiond_v1_RevokeSessionResponse__Output } from '../../sessiond/v1/RevokeSessionResponse';
 import type { RevokeUserSessionsRequest as _sessiond_v1_RevokeUserSessionsRequest, RevokeUserSessionsRequest__Output as _sessiond_v1_RevokeUserSessionsRequest__Output } from '../../sessiond/v1/RevokeUserSessionsRequest';
@@ -91,6 +93,11 @@ export interface SessionServiceClient extends grpc.Client {
   listUserSessions(argument: _sessiond_v1_ListUserSessionsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sessiond_v1_ListUserSessionsResponse__Output>): grpc.ClientUnaryCall;
   listUserSessions(argument: _sessiond_v1_ListUserSessionsRequest, callback: grpc.requestCallback<_sessiond_v1_ListUserSessionsResponse__Output>): grpc.ClientUnaryCall;
   
+  Pipeline(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_sessiond_v1_PipelineRequest, _sessiond_v1_PipelineResponse__Output>;
+  Pipeline(options?: grpc.CallOptions): grpc.ClientDuplexStream<_sessiond_v1_PipelineRequest, _sessiond_v1_PipelineResponse__Output>;
+  pipeline(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_sessiond_v1_PipelineRequest, _sessiond_v1_PipelineResponse__Output>;
+  pipeline(options?: grpc.CallOptions): grpc.ClientDuplexStream<_sessiond_v1_PipelineRequest, _sessiond_v1_PipelineResponse__Output>;
+  
   RevokeSession(argument: _sessiond_v1_RevokeSessionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_sessiond_v1_RevokeSessionResponse__Output>): grpc.ClientUnaryCall;
   RevokeSession(argument: _sessiond_v1_RevokeSessionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_sessiond_v1_RevokeSessionResponse__Output>): grpc.ClientUnaryCall;
   RevokeSession(argument: _sessiond_v1_RevokeSessionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sessiond_v1_RevokeSessionResponse__Output>): grpc.ClientUnaryCall;
@@ -153,6 +160,8 @@ export interface SessionServiceHandlers extends grpc.UntypedServiceImplementatio
   
   ListUserSessions: grpc.handleUnaryCall<_sessiond_v1_ListUserSessionsRequest__Output, _sessiond_v1_ListUserSessionsResponse>;
   
+  Pipeline: grpc.handleBidiStreamingCall<_sessiond_v1_PipelineRequest__Output, _sessiond_v1_PipelineResponse>;
+  
   RevokeSession: grpc.handleUnaryCall<_sessiond_v1_RevokeSessionRequest__Output, _sessiond_v1_RevokeSessionResponse>;
   
   RevokeUserSessions: grpc.handleUnaryCall<_sessiond_v1_RevokeUserSessionsRequest__Output, _sessiond_v1_RevokeUserSessionsResponse>;
@@ -173,6 +182,7 @@ export interface SessionServiceDefinition extends grpc.ServiceDefinition {
   Flush: MethodDefinition<_sessiond_v1_FlushRequest, _sessiond_v1_FlushResponse, _sessiond_v1_FlushRequest__Output, _sessiond_v1_FlushResponse__Output>
   Get: MethodDefinition<_sessiond_v1_GetRequest, _sessiond_v1_GetResponse, _sessiond_v1_GetRequest__Output, _sessiond_v1_GetResponse__Output>
   ListUserSessions: MethodDefinition<_sessiond_v1_ListUserSessionsRequest, _sessiond_v1_ListUserSessionsResponse, _sessiond_v1_ListUserSessionsRequest__Output, _sessiond_v1_ListUserSessionsResponse__Output>
+  Pipeline: MethodDefinition<_sessiond_v1_PipelineRequest, _sessiond_v1_PipelineResponse, _sessiond_v1_PipelineRequest__Output, _sessiond_v1_PipelineResponse__Output>
   RevokeSession: MethodDefinition<_sessiond_v1_RevokeSessionRequest, _sessiond_v1_RevokeSessionResponse, _sessiond_v1_RevokeSessionRequest__Output, _sessiond_v1_RevokeSessionResponse__Output>
   RevokeUserSessions: MethodDefinition<_sessiond_v1_RevokeUserSessionsRequest, _sessiond_v1_RevokeUserSessionsResponse, _sessiond_v1_RevokeUserSessionsRequest__Output, _sessiond_v1_RevokeUserSessionsResponse__Output>
   Rotate: MethodDefinition<_sessiond_v1_RotateRequest, _sessiond_v1_RotateResponse, _sessiond_v1_RotateRequest__Output, _sessiond_v1_RotateResponse__Output>

@@ -1,0 +1,12 @@
+// Original file: proto/sessiond/v1/sessiond.proto
+
+
+export interface PipelineError {
+  'code'?: (number);
+  'message'?: (string);
+}
+
+export interface PipelineError__Output {
+  'code': (number);
+  'message': (string);
+}
