@@ -264,7 +264,8 @@ impl Application {
         }
         let service = SessionService::new(store.clone(), lifecycle.clone(), metrics.clone())
             .with_client_id_namespaces(client_ids)
-            .with_pipeline_in_flight(config.max_pipeline_in_flight);
+            .with_pipeline_in_flight(config.max_pipeline_in_flight)
+            .with_watch_buffer(config.watch_buffer);
         let authenticate = Authenticate::new(
             tokens.clone(),
             config.tls_client_ca.is_some(),

@@ -131,6 +131,12 @@ pub struct Config {
     /// answers at once, so there it is never reached.
     #[arg(long, env = "SESSIOND_MAX_PIPELINE_IN_FLIGHT", default_value_t = 1024)]
     pub max_pipeline_in_flight: usize,
+
+    /// Events a Watch subscriber may leave unread before it is dropped
+    /// (RESOURCE_EXHAUSTED "subscriber too slow"): a slow subscriber costs
+    /// at most this much memory, never more.
+    #[arg(long, env = "SESSIOND_WATCH_BUFFER", default_value_t = 1024)]
+    pub watch_buffer: usize,
     /// Address of the HTTP gateway (browser cookies in, sessions out).
     #[arg(long, env = "SESSIOND_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
@@ -557,6 +563,7 @@ impl Config {
             ("--max-keys", self.max_keys),
             ("--max-key-bytes", self.max_key_bytes),
             ("--max-pipeline-in-flight", self.max_pipeline_in_flight),
+            ("--watch-buffer", self.watch_buffer),
             (
                 "--max-streams-per-connection",
                 self.max_streams_per_connection as usize,

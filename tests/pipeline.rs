@@ -8,12 +8,10 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{http_get, spawn_app, spawn_app_with, TestApp};
-use sessiond::auth::hash_token_line;
+use common::{http_get, spawn_app, spawn_app_with, spawn_app_with_tokens, TestApp};
 use sessiond::grpc::pb;
 use sessiond::grpc::pb::pipeline_request::Op;
 use sessiond::grpc::pb::pipeline_response::Result as Outcome;
-use sessiond::session::Namespace;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -221,18 +219,12 @@ const SHOP_RO: &str = "shop-reader";
 const BLOG: &str = "blog-token";
 
 async fn app_with_tokens() -> (TestApp, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tokens");
-    let ns = |name: &str| Namespace::parse(name).unwrap();
-    let text = format!(
-        "{}\n{}\n{}\n",
-        hash_token_line(&ns("shop"), SHOP, false),
-        hash_token_line(&ns("shop"), SHOP_RO, true),
-        hash_token_line(&ns("blog"), BLOG, false),
-    );
-    std::fs::write(&path, text).unwrap();
-    let app = spawn_app_with(|config| config.tokens_file = Some(path)).await;
-    (app, dir)
+    spawn_app_with_tokens(&[
+        ("shop", SHOP, false),
+        ("shop", SHOP_RO, true),
+        ("blog", BLOG, false),
+    ])
+    .await
 }
 
 #[tokio::test]

@@ -393,3 +393,44 @@ async fn rediss_connects_over_tls_to_a_server_the_ca_file_vouches_for() {
     assert_eq!(status, 503, "not ready while the server is not trusted");
     untrusting.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn watch_is_unimplemented_on_redis_and_says_so_while_pipeline_works() {
+    let server = RedisServer::start();
+    let mut app = on_redis(&server).await;
+    let refused = app
+        .client
+        .watch(pb::WatchRequest {
+            ids: vec![],
+            namespace: true,
+        })
+        .await
+        .expect_err("Watch is refused on Redis");
+    assert_eq!(refused.code(), Code::Unimplemented);
+    assert!(
+        refused.message().contains("--backend redis"),
+        "{}",
+        refused.message()
+    );
+
+    let id = create(&mut app, &[("a", "1")]).await.id;
+    let (send, requests) = tokio::sync::mpsc::channel(1);
+    let mut replies = app
+        .client
+        .pipeline(tokio_stream::wrappers::ReceiverStream::new(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    send.send(pb::PipelineRequest {
+        tag: 7,
+        op: Some(pb::pipeline_request::Op::Get(get(&id))),
+    })
+    .await
+    .unwrap();
+    let reply = replies.message().await.unwrap().unwrap();
+    assert_eq!(reply.tag, 7);
+    match reply.result {
+        Some(pb::pipeline_response::Result::Get(read)) => assert_eq!(read.data["a"], "1"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -2,6 +2,9 @@
 //! Every `SessionService` request passes [`Authenticate`] first.
 //! Proto types stop here; they are converted to and from the domain in
 //! [`convert`], and domain errors become `Status` in [`status`].
+//! The two streams: `Pipeline` (many tagged requests on one stream, each
+//! run through the unary call's own op) and `Watch` (change and end
+//! events the storage layer tells as it makes them).
 
 mod auth;
 mod convert;
@@ -12,6 +15,7 @@ mod pipeline;
 mod pipeline_reply;
 mod service;
 mod status;
+mod watch;
 
 pub use auth::Authenticate;
 pub use get_reply::GetReply;

@@ -17,6 +17,7 @@ use super::pb;
 use super::pipeline::Replies;
 use super::server_pb::session_service_server::{self, SessionServiceServer};
 use super::status::code_name;
+use super::watch::Events;
 use crate::auth::Access;
 use crate::lifecycle::Lifecycle;
 use crate::metrics::{Api, Metrics, Series};
@@ -40,6 +41,9 @@ pub struct SessionService {
     /// Requests of one Pipeline stream that may wait for storage at once
     /// (`--max-pipeline-in-flight`).
     pipeline_in_flight: usize,
+    /// Events one Watch subscriber may leave untaken before it is dropped
+    /// (`--watch-buffer`).
+    watch_buffer: usize,
 }
 
 impl SessionService {
@@ -51,6 +55,7 @@ impl SessionService {
             series: Arc::new(SeriesTable::new()),
             client_ids: Arc::from([]),
             pipeline_in_flight: 1024,
+            watch_buffer: 1024,
         }
     }
 
@@ -59,6 +64,21 @@ impl SessionService {
     pub fn with_pipeline_in_flight(mut self, max: usize) -> Self {
         self.pipeline_in_flight = max.max(1);
         self
+    }
+
+    /// Bounds the events a Watch subscriber may leave untaken; one more
+    /// ends its stream RESOURCE_EXHAUSTED.
+    pub fn with_watch_buffer(mut self, events: usize) -> Self {
+        self.watch_buffer = events.max(1);
+        self
+    }
+
+    pub(super) fn watch_buffer(&self) -> usize {
+        self.watch_buffer
+    }
+
+    pub(super) fn store(&self) -> &Storage {
+        &self.store
     }
 
     pub(super) fn max_pipeline_in_flight(&self) -> usize {
@@ -83,7 +103,7 @@ impl SessionService {
 
     /// Parses a session id at the edge by the rule of the caller's
     /// namespace: server-issued ids only, or client-chosen ones too.
-    fn parse_id(&self, ns: &Namespace, raw: String) -> Result<SessionId, Status> {
+    pub(super) fn parse_id(&self, ns: &Namespace, raw: String) -> Result<SessionId, Status> {
         if self.chooses_ids(ns) {
             let id = SessionId::parse_chosen(raw)?;
             name_in_span(&id);
@@ -204,7 +224,7 @@ impl SessionService {
 
     /// The caller's namespace, unless the server is stopping or the caller
     /// may not run `rpc`.
-    fn admitted<'c>(
+    pub(super) fn admitted<'c>(
         &self,
         rpc: Rpc,
         changes: bool,
@@ -298,10 +318,12 @@ pub(super) enum Rpc {
     PipelineSet,
     PipelineTouch,
     PipelineFlush,
+    /// A Watch opened, or ended for falling behind.
+    Watch,
 }
 
 impl Rpc {
-    const COUNT: usize = 17;
+    const COUNT: usize = 18;
 
     fn name(self) -> &'static str {
         match self {
@@ -322,6 +344,7 @@ impl Rpc {
             Rpc::PipelineSet => "Pipeline/Set",
             Rpc::PipelineTouch => "Pipeline/Touch",
             Rpc::PipelineFlush => "Pipeline/Flush",
+            Rpc::Watch => "Watch",
         }
     }
 }
@@ -455,6 +478,11 @@ fn name_in_span(id: &SessionId) {
 #[tonic::async_trait]
 impl session_service_server::SessionService for SessionService {
     type PipelineStream = Replies;
+    type WatchStream = Events;
+
+    async fn watch(&self, request: Request<pb::WatchRequest>) -> Result<Response<Events>, Status> {
+        self.open_watch(request)
+    }
 
     async fn pipeline(
         &self,

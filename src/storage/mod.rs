@@ -29,6 +29,7 @@ pub mod durable;
 pub mod memory;
 mod op;
 pub mod redis;
+pub mod watch;
 
 #[cfg(test)]
 mod conformance;
@@ -40,11 +41,12 @@ use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::session::{
-    Binding, Handle, Limits, MergePatch, Namespace, SessionId, SessionInfo, SessionRead, SetMode,
-    Timeouts, Update, UserId, UserSession,
+    Binding, Handle, Limits, MergePatch, Namespace, SessionError, SessionId, SessionInfo,
+    SessionRead, SetMode, Timeouts, Update, UserId, UserSession,
 };
 
 pub use op::Op;
+use watch::{Scope, Subscription};
 
 /// The operations of a session store. Every one names the [`Namespace`] it
 /// works in: a session exists in its own namespace only. Errors are
@@ -191,6 +193,18 @@ pub trait Backend: Send + Sync + 'static {
     /// a future. True for memory; a backend across the network says false.
     fn reads_at_once(&self) -> bool {
         true
+    }
+
+    /// Subscribes to the changes and ends of sessions in `ns` (Watch), with
+    /// room for `buffer` events not yet taken. `None`: this backend cannot
+    /// feed a Watch.
+    fn watch(
+        &self,
+        _ns: &Namespace,
+        _scope: Scope,
+        _buffer: usize,
+    ) -> Option<Result<Subscription, SessionError>> {
+        None
     }
 
     /// Whether the backend can serve now: a backend across the network
@@ -405,6 +419,16 @@ impl Storage {
     /// See [`Backend::reads_at_once`].
     pub fn reads_at_once(&self) -> bool {
         self.0.reads_at_once()
+    }
+
+    /// See [`Backend::watch`].
+    pub fn watch(
+        &self,
+        ns: &Namespace,
+        scope: Scope,
+        buffer: usize,
+    ) -> Option<Result<Subscription, SessionError>> {
+        self.0.watch(ns, scope, buffer)
     }
 
     /// See [`Backend::ping`].

@@ -124,6 +124,24 @@ impl TestApp {
     }
 }
 
+/// Starts a server whose tokens file holds `tokens`: (namespace, token,
+/// read-only) each. The directory holding the file lives as long as the
+/// returned guard.
+pub async fn spawn_app_with_tokens(tokens: &[(&str, &str, bool)]) -> (TestApp, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens");
+    let lines: Vec<String> = tokens
+        .iter()
+        .map(|(ns, token, read_only)| {
+            let ns = sessiond::session::Namespace::parse(ns).unwrap();
+            sessiond::auth::hash_token_line(&ns, token, *read_only)
+        })
+        .collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let app = spawn_app_with(|config| config.tokens_file = Some(path)).await;
+    (app, dir)
+}
+
 /// What an HTTP/1.1 GET got back.
 pub struct HttpResponse {
     pub status: u16,

@@ -11,6 +11,7 @@ import type { SessionInfo__Output } from "./generated/sessiond/v1/SessionInfo.js
 import type { Duration } from "./generated/google/protobuf/Duration.js";
 import type { PipelineRequest } from "./generated/sessiond/v1/PipelineRequest.js";
 import type { PipelineResponse__Output } from "./generated/sessiond/v1/PipelineResponse.js";
+import type { WatchEvent__Output } from "./generated/sessiond/v1/WatchEvent.js";
 import { fromServiceError, InvalidArgument, SessiondError } from "./errors.js";
 
 /** Every call's deadline unless the call gives its own. */
@@ -390,6 +391,19 @@ export class Client {
   pipeline(options: { timeoutMs?: number } = {}): grpc.ClientDuplexStream<PipelineRequest, PipelineResponse__Output> {
     const callOptions = options.timeoutMs === undefined ? {} : { deadline: new Date(Date.now() + options.timeoutMs) };
     return this.#stub.Pipeline(this.#metadata, callOptions);
+  }
+
+  /**
+   * Opens a Watch: events about the sessions `ids` names (each event names one
+   * by its `index` in `ids`), or, with no ids, about every session of this
+   * client's namespace (named by `handle`). The first event is `resync`; see
+   * the README's Watch section. The stream emits an error with code
+   * RESOURCE_EXHAUSTED when the subscriber read too slowly.
+   */
+  watch(ids?: string[], options: { timeoutMs?: number } = {}): grpc.ClientReadableStream<WatchEvent__Output> {
+    const callOptions = options.timeoutMs === undefined ? {} : { deadline: new Date(Date.now() + options.timeoutMs) };
+    const request = { ids: ids ?? [], namespace: ids === undefined };
+    return this.#stub.Watch(request, this.#metadata, callOptions);
   }
 
   /** Closes the channel; calls after this fail. */

@@ -32,6 +32,26 @@ after(async () => {
 });
 
 describe("every RPC", () => {
+  test("a watch starts with resync, then tells a change by position", async () => {
+    const created = await client.create({ a: 1 });
+    const stream = client.watch([created.id]);
+    const events = [];
+    const two = new Promise((resolve, reject) => {
+      stream.on("data", (event) => {
+        events.push(event);
+        if (events.length === 1) client.set(created.id, { b: 2 }).catch(reject);
+        if (events.length === 2) resolve();
+      });
+      stream.on("error", (err) => { if (events.length < 2) reject(err); });
+    });
+    await two;
+    stream.cancel();
+    assert.equal(events[0].event, "resync");
+    assert.equal(events[0].resync.epoch.length, 16);
+    assert.equal(events[1].index, 0);
+    assert.equal(Number(events[1].changed.version), 2);
+  });
+
   test("a pipeline answers each request under its tag and goes on after a failure", async () => {
     const created = await client.create({ a: 1 });
     const stream = client.pipeline();

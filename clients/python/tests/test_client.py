@@ -14,6 +14,7 @@ from conftest import MAX_VALUE_BYTES, Tls, Tokens
 import sessiond
 from sessiond import Client, aio
 from sessiond._calls import RPCS
+from sessiond.v1 import sessiond_pb2 as pb
 
 RPC_METHODS = {
     "Create": "create",
@@ -29,6 +30,7 @@ RPC_METHODS = {
     "CountSessions": "count_sessions",
     "ClearSessions": "clear_sessions",
     "Pipeline": "pipeline",
+    "Watch": "watch",
 }
 
 
@@ -42,8 +44,6 @@ def test_every_rpc_of_the_proto_has_a_method_on_both_clients() -> None:
 def test_a_pipeline_answers_each_request_under_its_tag_and_goes_on_after_a_failure(
     client: Client,
 ) -> None:
-    from sessiond.v1 import sessiond_pb2 as pb
-
     info = client.create({"a": 1})
     requests = [
         pb.PipelineRequest(tag=1, get=pb.GetRequest(id=info.id)),
@@ -58,6 +58,18 @@ def test_a_pipeline_answers_each_request_under_its_tag_and_goes_on_after_a_failu
     assert replies[4].flush.existed
     with pytest.raises(sessiond.SessionNotFound):
         client.get(info.id)
+
+
+def test_a_watch_starts_with_resync_then_tells_a_change_by_position(client: Client) -> None:
+    watched = client.create({"a": 1})
+    events = client.watch([watched.id])
+    first = next(events)
+    assert first.WhichOneof("event") == "resync" and len(first.resync.epoch) == 16
+    info = client.set(watched.id, {"b": 2})
+    event = next(events)
+    assert (event.index, event.changed.version) == (0, info.version)
+    client.flush(watched.id)
+    assert next(events).ended.reason == pb.WatchEnded.REASON_FLUSHED
 
 
 def test_values_go_in_as_python_objects_and_come_back_equal(client: Client) -> None:

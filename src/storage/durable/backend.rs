@@ -17,6 +17,7 @@ use crate::session::{
     SessionRead, SetMode, Timeouts, Update, UserId, UserSession,
 };
 use crate::storage::memory::Memory;
+use crate::storage::watch::{Scope, Subscription};
 use crate::storage::{Backend, Op, StoreStats};
 
 /// Memory with a journal and snapshots: a cheap `Clone` handle.
@@ -219,6 +220,17 @@ impl Backend for Durable {
 
     fn stats(&self) -> StoreStats {
         self.memory.stats()
+    }
+
+    /// Memory's: a watcher is told of a change when memory makes it, which
+    /// under `--fsync always` is before the fsync that makes it durable.
+    fn watch(
+        &self,
+        ns: &Namespace,
+        scope: Scope,
+        buffer: usize,
+    ) -> Option<Result<Subscription, SessionError>> {
+        Some(self.memory.watch(ns, scope, buffer))
     }
 }
 

@@ -8,9 +8,10 @@ use std::time::Duration;
 use super::Memory;
 use crate::clock::Clock;
 use crate::session::{
-    Binding, Handle, Limits, MergePatch, Namespace, SessionId, SessionInfo, SessionRead, SetMode,
-    Timeouts, Update, UserId, UserSession,
+    Binding, Handle, Limits, MergePatch, Namespace, SessionError, SessionId, SessionInfo,
+    SessionRead, SetMode, Timeouts, Update, UserId, UserSession,
 };
+use crate::storage::watch::{Scope, Subscription};
 use crate::storage::{Backend, Op, StoreStats};
 
 impl Backend for Memory {
@@ -150,5 +151,14 @@ impl Backend for Memory {
 
     fn stats(&self) -> StoreStats {
         Memory::stats(self)
+    }
+
+    fn watch(
+        &self,
+        ns: &Namespace,
+        scope: Scope,
+        buffer: usize,
+    ) -> Option<Result<Subscription, SessionError>> {
+        Some(Memory::watch(self, ns, scope, buffer))
     }
 }

@@ -20,6 +20,7 @@ mod restore;
 mod stats;
 mod user_index;
 mod users;
+mod watch;
 mod write;
 
 use std::borrow::Cow;
@@ -37,6 +38,7 @@ use crate::session::{
     validate_key, validate_value, Binding, BuildDigestHasher, DataView, Digest, FieldsBuf, Limit,
     Limits, Namespace, SessionError, SessionId, SessionInfo, SessionRead, Timeouts, Update,
 };
+use crate::storage::watch::EndReason;
 use crate::storage::StoreStats;
 use entry::{Entry, Meta};
 use expiry::{bucket_due, visit_at, Bucket, ExpiryIndex};
@@ -84,6 +86,8 @@ struct Shared {
     /// The deadline the reaper sleeps towards: `Millis::MAX` for none, 0
     /// while it is awake (or not started) and will scan the index anyway.
     reaper_next: AtomicU64,
+    /// Watch subscribers, told of every change and end.
+    watchers: watch::Watchers,
 }
 
 impl Memory {
@@ -107,6 +111,7 @@ impl Memory {
                 sink: std::sync::OnceLock::new(),
                 reaper_wake: Notify::new(),
                 reaper_next: AtomicU64::new(0),
+                watchers: watch::Watchers::new(),
             }),
         }
     }
@@ -344,6 +349,9 @@ impl Memory {
         }
         changed.slide(now);
         self.emit_update(digest, &changed, update);
+        if changed.version() != version {
+            self.publish_changed(changed.namespace(), digest, changed.version());
+        }
         let before = entry.data().bytes();
         *entry = changed;
         let out = info(id.clone(), entry);
@@ -361,7 +369,7 @@ impl Memory {
         // A logout that could not be journaled would come back at restart.
         let now = s.clock.now_ms();
         let digest = id.digest_in(ns);
-        Ok(self.end(&digest, now, |e| e.is(&digest)))
+        Ok(self.end(&digest, now, EndReason::Flushed, |e| e.is(&digest)))
     }
 
     /// Django's `cycle_key`: the same data under a new id; the old id is gone
@@ -392,6 +400,7 @@ impl Memory {
                     let out = info(new_id, &entry);
                     let stored = v.insert(());
                     self.emit_rotate(&old_digest, &digest, stored.key());
+                    self.publish_ended(entry.namespace(), &old_digest, EndReason::Rotated);
                     break (digest.key(), out);
                 }
             }

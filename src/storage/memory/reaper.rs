@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use super::expiry::visit_at;
 use super::{Entry, Memory};
 use crate::clock::Millis;
+use crate::storage::watch::EndReason;
 
 /// Index entries taken per lock acquisition of an index shard.
 const BATCH: usize = 128;
@@ -66,6 +67,7 @@ impl Memory {
                     // the session was filed again since (or it is gone).
                     let due_now = |e: &Entry| e.indexed() == at && e.deadline() <= now;
                     if let Some((entry, ())) = s.sessions.remove_if(&key, |e, _| due_now(e)) {
+                        self.publish_ended(entry.namespace(), &entry.digest(), EndReason::Expired);
                         self.unindex(&entry);
                         s.count.fetch_sub(1, Ordering::AcqRel);
                         s.namespaces.release(entry.namespace());

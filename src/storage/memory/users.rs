@@ -14,6 +14,7 @@ use crate::session::{
     Binding, Digest, Handle, Limit, Namespace, PerUserPolicy, SessionError, SessionId, SessionInfo,
     UserId, UserSession,
 };
+use crate::storage::watch::EndReason;
 
 impl Memory {
     /// A new session in `ns`, bound to `binding`'s user from the start.
@@ -141,7 +142,7 @@ impl Memory {
                 && e.namespace() == namespace
                 && user.is_none_or(|u| e.binding().is_some_and(|b| b.user == u.as_str()))
         };
-        Ok(self.end(&digest, now, owned))
+        Ok(self.end(&digest, now, EndReason::Revoked, owned))
     }
 
     /// Ends every session of `user` in `ns` but the one `except` names;
@@ -173,7 +174,7 @@ impl Memory {
                     && e.namespace() == namespace
                     && e.binding().is_some_and(|b| b.user == user.as_str())
             };
-            if self.end(&digest, now, owned) {
+            if self.end(&digest, now, EndReason::Revoked, owned) {
                 ended += 1;
             }
         }
@@ -181,15 +182,24 @@ impl Memory {
     }
 
     /// Takes the session `digest` names out of the map if `owned` says so,
-    /// journals it as a Flush and does the bookkeeping; whether it was
+    /// journals it as a Flush, tells its watchers it ended for `reason`
+    /// (or expired, if it had), and does the bookkeeping; whether it was
     /// live.
-    pub(super) fn end(&self, digest: &Digest, now: Millis, owned: impl Fn(&Entry) -> bool) -> bool {
+    pub(super) fn end(
+        &self,
+        digest: &Digest,
+        now: Millis,
+        reason: EndReason,
+        owned: impl Fn(&Entry) -> bool,
+    ) -> bool {
         let s = &*self.shared;
         let Some((entry, ())) = s.sessions.remove_if(&digest.key(), |e, _| owned(e)) else {
             return false;
         };
         self.emit_delete(digest);
         let live = entry.is_live(now);
+        let reason = if live { reason } else { EndReason::Expired };
+        self.publish_ended(entry.namespace(), digest, reason);
         self.forget(&entry);
         if live {
             s.stats.flushed.fetch_add(1, Ordering::Relaxed);
@@ -270,7 +280,7 @@ impl Memory {
                 live.sort_by_key(|(_, (created, digest))| (*created, *digest));
                 let excess = live.len() + 1 - max;
                 for (_, (_, digest)) in live.into_iter().take(excess) {
-                    self.end(&digest, now, |e| e.is(&digest));
+                    self.end(&digest, now, EndReason::Revoked, |e| e.is(&digest));
                 }
                 Ok(())
             }

@@ -18,6 +18,7 @@ use crate::clock::Millis;
 use crate::session::{
     Digest, FieldsBuf, Limit, Namespace, SessionError, SessionId, SessionInfo, SetMode, Update,
 };
+use crate::storage::watch::EndReason;
 
 /// How often a create-if-missing Set goes round when the session appears
 /// or expires under it between its two steps: twice is already a race of
@@ -134,6 +135,9 @@ impl Memory {
         }
         changed.slide(now);
         self.emit_put(digest, &changed);
+        if changed.version() != version {
+            self.publish_changed(changed.namespace(), digest, changed.version());
+        }
         let deadline = changed.idle_deadline_ms.load(Ordering::Relaxed);
         changed
             .persisted_s
@@ -259,7 +263,7 @@ impl Memory {
         let now = s.clock.now_ms();
         let ended = digests
             .iter()
-            .filter(|digest| self.end(digest, now, |e| e.is(digest)))
+            .filter(|digest| self.end(digest, now, EndReason::Flushed, |e| e.is(digest)))
             .count();
         ended as u64
     }

@@ -60,6 +60,11 @@ export const descriptor = {
                   "requestStream": true,
                   "responseType": "PipelineResponse",
                   "responseStream": true
+                },
+                "Watch": {
+                  "requestType": "WatchRequest",
+                  "responseType": "WatchEvent",
+                  "responseStream": true
                 }
               }
             },
@@ -479,6 +484,87 @@ export const descriptor = {
                 "message": {
                   "type": "string",
                   "id": 2
+                }
+              }
+            },
+            "WatchRequest": {
+              "fields": {
+                "ids": {
+                  "rule": "repeated",
+                  "type": "string",
+                  "id": 1
+                },
+                "namespace": {
+                  "type": "bool",
+                  "id": 2
+                }
+              }
+            },
+            "WatchEvent": {
+              "oneofs": {
+                "event": {
+                  "oneof": [
+                    "resync",
+                    "changed",
+                    "ended"
+                  ]
+                }
+              },
+              "fields": {
+                "index": {
+                  "type": "uint32",
+                  "id": 1
+                },
+                "handle": {
+                  "type": "string",
+                  "id": 2
+                },
+                "resync": {
+                  "type": "WatchResync",
+                  "id": 3
+                },
+                "changed": {
+                  "type": "WatchChanged",
+                  "id": 4
+                },
+                "ended": {
+                  "type": "WatchEnded",
+                  "id": 5
+                }
+              }
+            },
+            "WatchResync": {
+              "fields": {
+                "epoch": {
+                  "type": "string",
+                  "id": 1
+                }
+              }
+            },
+            "WatchChanged": {
+              "fields": {
+                "version": {
+                  "type": "uint64",
+                  "id": 1
+                }
+              }
+            },
+            "WatchEnded": {
+              "fields": {
+                "reason": {
+                  "type": "Reason",
+                  "id": 1
+                }
+              },
+              "nested": {
+                "Reason": {
+                  "values": {
+                    "REASON_UNSPECIFIED": 0,
+                    "REASON_FLUSHED": 1,
+                    "REASON_EXPIRED": 2,
+                    "REASON_ROTATED": 3,
+                    "REASON_REVOKED": 4
+                  }
                 }
               }
             }

@@ -34,6 +34,11 @@ import type { TouchRequest as _sessiond_v1_TouchRequest, TouchRequest__Output as
 import type { TouchResponse as _sessiond_v1_TouchResponse, TouchResponse__Output as _sessiond_v1_TouchResponse__Output } from './sessiond/v1/TouchResponse';
 import type { UserBinding as _sessiond_v1_UserBinding, UserBinding__Output as _sessiond_v1_UserBinding__Output } from './sessiond/v1/UserBinding';
 import type { UserSessionInfo as _sessiond_v1_UserSessionInfo, UserSessionInfo__Output as _sessiond_v1_UserSessionInfo__Output } from './sessiond/v1/UserSessionInfo';
+import type { WatchChanged as _sessiond_v1_WatchChanged, WatchChanged__Output as _sessiond_v1_WatchChanged__Output } from './sessiond/v1/WatchChanged';
+import type { WatchEnded as _sessiond_v1_WatchEnded, WatchEnded__Output as _sessiond_v1_WatchEnded__Output } from './sessiond/v1/WatchEnded';
+import type { WatchEvent as _sessiond_v1_WatchEvent, WatchEvent__Output as _sessiond_v1_WatchEvent__Output } from './sessiond/v1/WatchEvent';
+import type { WatchRequest as _sessiond_v1_WatchRequest, WatchRequest__Output as _sessiond_v1_WatchRequest__Output } from './sessiond/v1/WatchRequest';
+import type { WatchResync as _sessiond_v1_WatchResync, WatchResync__Output as _sessiond_v1_WatchResync__Output } from './sessiond/v1/WatchResync';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -79,6 +84,11 @@ export interface ProtoGrpcType {
       TouchResponse: MessageTypeDefinition<_sessiond_v1_TouchResponse, _sessiond_v1_TouchResponse__Output>
       UserBinding: MessageTypeDefinition<_sessiond_v1_UserBinding, _sessiond_v1_UserBinding__Output>
       UserSessionInfo: MessageTypeDefinition<_sessiond_v1_UserSessionInfo, _sessiond_v1_UserSessionInfo__Output>
+      WatchChanged: MessageTypeDefinition<_sessiond_v1_WatchChanged, _sessiond_v1_WatchChanged__Output>
+      WatchEnded: MessageTypeDefinition<_sessiond_v1_WatchEnded, _sessiond_v1_WatchEnded__Output>
+      WatchEvent: MessageTypeDefinition<_sessiond_v1_WatchEvent, _sessiond_v1_WatchEvent__Output>
+      WatchRequest: MessageTypeDefinition<_sessiond_v1_WatchRequest, _sessiond_v1_WatchRequest__Output>
+      WatchResync: MessageTypeDefinition<_sessiond_v1_WatchResync, _sessiond_v1_WatchResync__Output>
     }
   }
 }

@@ -27,8 +27,9 @@ class Rpc:
     path: str
     request: type[Message]
     response: type[Message]
-    #: Streams both ways (Pipeline; Watch streams replies only).
-    streaming: bool = False
+    #: The channel's method that makes its stub: ``unary_unary``, or
+    #: ``stream_stream`` (Pipeline), ``unary_stream`` (Watch).
+    shape: str = "unary_unary"
 
 
 #: Every RPC of the service, so that one the proto adds is known at once
@@ -39,7 +40,9 @@ RPCS: dict[str, Rpc] = {
         path=f"/{SERVICE.full_name}/{method.name}",
         request=getattr(pb, method.input_type.name),
         response=getattr(pb, method.output_type.name),
-        streaming=method.name == "Pipeline",
+        shape={"Pipeline": "stream_stream", "Watch": "unary_stream"}.get(
+            method.name, "unary_unary"
+        ),
     )
     for method in SERVICE.methods
 }

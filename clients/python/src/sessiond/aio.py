@@ -41,7 +41,7 @@ class _Channel:
             )
         self.pid = os.getpid()
         self.stubs: dict[str, Callable[..., Any]] = {
-            rpc.name: (self.channel.stream_stream if rpc.streaming else self.channel.unary_unary)(
+            rpc.name: getattr(self.channel, rpc.shape)(
                 rpc.path,
                 request_serializer=rpc.request.SerializeToString,
                 response_deserializer=rpc.response.FromString,
@@ -226,6 +226,26 @@ class Client(Configured):
                 yield reply
         except grpc.RpcError as error:
             raise from_rpc_error(error, "Pipeline", self._config.target) from error
+
+    async def watch(
+        self,
+        session_ids: Iterable[str] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> AsyncIterator[pb.WatchEvent]:
+        """See :meth:`sessiond.Client.watch`."""
+        ids = list(session_ids or [])
+        request = pb.WatchRequest(ids=ids, namespace=session_ids is None)
+        loop = asyncio.get_running_loop()
+        channel = self._channels.get(loop)
+        if channel is None or channel.pid != os.getpid():
+            channel = self._channels[loop] = _Channel(self._config)
+        call = channel.stubs["Watch"](request, timeout=timeout, metadata=self._config.metadata)
+        try:
+            async for event in call:
+                yield event
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, "Watch", self._config.target) from error
 
     async def close(self) -> None:
         """Closes the running loop's channel; a later call opens a new one."""

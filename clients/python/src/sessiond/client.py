@@ -223,6 +223,29 @@ class Client(Configured):
         except grpc.RpcError as error:
             raise from_rpc_error(error, "Pipeline", self._config.target) from error
 
+    def watch(
+        self,
+        session_ids: Iterable[str] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Iterator[pb.WatchEvent]:
+        """Yields the events of a Watch: of the sessions ``session_ids``
+        names (each event names one by its position in that list), or,
+        with ``None``, of every session of this caller's namespace (named
+        by handle). The first event is ``resync``; see the README's Watch
+        section. Raises a :class:`sessiond.SessiondError` when the stream
+        ends with a status (``ResourceExhausted``: too slow)."""
+        ids = list(session_ids or [])
+        request = pb.WatchRequest(ids=ids, namespace=session_ids is None)
+        stub = self._stubs.get("Watch") if self._pid == os.getpid() else None
+        if stub is None:
+            stub = self._connect()["Watch"]
+        events = stub(request, timeout=timeout, metadata=self._config.metadata)
+        try:
+            yield from events
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, "Watch", self._config.target) from error
+
     def close(self) -> None:
         """Closes this process's channel; a later call opens a new one."""
         with self._lock:
@@ -270,7 +293,7 @@ class Client(Configured):
                         config.target, config.credentials, options=config.options
                     )
                 self._stubs = {
-                    rpc.name: (channel.stream_stream if rpc.streaming else channel.unary_unary)(
+                    rpc.name: getattr(channel, rpc.shape)(
                         rpc.path,
                         request_serializer=rpc.request.SerializeToString,
                         response_deserializer=rpc.response.FromString,

@@ -3,6 +3,7 @@ import datetime
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -282,3 +283,55 @@ class PipelineError(_message.Message):
     code: int
     message: str
     def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+
+class WatchRequest(_message.Message):
+    __slots__ = ("ids", "namespace")
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    namespace: bool
+    def __init__(self, ids: _Optional[_Iterable[str]] = ..., namespace: _Optional[bool] = ...) -> None: ...
+
+class WatchEvent(_message.Message):
+    __slots__ = ("index", "handle", "resync", "changed", "ended")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    HANDLE_FIELD_NUMBER: _ClassVar[int]
+    RESYNC_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    ENDED_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    handle: str
+    resync: WatchResync
+    changed: WatchChanged
+    ended: WatchEnded
+    def __init__(self, index: _Optional[int] = ..., handle: _Optional[str] = ..., resync: _Optional[_Union[WatchResync, _Mapping]] = ..., changed: _Optional[_Union[WatchChanged, _Mapping]] = ..., ended: _Optional[_Union[WatchEnded, _Mapping]] = ...) -> None: ...
+
+class WatchResync(_message.Message):
+    __slots__ = ("epoch",)
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    epoch: str
+    def __init__(self, epoch: _Optional[str] = ...) -> None: ...
+
+class WatchChanged(_message.Message):
+    __slots__ = ("version",)
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    def __init__(self, version: _Optional[int] = ...) -> None: ...
+
+class WatchEnded(_message.Message):
+    __slots__ = ("reason",)
+    class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        REASON_UNSPECIFIED: _ClassVar[WatchEnded.Reason]
+        REASON_FLUSHED: _ClassVar[WatchEnded.Reason]
+        REASON_EXPIRED: _ClassVar[WatchEnded.Reason]
+        REASON_ROTATED: _ClassVar[WatchEnded.Reason]
+        REASON_REVOKED: _ClassVar[WatchEnded.Reason]
+    REASON_UNSPECIFIED: WatchEnded.Reason
+    REASON_FLUSHED: WatchEnded.Reason
+    REASON_EXPIRED: WatchEnded.Reason
+    REASON_ROTATED: WatchEnded.Reason
+    REASON_REVOKED: WatchEnded.Reason
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    reason: WatchEnded.Reason
+    def __init__(self, reason: _Optional[_Union[WatchEnded.Reason, str]] = ...) -> None: ...

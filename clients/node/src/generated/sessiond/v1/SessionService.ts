@@ -28,6 +28,8 @@ import type { SetRequest as _sessiond_v1_SetRequest, SetRequest__Output as _sess
 import type { SetResponse as _sessiond_v1_SetResponse, SetResponse__Output as _sessiond_v1_SetResponse__Output } from '../../sessiond/v1/SetResponse';
 import type { TouchRequest as _sessiond_v1_TouchRequest, TouchRequest__Output as _sessiond_v1_TouchRequest__Output } from '../../sessiond/v1/TouchRequest';
 import type { TouchResponse as _sessiond_v1_TouchResponse, TouchResponse__Output as _sessiond_v1_TouchResponse__Output } from '../../sessiond/v1/TouchResponse';
+import type { WatchEvent as _sessiond_v1_WatchEvent, WatchEvent__Output as _sessiond_v1_WatchEvent__Output } from '../../sessiond/v1/WatchEvent';
+import type { WatchRequest as _sessiond_v1_WatchRequest, WatchRequest__Output as _sessiond_v1_WatchRequest__Output } from '../../sessiond/v1/WatchRequest';
 
 export interface SessionServiceClient extends grpc.Client {
   BindUser(argument: _sessiond_v1_BindUserRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_sessiond_v1_BindUserResponse__Output>): grpc.ClientUnaryCall;
@@ -143,6 +145,11 @@ export interface SessionServiceClient extends grpc.Client {
   touch(argument: _sessiond_v1_TouchRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sessiond_v1_TouchResponse__Output>): grpc.ClientUnaryCall;
   touch(argument: _sessiond_v1_TouchRequest, callback: grpc.requestCallback<_sessiond_v1_TouchResponse__Output>): grpc.ClientUnaryCall;
   
+  Watch(argument: _sessiond_v1_WatchRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_sessiond_v1_WatchEvent__Output>;
+  Watch(argument: _sessiond_v1_WatchRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_sessiond_v1_WatchEvent__Output>;
+  watch(argument: _sessiond_v1_WatchRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_sessiond_v1_WatchEvent__Output>;
+  watch(argument: _sessiond_v1_WatchRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_sessiond_v1_WatchEvent__Output>;
+  
 }
 
 export interface SessionServiceHandlers extends grpc.UntypedServiceImplementation {
@@ -172,6 +179,8 @@ export interface SessionServiceHandlers extends grpc.UntypedServiceImplementatio
   
   Touch: grpc.handleUnaryCall<_sessiond_v1_TouchRequest__Output, _sessiond_v1_TouchResponse>;
   
+  Watch: grpc.handleServerStreamingCall<_sessiond_v1_WatchRequest__Output, _sessiond_v1_WatchEvent>;
+  
 }
 
 export interface SessionServiceDefinition extends grpc.ServiceDefinition {
@@ -188,4 +197,5 @@ export interface SessionServiceDefinition extends grpc.ServiceDefinition {
   Rotate: MethodDefinition<_sessiond_v1_RotateRequest, _sessiond_v1_RotateResponse, _sessiond_v1_RotateRequest__Output, _sessiond_v1_RotateResponse__Output>
   Set: MethodDefinition<_sessiond_v1_SetRequest, _sessiond_v1_SetResponse, _sessiond_v1_SetRequest__Output, _sessiond_v1_SetResponse__Output>
   Touch: MethodDefinition<_sessiond_v1_TouchRequest, _sessiond_v1_TouchResponse, _sessiond_v1_TouchRequest__Output, _sessiond_v1_TouchResponse__Output>
+  Watch: MethodDefinition<_sessiond_v1_WatchRequest, _sessiond_v1_WatchEvent, _sessiond_v1_WatchRequest__Output, _sessiond_v1_WatchEvent__Output>
 }

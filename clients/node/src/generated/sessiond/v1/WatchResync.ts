@@ -1,0 +1,10 @@
+// Original file: proto/sessiond/v1/sessiond.proto
+
+
+export interface WatchResync {
+  'epoch'?: (string);
+}
+
+export interface WatchResync__Output {
+  'epoch': (string);
+}
