@@ -1,0 +1,100 @@
+//! A Rust client of sessiond's gRPC API (`sessiond.v1`).
+//!
+//! - [`Client`]: one connection (a tonic `Channel`), the bearer token sent
+//!   with every call, and every unary RPC through [`Client::raw`].
+//! - [`Pipeline`]: a cheap `Clone` handle that sends Get / Set / Touch /
+//!   Flush from any number of tasks over one `Pipeline` stream, matching
+//!   each reply to its caller by tag: concurrent calls share HTTP/2 frames
+//!   and writes instead of paying a stream each (BENCHMARKS.md, rows
+//!   4c–4e). A failed request fails its own call with its status; the
+//!   stream ending fails the calls waiting on it, and later calls, with
+//!   the status it ended with: open another with [`Client::pipeline`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), tonic::Status> {
+//! let client = sessiond_client::Client::connect("http://127.0.0.1:50051")
+//!     .await?
+//!     .with_token("my-token")?;
+//! let pipeline = client.pipeline().await?;
+//! let session = pipeline.get("k3v…".into(), vec![]).await?;
+//! # Ok(()) }
+//! ```
+
+mod pipeline;
+
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Request, Status};
+
+pub use pipeline::Pipeline;
+
+/// Code generated from `proto/sessiond/v1/sessiond.proto`.
+pub mod pb {
+    tonic::include_proto!("sessiond.v1");
+}
+
+use pb::session_service_client::SessionServiceClient;
+
+/// A connection to sessiond, with the credential its calls carry.
+#[derive(Clone)]
+pub struct Client {
+    channel: Channel,
+    /// `Bearer <token>`, sent as `authorization` metadata when set.
+    authorization: Option<MetadataValue<Ascii>>,
+}
+
+impl Client {
+    /// Connects to `endpoint` (`http://host:port`, or `https://` with
+    /// tonic's TLS configured on an [`Endpoint`] passed to
+    /// [`Client::from_channel`]).
+    pub async fn connect(endpoint: impl Into<String>) -> Result<Self, Status> {
+        let endpoint = Endpoint::from_shared(endpoint.into())
+            .map_err(|e| Status::invalid_argument(format!("not an endpoint: {e}")))?;
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|e| Status::unavailable(format!("cannot connect to sessiond: {e}")))?;
+        Ok(Client::from_channel(channel))
+    }
+
+    /// A client over a channel the caller built (TLS, timeouts, load
+    /// balancing: tonic's `Endpoint` settings).
+    pub fn from_channel(channel: Channel) -> Self {
+        Client {
+            channel,
+            authorization: None,
+        }
+    }
+
+    /// Sends `token` (`--tokens-file`) with every call and stream.
+    pub fn with_token(mut self, token: &str) -> Result<Self, Status> {
+        let value = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| Status::invalid_argument("a token is printable ASCII"))?;
+        self.authorization = Some(value);
+        Ok(self)
+    }
+
+    /// The generated client, for every unary RPC; wrap each message in
+    /// [`Client::request`] so it carries the token.
+    pub fn raw(&self) -> SessionServiceClient<Channel> {
+        SessionServiceClient::new(self.channel.clone())
+    }
+
+    /// `message` as a request carrying this client's credential.
+    pub fn request<T>(&self, message: T) -> Request<T> {
+        let mut request = Request::new(message);
+        if let Some(value) = &self.authorization {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        request
+    }
+
+    /// Opens a Pipeline stream: a handle that any number of tasks may
+    /// clone and call at once.
+    pub async fn pipeline(&self) -> Result<Pipeline, Status> {
+        Pipeline::open(self).await
+    }
+}

@@ -1,0 +1,153 @@
+//! The client against a real sessiond started in this process on
+//! 127.0.0.1:0: concurrent calls coalesced onto one Pipeline stream, a
+//! failure confined to its own call, the token, and the stream ending.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use sessiond::app::Application;
+use sessiond::auth::hash_token_line;
+use sessiond::config::Config;
+use sessiond::metrics::Metrics;
+use sessiond::session::Namespace;
+use sessiond_client::{pb, Client};
+use tokio::sync::oneshot;
+use tonic::Code;
+
+struct Server {
+    url: String,
+    metrics: Metrics,
+    stop: Option<oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn serve(configure: impl FnOnce(&mut Config)) -> Server {
+    let mut config = Config::defaults();
+    config.grpc_addr = "127.0.0.1:0".parse().unwrap();
+    config.admin_addr = "127.0.0.1:0".parse().unwrap();
+    config.http_addr = "127.0.0.1:0".parse().unwrap();
+    config.drain_delay = Duration::ZERO;
+    configure(&mut config);
+    let app = Application::build(config).await.unwrap();
+    let url = format!("http://{}", app.grpc_addr());
+    let metrics = app.metrics();
+    let mut phases = app.lifecycle().subscribe();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let done = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    phases
+        .wait_for(|p| *p == sessiond::lifecycle::Phase::Serving)
+        .await
+        .unwrap();
+    Server {
+        url,
+        metrics,
+        stop: Some(stop),
+        done,
+    }
+}
+
+async fn create(client: &Client) -> String {
+    let request = client.request(pb::CreateRequest {
+        data: HashMap::from([("user".into(), "\"yuan\"".into())]),
+        idle_timeout: None,
+        user: None,
+    });
+    let created = client.raw().create(request).await.unwrap();
+    created.into_inner().session.unwrap().id
+}
+
+fn requests(metrics: &Metrics, method: &str) -> u64 {
+    let text = metrics.render(Default::default(), 1);
+    let prefix =
+        format!(r#"sessiond_requests_total{{api="grpc",method="{method}",outcome="OK"}} "#);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_from_many_tasks_share_one_pipeline_and_each_gets_its_own_answer() {
+    let server = serve(|_| {}).await;
+    let client = Client::connect(server.url.clone()).await.unwrap();
+    let ids: Vec<String> = {
+        let mut ids = Vec::new();
+        for _ in 0..8 {
+            ids.push(create(&client).await);
+        }
+        ids
+    };
+    let pipeline = client.pipeline().await.unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..200usize {
+        let (pipeline, id) = (pipeline.clone(), ids[n % ids.len()].clone());
+        tasks.push(tokio::spawn(async move {
+            let set = pb::SetRequest {
+                id: id.clone(),
+                upsert: HashMap::from([(format!("k{n}"), n.to_string())]),
+                ..Default::default()
+            };
+            pipeline.set(set).await.unwrap();
+            let read = pipeline.get(id, vec![format!("k{n}")]).await.unwrap();
+            assert_eq!(read.data[&format!("k{n}")], n.to_string());
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    // Every call went over the stream: none was a unary Get or Set.
+    assert_eq!(requests(&server.metrics, "Pipeline/Get"), 200);
+    assert_eq!(requests(&server.metrics, "Pipeline/Set"), 200);
+    assert_eq!(requests(&server.metrics, "Get"), 0);
+    assert_eq!(requests(&server.metrics, "Set"), 0);
+}
+
+#[tokio::test]
+async fn a_failed_call_fails_alone_with_its_status() {
+    let server = serve(|_| {}).await;
+    let client = Client::connect(server.url.clone()).await.unwrap();
+    let id = create(&client).await;
+    let pipeline = client.pipeline().await.unwrap();
+    let missing = pipeline.get("a".repeat(32), vec![]).await.unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    let malformed = pipeline.flush("short".into()).await.unwrap_err();
+    assert_eq!(malformed.code(), Code::InvalidArgument);
+    assert_eq!(
+        pipeline.get(id.clone(), vec![]).await.unwrap().data["user"],
+        "\"yuan\""
+    );
+    assert!(pipeline.flush(id.clone()).await.unwrap());
+    assert!(!pipeline.flush(id).await.unwrap());
+    assert!(!pipeline.is_closed());
+}
+
+#[tokio::test]
+async fn the_token_opens_the_stream_in_its_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens");
+    let shop = Namespace::parse("shop").unwrap();
+    std::fs::write(&path, hash_token_line(&shop, "shop-token", false) + "\n").unwrap();
+    let server = serve(|c| c.tokens_file = Some(path.clone())).await;
+    let anonymous = Client::connect(server.url.clone()).await.unwrap();
+    let refused = anonymous.pipeline().await.err().unwrap();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    let client = anonymous.with_token("shop-token").unwrap();
+    let id = create(&client).await;
+    let pipeline = client.pipeline().await.unwrap();
+    assert!(pipeline.get(id, vec![]).await.is_ok());
+}
+
+#[tokio::test]
+async fn once_the_server_stops_the_handle_fails_every_call_with_the_status() {
+    let mut server = serve(|c| c.shutdown_grace = Duration::from_secs(5)).await;
+    let client = Client::connect(server.url.clone()).await.unwrap();
+    let id = create(&client).await;
+    let pipeline = client.pipeline().await.unwrap();
+    assert!(pipeline.get(id.clone(), vec![]).await.is_ok());
+    let _ = server.stop.take().unwrap().send(());
+    server.done.await.unwrap().unwrap();
+    let failed = pipeline.get(id, vec![]).await.unwrap_err();
+    assert_eq!(failed.code(), Code::Unavailable, "{failed:?}");
+    assert!(pipeline.is_closed());
+}
