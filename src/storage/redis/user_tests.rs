@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::test_server::RedisServer;
 use super::users::user_key;
 use super::*;
-use crate::session::{Binding, Handle, UserId};
+use crate::session::{Binding, Handle, PerUserPolicy, UserId};
 
 const NS: Namespace = Namespace::DEFAULT;
 
@@ -210,4 +210,39 @@ async fn the_index_expires_after_its_last_session_only_with_an_absolute_timeout(
         "-1",
         "a session that may slide for ever keeps it"
     );
+}
+
+#[tokio::test]
+async fn overlapping_logins_pass_the_limit_by_fewer_than_their_number_and_the_next_evicts_back() {
+    let server = RedisServer::start();
+    let limits = Limits {
+        max_sessions_per_user: 3,
+        per_user_policy: PerUserPolicy::EvictOldest,
+        ..Limits::default()
+    };
+    let (redis, clock) = super::tests::backend(&server, limits, timeouts(None)).await;
+    let alice = Binding::to(user("alice"));
+    for _ in 0..3 {
+        redis
+            .create_bound(&NS, HashMap::new(), None, &alice)
+            .await
+            .unwrap();
+        clock.advance(Duration::from_secs(1));
+    }
+    let overlapping = 8;
+    let logins = (0..overlapping).map(|_| redis.create_bound(&NS, HashMap::new(), None, &alice));
+    for login in futures_util::future::join_all(logins).await {
+        login.unwrap();
+    }
+    let live = listed(&redis, "alice").await.len();
+    assert!((3..3 + overlapping).contains(&live), "{live} live");
+
+    clock.advance(Duration::from_secs(1));
+    let last = redis
+        .create_bound(&NS, HashMap::new(), None, &alice)
+        .await
+        .unwrap();
+    let after = listed(&redis, "alice").await;
+    assert_eq!(after.len(), 3, "evicted back down to the limit");
+    assert_eq!(after[0], Handle(last.id.digest()), "the newest is kept");
 }
