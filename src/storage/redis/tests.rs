@@ -137,6 +137,54 @@ async fn a_read_answers_the_data_and_slides_the_deadline() {
 }
 
 #[tokio::test]
+async fn a_read_slides_in_granules_and_writes_nothing_in_between_while_touch_is_exact() {
+    let server = RedisServer::start();
+    let idle = Duration::from_secs(640); // a granule of 10 s
+    let timeouts = Timeouts {
+        default_idle: idle,
+        ..Timeouts::default()
+    };
+    let (redis, clock) = backend(&server, Limits::default(), timeouts).await;
+    let created = redis.create(&NS, data(&[("a", "1")]), None).await.unwrap();
+    let hash = key(&created.id.digest());
+    let stored = || async {
+        let mut hget = redis::cmd("HGET");
+        hget.arg(&hash).arg(b"\0d");
+        redis.connection.command(&hget).await.unwrap()
+    };
+    let before = stored().await;
+
+    clock.advance(Duration::from_secs(9));
+    let near = redis
+        .read(&NS, created.id.clone(), vec![], true)
+        .await
+        .unwrap();
+    assert_eq!(
+        near.info.expires_ms, created.expires_ms,
+        "not a granule yet"
+    );
+    assert_eq!(stored().await, before, "nothing written");
+
+    clock.advance(Duration::from_secs(1));
+    let far = redis
+        .read(&NS, created.id.clone(), vec![], true)
+        .await
+        .unwrap();
+    assert_eq!(far.info.expires_ms, clock.now_ms() + 640_000);
+    assert_ne!(stored().await, before);
+    let ttl: u64 = server.cli(&["pttl", &hash]).trim().parse().unwrap();
+    assert!(ttl > 630_000 && ttl <= 640_000, "re-armed: {ttl}");
+
+    clock.advance(Duration::from_secs(1));
+    let touched = redis.touch(&NS, &created.id, None).await.unwrap();
+    assert_eq!(
+        touched.expires_ms,
+        clock.now_ms() + 640_000,
+        "Touch is exact"
+    );
+}
+
+#[tokio::test]
 async fn the_absolute_deadline_caps_every_slide() {
     let server = RedisServer::start();
     let timeouts = Timeouts {

@@ -42,6 +42,21 @@ local function load(key)
     n = tonumber(m[7]), r = m[8], t = tonumber(m[9]) }
 end
 
+-- The session in `all`, a whole hash as HGETALL lists it: what `load`
+-- reads, without a second call for a Get that answers every field anyway.
+local function from_fields(all)
+  local m = {}
+  for j = 1, #all, 2 do
+    local f = all[j]
+    if string.byte(f, 1) == 0 then m[f] = all[j + 1] end
+  end
+  if not m[VERSION] then return nil end
+  return { v = tonumber(m[VERSION]), c = tonumber(m[CREATED]),
+    a = tonumber(m[ABSOLUTE]), i = tonumber(m[IDLE]), d = tonumber(m[IDLE_AT]),
+    b = tonumber(m[BYTES]), n = tonumber(m[KEYS_N]), r = m[ROTATED_TO],
+    t = tonumber(m[ROTATED_UNTIL]) }
+end
+
 -- The earlier of the idle and absolute deadlines.
 local function deadline(s)
   if s.a and s.a < s.d then return s.a end
@@ -89,6 +104,23 @@ local function slide(key, s, now)
     redis.call('HSET', key, IDLE_AT, num(d))
   end
   arm(key, s, now)
+end
+
+-- A read's slide, in steps: the idle deadline is written (and the expiry
+-- re-armed) only once it would move by a granule, 1/64 of the idle
+-- timeout between 1 s and 1 h, as the journal records slides. A session
+-- read more often than that keeps a deadline up to one granule short of
+-- an exact slide's: it may end that much sooner, never later, and every
+-- answer states the deadline it really has. A read that does not move it
+-- writes nothing.
+local function slide_read(key, s, now)
+  local d = now + s.i
+  local granule = math.min(math.max(math.floor(s.i / 64), 1000), 3600000)
+  if d >= s.d + granule then
+    s.d = d
+    redis.call('HSET', key, IDLE_AT, num(d))
+    arm(key, s, now)
+  end
 end
 
 -- What a caller learns besides the data: status 1, version, created,

@@ -2,15 +2,26 @@
 -- ARGV: now, '1' to count as activity, then the keys to read (none: all).
 -- Answers {0} when not found, else the info, then the fields: with no keys
 -- named, every field of the hash as HGETALL lists them (metadata included,
--- for the caller to skip); else the values of the named keys in order
--- (nil for absent ones).
+-- for the caller to skip), read once for both; else the values of the
+-- named keys in order (nil for absent ones).
 local key, now = KEYS[1], tonumber(ARGV[1])
-local s = live(key, now)
-if not s then return { 0 } end
-if ARGV[2] == '1' then slide(key, s, now) end
-local out = info(s)
+local all, s
 if #ARGV == 2 then
-  out[6] = redis.call('HGETALL', key)
+  all = redis.call('HGETALL', key)
+  s = from_fields(all)
+else
+  s = load(key)
+end
+if not s then return { 0 } end
+if now >= deadline(s) then
+  redis.call('DEL', key)
+  return { 0 }
+end
+if held(s, now) then return { 0 } end
+if ARGV[2] == '1' then slide_read(key, s, now) end
+local out = info(s)
+if all then
+  out[6] = all
 else
   local values = {}
   for j = 3, #ARGV do
