@@ -9,6 +9,7 @@
 //!   4c–4e). A failed request fails its own call with its status; the
 //!   stream ending fails the calls waiting on it, and later calls, with
 //!   the status it ended with: open another with [`Client::pipeline`].
+//! - [`Client::watch`]: the stream of change and end events.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tonic::Status> {
@@ -90,6 +91,22 @@ impl Client {
                 .insert("authorization", value.clone());
         }
         request
+    }
+
+    /// Opens a Watch: events about the sessions `ids` names (each event
+    /// names one by its position in `ids`), or, with `None`, about every
+    /// session of the token's namespace (named by handle, never by id).
+    /// The first event is `resync`: revalidate what you hold. The stream
+    /// ends RESOURCE_EXHAUSTED if it is read too slowly.
+    pub async fn watch(
+        &self,
+        ids: Option<Vec<String>>,
+    ) -> Result<tonic::Streaming<pb::WatchEvent>, Status> {
+        let request = pb::WatchRequest {
+            namespace: ids.is_none(),
+            ids: ids.unwrap_or_default(),
+        };
+        Ok(self.raw().watch(self.request(request)).await?.into_inner())
     }
 
     /// Opens a Pipeline stream: a handle that any number of tasks may

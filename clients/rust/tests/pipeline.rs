@@ -151,3 +151,27 @@ async fn once_the_server_stops_the_handle_fails_every_call_with_the_status() {
     assert_eq!(failed.code(), Code::Unavailable, "{failed:?}");
     assert!(pipeline.is_closed());
 }
+
+#[tokio::test]
+async fn a_watch_starts_with_resync_and_tells_a_change_made_through_the_pipeline() {
+    use sessiond_client::pb::watch_event::Event;
+    let server = serve(|_| {}).await;
+    let client = Client::connect(server.url.clone()).await.unwrap();
+    let id = create(&client).await;
+    let mut events = client.watch(Some(vec![id.clone()])).await.unwrap();
+    let first = events.message().await.unwrap().unwrap();
+    assert!(matches!(first.event, Some(Event::Resync(_))), "{first:?}");
+    let pipeline = client.pipeline().await.unwrap();
+    let set = pb::SetRequest {
+        id,
+        upsert: HashMap::from([("a".into(), "1".into())]),
+        ..Default::default()
+    };
+    let version = pipeline.set(set).await.unwrap().session.unwrap().version;
+    let event = events.message().await.unwrap().unwrap();
+    assert_eq!(event.index, 0);
+    assert_eq!(
+        event.event,
+        Some(Event::Changed(pb::WatchChanged { version }))
+    );
+}
