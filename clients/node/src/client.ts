@@ -13,6 +13,7 @@ import type { PipelineRequest } from "./generated/sessiond/v1/PipelineRequest.js
 import type { PipelineResponse__Output } from "./generated/sessiond/v1/PipelineResponse.js";
 import type { WatchEvent__Output } from "./generated/sessiond/v1/WatchEvent.js";
 import { fromServiceError, InvalidArgument, SessiondError } from "./errors.js";
+import { DEFAULT_MAX_IN_FLIGHT, Multiplexer, type StreamMethod } from "./pipeline.js";
 
 /** Every call's deadline unless the call gives its own. */
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -58,6 +59,14 @@ export interface ClientOptions {
   tlsServerName?: string;
   /** Extra channel options, passed to grpc-js as they are. */
   channelOptions?: grpc.ChannelOptions;
+  /** Carry get / set / touch / flush on one long-lived Pipeline stream
+   * (default), or, with `false`, each as a unary call of its own. The other
+   * calls are always unary. See the README's "How calls travel". */
+  multiplex?: boolean;
+  /** At most this many calls sent on the stream and unanswered at once; the
+   * rest wait their turn. Keep it at or under sessiond's
+   * --max-pipeline-in-flight. Default 1024 (sessiond's default). */
+  maxInFlight?: number;
 }
 
 /** The user a session belongs to, with what a listing shows of the device. */
@@ -110,6 +119,8 @@ export interface SetOptions extends CallOptions {
  * between attempts, ClearSessions delete sessions made between them. */
 const IDEMPOTENT = ["Get", "Touch", "Flush", "CountSessions"];
 const SERVICE = "sessiond.v1.SessionService";
+/** The calls the Pipeline stream carries. */
+const STREAMED: ReadonlySet<string> = new Set<StreamMethod>(["Get", "Set", "Touch", "Flush"]);
 
 function serviceConfig(): string {
   return JSON.stringify({
@@ -221,6 +232,8 @@ export class Client {
   readonly timeoutMs: number;
   readonly #stub: SessionServiceClient;
   readonly #metadata: grpc.Metadata;
+  /** Carries get / set / touch / flush, unless `multiplex: false`. */
+  readonly #mux: Multiplexer | undefined;
 
   constructor(options: ClientOptions = {}) {
     this.target = options.target ?? "127.0.0.1:50051";
@@ -257,6 +270,13 @@ export class Client {
     }
     const Service = proto().sessiond.v1.SessionService;
     this.#stub = new Service(this.target, credentials, channelOptions);
+    const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    if (!(Number.isInteger(maxInFlight) && maxInFlight > 0)) {
+      throw new SessiondError(`maxInFlight must be a positive integer, not ${maxInFlight}`, "INVALID_OPTION");
+    }
+    if (options.multiplex ?? true) {
+      this.#mux = new Multiplexer(() => this.#stub.Pipeline(this.#metadata), this.target, maxInFlight);
+    }
   }
 
   /** A new session holding `data`, under a fresh server-chosen id. */
@@ -408,11 +428,16 @@ export class Client {
 
   /** Closes the channel; calls after this fail. */
   close(): void {
+    this.#mux?.close();
     this.#stub.close();
   }
 
   #call<M extends Method>(method: M, request: RequestOf<M>, options: CallOptions): Promise<ResponseOf<M>> {
-    const deadline = new Date(Date.now() + (options.timeoutMs ?? this.timeoutMs));
+    const deadlineMs = Date.now() + (options.timeoutMs ?? this.timeoutMs);
+    if (this.#mux && STREAMED.has(method)) {
+      return this.#mux.call(method as StreamMethod, request, deadlineMs) as Promise<ResponseOf<M>>;
+    }
+    const deadline = new Date(deadlineMs);
     const stub = this.#stub as unknown as Record<
       string,
       (

@@ -53,10 +53,17 @@ const HINTS: Record<number, string> = {
 
 /** The error that means what `err` (from a call of `method` to `target`) means. */
 export function fromServiceError(err: ServiceError, method: string, target: string): SessiondError {
-  const name = Status[err.code] ?? "UNKNOWN";
-  let message = `sessiond ${method} at ${target}: ${name}: ${err.details || name}`;
-  const hint = HINTS[err.code];
+  return fromStatus(err.code, err.details, method, target);
+}
+
+/** The error for status `code` with `details`: what a unary call failing so
+ * rejects with, and what a Pipeline request answered so (its
+ * PipelineError) rejects with too. */
+export function fromStatus(code: number, details: string, method: string, target: string): SessiondError {
+  const name = Status[code] ?? "UNKNOWN";
+  let message = `sessiond ${method} at ${target}: ${name}: ${details || name}`;
+  const hint = HINTS[code];
   if (hint) message += ` (${hint})`;
-  const Kind = BY_CODE[err.code] ?? SessiondError;
+  const Kind = BY_CODE[code] ?? SessiondError;
   return new Kind(message, name);
 }

@@ -3,7 +3,7 @@
 // line, as clients/python/tests/server.py does) and redis-server.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { accessSync, constants, mkdtempSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -20,10 +20,12 @@ export function binary() {
 
 /** Runs sessiond with `args` on ephemeral listeners; resolves once it serves. */
 export async function sessiond(...args) {
+  // A test that restarts sessiond passes the --grpc-addr to serve on again.
+  const grpcAddr = args.includes("--grpc-addr") ? [] : ["--grpc-addr", "127.0.0.1:0"];
   const child = spawn(
     binary(),
     [
-      "--grpc-addr", "127.0.0.1:0",
+      ...grpcAddr,
       "--http-addr", "127.0.0.1:0",
       "--admin-addr", "127.0.0.1:0",
       "--drain-delay", "0s",
@@ -50,10 +52,33 @@ export async function sessiond(...args) {
     grpcAddr: serving.grpc_addr,
     httpAddr: serving.http_addr,
     adminAddr: serving.admin_addr,
+    /** Stops it (SIGSTOP) and resolves once every thread of it is stopped:
+     * the kernel stops a running thread only when it next enters it. */
+    async freeze() {
+      child.kill("SIGSTOP");
+      const stopped = () =>
+        readdirSync(`/proc/${child.pid}/task`).every((task) => {
+          const state = readFileSync(`/proc/${child.pid}/task/${task}/stat`, "utf8").split(") ")[1][0];
+          return state === "T" || state === "t";
+        });
+      while (!stopped()) await new Promise((resolve) => setTimeout(resolve, 5));
+    },
+    /** Lets it run again after `freeze`. */
+    thaw() {
+      child.kill("SIGCONT");
+    },
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGCONT");
       child.kill("SIGTERM");
+      await exited;
+    },
+    /** Kills it at once (SIGKILL), as a crash would. */
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
       await exited;
     },
   };
