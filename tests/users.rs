@@ -253,7 +253,16 @@ async fn malformed_users_and_handles_are_invalid_arguments() {
 
 #[tokio::test]
 async fn the_gateway_lists_a_users_sessions_and_revokes_one_or_the_others() {
-    let mut app = spawn_app().await;
+    gateway_lists_and_revokes(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn on_redis_the_gateway_lists_a_users_sessions_and_revokes_one_or_the_others() {
+    let redis = RedisServer::start();
+    gateway_lists_and_revokes(spawn_app_on_redis(redis.url(), |_| {}).await).await;
+}
+
+async fn gateway_lists_and_revokes(mut app: TestApp) {
     let http = app.http();
     let here = create_for(&mut app.client, alice("Here")).await;
     let phone = create_for(&mut app.client, alice("Phone")).await;
