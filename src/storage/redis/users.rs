@@ -435,7 +435,8 @@ impl Redis {
             }
             PerUserPolicy::EvictOldest => {
                 live.sort_by_key(|(m, look)| (look.created_ms, m.digest));
-                let excess = live.len() + 1 - max;
+                // At least one (live.len() >= max), at most all of them.
+                let excess = (live.len() + 1).saturating_sub(max).min(live.len());
                 let victims = &live[..excess];
                 let ended =
                     join_all(victims.iter().map(|(m, _)| {
