@@ -18,6 +18,8 @@ export const DEFAULT_MAX_IN_FLIGHT = 1024;
 /** A stream with no call for this long is closed (and reopened by the next
  * call), so that a process that never calls `close()` can still exit. */
 const IDLE_CLOSE_MS = 10_000;
+/** A stream silent this long while a call on it timed out is given up. */
+const SILENT_MS = 1000;
 
 type Duplex = ClientDuplexStream<PipelineRequest, PipelineResponse__Output>;
 
@@ -30,6 +32,9 @@ interface Call {
   timer: NodeJS.Timeout;
   /** Its promise was settled (by its deadline) before its reply came. */
   settled: boolean;
+  /** The stream it was sent on, and when; unset while it is queued. */
+  sentOn?: Open;
+  sentAt?: number;
 }
 
 /** A stream and the calls sent on it that await a reply. */
@@ -40,6 +45,8 @@ interface Open {
   done: boolean;
   /** When a call was last sent on it (Date.now()). */
   lastUsed: number;
+  /** When it last brought a reply (Date.now()); 0 before the first. */
+  lastReply: number;
 }
 
 /**
@@ -99,12 +106,14 @@ export class Multiplexer {
     const tag = this.#nextTag++;
     open.waiting.set(tag, call);
     open.lastUsed = Date.now();
+    call.sentOn = open;
+    call.sentAt = open.lastUsed;
     open.stream.write({ tag, [OP[call.method]]: call.request });
   }
 
   #start(): Open {
     const stream = this.openStream();
-    const open: Open = { stream, waiting: new Map(), done: false, lastUsed: Date.now() };
+    const open: Open = { stream, waiting: new Map(), done: false, lastUsed: Date.now(), lastReply: 0 };
     this.#open = open;
     this.#watchIdle(open);
     stream.on("data", (reply: PipelineResponse__Output) => this.#reply(open, reply));
@@ -114,6 +123,7 @@ export class Multiplexer {
   }
 
   #reply(open: Open, reply: PipelineResponse__Output): void {
+    open.lastReply = Date.now();
     const tag = Number(reply.tag);
     const call = open.waiting.get(tag);
     if (!call) return;
@@ -133,11 +143,13 @@ export class Multiplexer {
   }
 
   /** The stream is over: its unanswered calls fail; queued ones go on a new one. */
-  #finish(open: Open, err: ServiceError | null): void {
+  #finish(open: Open, err: ServiceError | null, why?: string): void {
     if (open.done) return;
     open.done = true;
     if (this.#open === open) this.#open = undefined;
-    for (const call of open.waiting.values()) this.#fail(call, this.#ended(call.method, err));
+    for (const call of open.waiting.values()) {
+      this.#fail(call, why ? this.#unavailable(call.method, why) : this.#ended(call.method, err));
+    }
     open.waiting.clear();
     this.#pump();
   }
@@ -174,6 +186,17 @@ export class Multiplexer {
     if (queued >= 0) this.#queue.splice(queued, 1);
     call.settled = true;
     call.reject(fromStatus(Status.DEADLINE_EXCEEDED, "Deadline exceeded", call.method, this.target));
+    // A stream that brought nothing back in a whole deadline of at least
+    // SILENT_MS is taken for lost (a peer gone without a reset looks so):
+    // it is cancelled, its other calls reject Unavailable, and the next
+    // call opens a new one, rather than every later call waiting out its
+    // deadline on it. A short deadline alone proves nothing of the stream.
+    const open = call.sentOn;
+    const sentAt = call.sentAt ?? Infinity;
+    if (open && !open.done && open.lastReply < sentAt && Date.now() - sentAt >= SILENT_MS) {
+      this.#finish(open, null, "the stream answered nothing within a call's deadline");
+      open.stream.cancel();
+    }
   }
 
   #pump(): void {

@@ -21,7 +21,7 @@ import {
   Unavailable,
   VersionConflict,
 } from "sessiond";
-import { freePort, sessiondForExpress, tokensFile, sessiond } from "./servers.mjs";
+import { freePort, redisServer, sessiondForExpress, tokensFile, sessiond } from "./servers.mjs";
 
 /** sessiond's count of `method` calls answered with `outcome`. */
 async function served(server, method, outcome = "OK") {
@@ -140,33 +140,54 @@ describe("on the stream", () => {
   });
 });
 
-describe("replies out of order, and the in-flight cap", () => {
+describe("replies out of order", () => {
+  let redis;
   let server;
 
   before(async () => {
-    // Each Set waits for an fsync, while a Get is answered as soon as it is read.
+    redis = await redisServer();
+    server = await sessiondForExpress("--backend", "redis", "--redis-url", redis.url, "--redis-timeout", "60s");
+  });
+
+  after(async () => {
+    await server?.stop();
+    await redis?.stop();
+  });
+
+  test("a call that fails validation is answered while an earlier one waits for Redis, each with its own reply", async () => {
+    const client = new Client({ target: server.grpcAddr, token: server.token });
+    try {
+      const { id } = await client.create({ a: 1 });
+      await redis.freeze();
+      const order = [];
+      const waiting = client.get(id).then((got) => (order.push("get"), got));
+      // Answered by sessiond without asking Redis.
+      await assert.rejects(
+        client.get("short").finally(() => order.push("invalid")),
+        InvalidArgument,
+      );
+      assert.deepEqual(order, ["invalid"]);
+      redis.thaw();
+      assert.deepEqual((await waiting).data, { a: 1 });
+      assert.deepEqual(order, ["invalid", "get"]);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe("the in-flight cap", () => {
+  let server;
+
+  before(async () => {
+    // Each Set waits for an fsync, so Sets pile up past the server's cap of 2
+    // unless the client holds them back.
     const dataDir = mkdtempSync(join(tmpdir(), "sessiond-pipeline-"));
     server = await sessiondForExpress("--data-dir", dataDir, "--fsync", "always", "--max-pipeline-in-flight", "2");
   });
 
   after(async () => {
     await server?.stop();
-  });
-
-  test("a get sent after a set that waits for its fsync is answered first, each with its own reply", async () => {
-    const client = new Client({ target: server.grpcAddr, token: server.token });
-    try {
-      const { id } = await client.create({ a: 1 });
-      const order = [];
-      const set = client.set(id, { b: 2 }).then((info) => (order.push("set"), info));
-      const gets = Array.from({ length: 10 }, () => client.get(id, { keys: ["a"] }).then((got) => (order.push("get"), got)));
-      const [info, ...got] = await Promise.all([set, ...gets]);
-      assert.equal(info.version, 2);
-      for (const g of got) assert.deepEqual(g.data, { a: 1 });
-      assert.notEqual(order[0], "set", `order ${order}`);
-    } finally {
-      client.close();
-    }
   });
 
   test("past the client's maxInFlight calls wait their turn instead of meeting the server's cap", async () => {
@@ -186,18 +207,30 @@ describe("replies out of order, and the in-flight cap", () => {
 });
 
 describe("a server that stops answering or goes away", () => {
-  test("a call whose deadline passes on the stream rejects with DeadlineExceeded, and the stream goes on", async () => {
+  test("a call whose deadline passes on a silent stream rejects with DeadlineExceeded, the stream is given up, and a new one serves the next call", async () => {
     const server = await sessiondForExpress();
     const client = new Client({ target: server.grpcAddr, token: server.token });
     try {
       const { id } = await client.create({ a: 1 });
       assert.deepEqual((await client.get(id)).data, { a: 1 });
       await server.freeze();
-      await assert.rejects(client.get(id, { timeoutMs: 200 }), (err) => {
+      const patient = client.get(id, { timeoutMs: 60_000 }).then(
+        () => "answered",
+        (err) => err,
+      );
+      // A short deadline alone does not give the stream up.
+      await assert.rejects(client.get(id, { timeoutMs: 100 }), DeadlineExceeded);
+      assert.equal(await Promise.race([patient, new Promise((resolve) => setImmediate(() => resolve("waiting")))]), "waiting");
+      await assert.rejects(client.get(id, { timeoutMs: 1200 }), (err) => {
         assert.ok(err instanceof DeadlineExceeded, String(err));
         assert.equal(err.code, "DEADLINE_EXCEEDED");
         return true;
       });
+      // Nothing came back on the stream in 1.2 s: it is given up,
+      // so the call still waiting on it fails now instead of after 60 s.
+      const other = await patient;
+      assert.ok(other instanceof Unavailable && !(other instanceof DeadlineExceeded), String(other));
+      assert.match(other.message, /answered nothing/);
       server.thaw();
       assert.deepEqual((await client.get(id)).data, { a: 1 });
     } finally {

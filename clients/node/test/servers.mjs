@@ -52,21 +52,8 @@ export async function sessiond(...args) {
     grpcAddr: serving.grpc_addr,
     httpAddr: serving.http_addr,
     adminAddr: serving.admin_addr,
-    /** Stops it (SIGSTOP) and resolves once every thread of it is stopped:
-     * the kernel stops a running thread only when it next enters it. */
-    async freeze() {
-      child.kill("SIGSTOP");
-      const stopped = () =>
-        readdirSync(`/proc/${child.pid}/task`).every((task) => {
-          const state = readFileSync(`/proc/${child.pid}/task/${task}/stat`, "utf8").split(") ")[1][0];
-          return state === "T" || state === "t";
-        });
-      while (!stopped()) await new Promise((resolve) => setTimeout(resolve, 5));
-    },
-    /** Lets it run again after `freeze`. */
-    thaw() {
-      child.kill("SIGCONT");
-    },
+    freeze: () => freeze(child),
+    thaw: () => child.kill("SIGCONT"),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -82,6 +69,19 @@ export async function sessiond(...args) {
       await exited;
     },
   };
+}
+
+/** Stops `child` (SIGSTOP) and resolves once every thread of it is
+ * stopped: the kernel stops a running thread only when it next enters it.
+ * `child.kill("SIGCONT")` lets it run again. */
+async function freeze(child) {
+  child.kill("SIGSTOP");
+  const stopped = () =>
+    readdirSync(`/proc/${child.pid}/task`).every((task) => {
+      const state = readFileSync(`/proc/${child.pid}/task/${task}/stat`, "utf8").split(") ")[1][0];
+      return state === "T" || state === "t";
+    });
+  while (!stopped()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 /** A tokens file with a fresh token per [namespace, readOnly]; the path and tokens. */
@@ -137,6 +137,8 @@ export async function redisServer() {
   child.stdout.resume();
   return {
     url: `redis://127.0.0.1:${port}`,
+    freeze: () => freeze(child),
+    thaw: () => child.kill("SIGCONT"),
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once("exit", resolve));
