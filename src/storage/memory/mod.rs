@@ -164,6 +164,10 @@ impl Memory {
         let bytes = data.fields().bytes();
         self.check_session_bytes(bytes)?;
         let namespace = s.namespaces.intern(ns)?;
+        let user = binding.map(|b| s.users.key(namespace, b.user.as_str()));
+        // Held until the session is in its user's keys, so the count below
+        // and this session's arrival are one step for that user.
+        let _admitted = user.map(|user| s.users.admit(user));
         if let Some(b) = binding {
             self.make_room_for(namespace, b.user.as_str(), None)?;
         }
@@ -188,8 +192,7 @@ impl Memory {
         };
         let (key, at) = (meta.digest.key(), meta.indexed);
         let deadline = meta.idle_deadline_ms.min(meta.absolute_deadline_ms);
-        if let Some(b) = binding {
-            let user = s.users.key(namespace, b.user.as_str());
+        if let Some(user) = user {
             s.users.insert(user, key);
         }
         self.file_deadline(at, key);

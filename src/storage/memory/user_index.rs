@@ -10,99 +10,48 @@
 //! may briefly be missing or left over, never wrongly trusted. Leftovers
 //! (from a race between two changes of one session) are pruned when a
 //! reader meets them.
+//!
+//! Each shard is one ordered set of `(user, session key)` pairs: 16 bytes
+//! a bound session in B-tree leaves, whether its user has one session or
+//! ten thousand, where a map of users to key lists paid a slot, a list and
+//! its allocation per user (BENCHMARKS.md, row U1). A user's keys are one
+//! range of the set, so removing one of 10,000 stays O(log n).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Mutex, MutexGuard};
 
 use super::NsIndex;
-use crate::session::BuildDigestHasher;
 
 /// Shards, as many as the map has: two logins of different users rarely
 /// meet on one mutex.
 const SHARDS: usize = 64;
 
-/// Beyond this many sessions a user's keys move from a vector (scanned
-/// on removal) to a set, so removing one of a user's 10,000 sessions stays
-/// O(1).
-const FEW: usize = 16;
-
 /// A user as the index names one: 64 bits of a keyed SipHash of the
 /// namespace and the user id. Keyed with a random key per process, so a
 /// client cannot choose ids that collide; a collision of two users anyway
-/// only puts both in one bucket, which readers sort out by the entries.
+/// only puts both in one range, which readers sort out by the entries.
 pub(crate) type UserKey = u64;
 
 pub(crate) struct UserIndex {
     hasher: std::collections::hash_map::RandomState,
-    shards: Box<[Mutex<HashMap<UserKey, Keys, BuildDigestHasher>>]>,
+    shards: Box<[Mutex<BTreeSet<(UserKey, u64)>>]>,
+    /// Held by whoever counts a user's sessions against
+    /// `--max-sessions-per-user` and then adds one, so two logins of one
+    /// user at the limit cannot both pass the count. Striped as the
+    /// shards are; taken before any map guard, never while holding one.
+    admission: Box<[Mutex<()>]>,
 }
 
-/// One user's session keys.
-// The set is boxed so that the common case, a user with a few sessions,
-// keeps a map slot of a vector's size rather than a set's.
-#[allow(clippy::box_collection)]
-enum Keys {
-    Few(Vec<u64>),
-    Many(Box<HashSet<u64, BuildDigestHasher>>),
-}
-
-impl Keys {
-    fn insert(&mut self, key: u64) {
-        match self {
-            Keys::Few(keys) if keys.contains(&key) => {}
-            Keys::Few(keys) if keys.len() < FEW => {
-                keys.reserve_exact(1);
-                keys.push(key);
-            }
-            Keys::Few(keys) => {
-                let mut set: HashSet<u64, BuildDigestHasher> = keys.drain(..).collect();
-                set.insert(key);
-                *self = Keys::Many(Box::new(set));
-            }
-            Keys::Many(set) => {
-                set.insert(key);
-            }
-        }
-    }
-
-    /// Removes `key`; whether none are left.
-    fn remove(&mut self, key: u64) -> bool {
-        match self {
-            Keys::Few(keys) => {
-                if let Some(i) = keys.iter().position(|&k| k == key) {
-                    keys.swap_remove(i);
-                    keys.shrink_to_fit();
-                }
-                keys.is_empty()
-            }
-            Keys::Many(set) => {
-                set.remove(&key);
-                set.is_empty()
-            }
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            Keys::Few(keys) => keys.len(),
-            Keys::Many(set) => set.len(),
-        }
-    }
-
-    fn to_vec(&self) -> Vec<u64> {
-        match self {
-            Keys::Few(keys) => keys.clone(),
-            Keys::Many(set) => set.iter().copied().collect(),
-        }
-    }
-}
+/// Holds a user's admission stripe (see [`UserIndex::admit`]).
+pub(crate) struct Admission<'a>(#[allow(dead_code)] MutexGuard<'a, ()>);
 
 impl UserIndex {
     pub fn new() -> Self {
         UserIndex {
             hasher: Default::default(),
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            admission: (0..SHARDS).map(|_| Mutex::default()).collect(),
         }
     }
 
@@ -114,38 +63,55 @@ impl UserIndex {
         h.finish()
     }
 
-    fn shard(&self, user: UserKey) -> MutexGuard<'_, HashMap<UserKey, Keys, BuildDigestHasher>> {
-        let shard = &self.shards[(user >> 58) as usize % SHARDS];
+    fn stripe(user: UserKey) -> usize {
+        (user >> 58) as usize % SHARDS
+    }
+
+    fn shard(&self, user: UserKey) -> MutexGuard<'_, BTreeSet<(UserKey, u64)>> {
         // A poisoned lock only means a panic elsewhere while it was held;
-        // the map is always in a valid state.
-        shard.lock().unwrap_or_else(|e| e.into_inner())
+        // the set is always in a valid state.
+        self.shards[Self::stripe(user)]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Serialises adding sessions to `user` (and to the users sharing its
+    /// stripe) until the guard drops: the count against the per-user limit
+    /// and the insert it allows are then one step.
+    pub fn admit(&self, user: UserKey) -> Admission<'_> {
+        Admission(
+            self.admission[Self::stripe(user)]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
     }
 
     pub fn insert(&self, user: UserKey, key: u64) {
-        self.shard(user)
-            .entry(user)
-            .or_insert_with(|| Keys::Few(Vec::with_capacity(1)))
-            .insert(key);
+        self.shard(user).insert((user, key));
     }
 
     pub fn remove(&self, user: UserKey, key: u64) {
-        let mut shard = self.shard(user);
-        if shard.get_mut(&user).is_some_and(|keys| keys.remove(key)) {
-            shard.remove(&user);
-        }
+        self.shard(user).remove(&(user, key));
     }
 
-    /// How many keys the user has: never fewer than its live sessions.
-    pub fn len(&self, user: UserKey) -> usize {
-        self.shard(user).get(&user).map_or(0, Keys::len)
+    /// Whether the user has at least `n` keys (never fewer keys than live
+    /// sessions). Counts at most `n`.
+    pub fn has_at_least(&self, user: UserKey, n: usize) -> bool {
+        n == 0
+            || self
+                .shard(user)
+                .range((user, 0)..=(user, u64::MAX))
+                .nth(n - 1)
+                .is_some()
     }
 
     /// The user's keys, copied out so no lock is held while the map is
     /// read.
     pub fn keys(&self, user: UserKey) -> Vec<u64> {
         self.shard(user)
-            .get(&user)
-            .map_or_else(Vec::new, Keys::to_vec)
+            .range((user, 0)..=(user, u64::MAX))
+            .map(|&(_, key)| key)
+            .collect()
     }
 
     /// Users indexed, for tests that check nothing is left behind.
@@ -153,7 +119,12 @@ impl UserIndex {
     pub fn users(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len())
+            .map(|s| {
+                let set = s.lock().unwrap_or_else(|e| e.into_inner());
+                let mut users: Vec<UserKey> = set.iter().map(|&(user, _)| user).collect();
+                users.dedup();
+                users.len()
+            })
             .sum()
     }
 }
@@ -166,18 +137,38 @@ mod tests {
     fn a_user_keeps_its_keys_from_one_to_many_and_leaves_nothing_when_emptied() {
         let index = UserIndex::new();
         let alice = index.key(0, "alice");
+        let bob = index.key(0, "bob");
         assert_ne!(alice, index.key(1, "alice"), "namespaces are apart");
-        assert_ne!(alice, index.key(0, "bob"));
+        assert_ne!(alice, bob);
         for key in 0..100 {
             index.insert(alice, key);
         }
         index.insert(alice, 5);
-        assert_eq!(index.len(alice), 100);
+        index.insert(bob, 7);
+        assert!(index.has_at_least(alice, 100));
+        assert!(!index.has_at_least(alice, 101));
+        assert_eq!(
+            index.keys(bob),
+            vec![7],
+            "bob's range holds bob's keys only"
+        );
         for key in 0..99 {
             index.remove(alice, key);
         }
         assert_eq!(index.keys(alice), vec![99]);
         index.remove(alice, 99);
-        assert_eq!((index.len(alice), index.users()), (0, 0));
+        index.remove(bob, 7);
+        assert!(!index.has_at_least(alice, 1));
+        assert!(index.has_at_least(alice, 0));
+        assert_eq!(index.users(), 0);
+    }
+
+    #[test]
+    fn the_extreme_keys_of_a_user_are_in_its_range() {
+        let index = UserIndex::new();
+        let user = index.key(0, "carol");
+        index.insert(user, 0);
+        index.insert(user, u64::MAX);
+        assert_eq!(index.keys(user), vec![0, u64::MAX]);
     }
 }

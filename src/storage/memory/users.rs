@@ -40,6 +40,11 @@ impl Memory {
         let now = s.clock.now_ms();
         let digest = id.digest_in(ns);
         let namespace = s.namespaces.index_of(ns).ok_or(SessionError::NotFound)?;
+        let after = binding
+            .as_ref()
+            .map(|b| s.users.key(namespace, b.user.as_str()));
+        // Held until the session is in its new user's keys (see create).
+        let _admitted = after.map(|user| s.users.admit(user));
         if let Some(b) = &binding {
             let already = self
                 .shared_live(&digest, now)?
@@ -50,9 +55,6 @@ impl Memory {
                 self.make_room_for(namespace, b.user.as_str(), Some(digest.key()))?;
             }
         }
-        let after = binding
-            .as_ref()
-            .map(|b| s.users.key(namespace, b.user.as_str()));
         self.exclusive(&digest, now, |entry| {
             let before = self.user_of(entry);
             let rebound = entry.with_binding(binding.as_ref());
@@ -255,7 +257,7 @@ impl Memory {
         let s = &*self.shared;
         let max = s.limits.max_sessions_per_user;
         let ukey = s.users.key(namespace, user);
-        if s.users.len(ukey) < max {
+        if !s.users.has_at_least(ukey, max) {
             return Ok(());
         }
         let now = s.clock.now_ms();
@@ -322,6 +324,57 @@ mod tests {
     use super::*;
     use crate::clock::Clock;
     use crate::session::{Limits, Timeouts};
+
+    /// Logins of one user at once, released together by a barrier, round
+    /// after round: the per-user limit of 2 holds exactly under either
+    /// policy, because the count and the arrival are one step per user.
+    /// Answers the most sessions any round created and the most it left.
+    fn concurrent_logins(policy: PerUserPolicy) -> (usize, usize) {
+        let limits = Limits {
+            max_sessions_per_user: 2,
+            per_user_policy: policy,
+            ..Limits::default()
+        };
+        let ns = Namespace::DEFAULT;
+        let user = UserId::parse("yuan").unwrap();
+        let (mut most_created, mut most_live) = (0, 0);
+        for _ in 0..300 {
+            let store = Memory::new(limits.clone(), Timeouts::default(), Clock::manual(0));
+            let start = std::sync::Barrier::new(4);
+            let created: usize = std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..4)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            let binding = Binding::to(user.clone());
+                            start.wait();
+                            (0..2)
+                                .filter(|_| {
+                                    store
+                                        .create_bound(&ns, HashMap::new(), None, &binding)
+                                        .is_ok()
+                                })
+                                .count()
+                        })
+                    })
+                    .collect();
+                workers.into_iter().map(|w| w.join().unwrap()).sum()
+            });
+            let live = store.list_user_sessions(&ns, &user, None).unwrap().len();
+            most_created = most_created.max(created);
+            most_live = most_live.max(live);
+        }
+        (most_created, most_live)
+    }
+
+    #[test]
+    fn concurrent_logins_at_the_refuse_limit_never_pass_it() {
+        assert_eq!(concurrent_logins(PerUserPolicy::Refuse), (2, 2));
+    }
+
+    #[test]
+    fn concurrent_logins_under_evict_oldest_leave_exactly_the_limit() {
+        assert_eq!(concurrent_logins(PerUserPolicy::EvictOldest), (8, 2));
+    }
 
     #[test]
     fn a_mass_expiry_leaves_no_user_in_the_index() {
