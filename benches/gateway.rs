@@ -28,8 +28,8 @@ static ALLOCATOR: sessiond::alloc::MiMalloc = sessiond::alloc::MiMalloc;
 fn get_session(c: &mut Criterion) {
     let config = Config::defaults();
     let store = Storage::new(Memory::new(
-        config.limits(),
-        config.timeouts(),
+        config.sessions.limits(),
+        config.sessions.timeouts(),
         Clock::system(),
     ));
     let gateway = Gateway::new(store, Lifecycle::default(), Metrics::new(), &config);

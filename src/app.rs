@@ -75,44 +75,56 @@ impl Application {
     pub async fn build_with_clock(config: Config, clock: Clock) -> io::Result<Self> {
         let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidInput, e);
         let tokens = config
+            .access
             .tokens_file
             .as_deref()
             .map(Tokens::load)
             .transpose()
             .map_err(invalid)?;
-        let tls = match (&config.tls_cert, &config.tls_key) {
-            (Some(cert), Some(key)) => {
-                Some(TlsFiles::read(cert, key, config.tls_client_ca.as_deref()).map_err(invalid)?)
-            }
+        let tls = match (&config.access.tls_cert, &config.access.tls_key) {
+            (Some(cert), Some(key)) => Some(
+                TlsFiles::read(cert, key, config.access.tls_client_ca.as_deref())
+                    .map_err(invalid)?,
+            ),
             _ => None,
         };
         // The backend: Redis, or memory wrapped in the journal when there
         // is a data dir. Nothing past this block names which.
         let metrics = Metrics::new();
-        let (store, memory, durable, redis_target) = match config.redis().map_err(invalid)? {
-            Some(redis) => {
-                let backend =
-                    Redis::connect(&redis, config.limits(), config.timeouts(), clock, &metrics)
-                        .await
-                        .map_err(|e| invalid(e.to_string()))?;
-                let target = redis.target.to_string();
-                (Storage::new(backend), None, None, Some(target))
-            }
-            None => {
-                let memory = Memory::new(config.limits(), config.timeouts(), clock);
-                let durable = config.persistence().map(|_| Durable::new(memory.clone()));
-                let store = match &durable {
-                    Some(durable) => Storage::new(durable.clone()),
-                    None => Storage::new(memory.clone()),
-                };
-                (store, Some(memory), durable, None)
-            }
-        };
-        let grpc_listener = bind(config.grpc_addr, "gRPC").await?;
+        let (store, memory, durable, redis_target) =
+            match config.storage.redis().map_err(invalid)? {
+                Some(redis) => {
+                    let backend = Redis::connect(
+                        &redis,
+                        config.sessions.limits(),
+                        config.sessions.timeouts(),
+                        clock,
+                        &metrics,
+                    )
+                    .await
+                    .map_err(|e| invalid(e.to_string()))?;
+                    let target = redis.target.to_string();
+                    (Storage::new(backend), None, None, Some(target))
+                }
+                None => {
+                    let memory =
+                        Memory::new(config.sessions.limits(), config.sessions.timeouts(), clock);
+                    let durable = config
+                        .durability
+                        .persistence()
+                        .map(|_| Durable::new(memory.clone()));
+                    let store = match &durable {
+                        Some(durable) => Storage::new(durable.clone()),
+                        None => Storage::new(memory.clone()),
+                    };
+                    (store, Some(memory), durable, None)
+                }
+            };
+        let grpc_listener = bind(config.listeners.grpc_addr, "gRPC").await?;
         let grpc_addr = grpc_listener.local_addr()?;
-        let admin_listener = bind(config.admin_addr, "admin").await?;
+        let admin_listener = bind(config.listeners.admin_addr, "admin").await?;
         let admin_addr = admin_listener.local_addr()?;
-        let http_listener = bind(config.http_addr, "HTTP").await?;
+        let http_listener = bind(config.listeners.http_addr, "HTTP").await?;
         let http_addr = http_listener.local_addr()?;
         Ok(Application {
             config,
@@ -216,7 +228,7 @@ impl Application {
 
         // Recover before serving: until then the gRPC listener only queues
         // connections.
-        let persistence = match (durable, config.persistence()) {
+        let persistence = match (durable, config.durability.persistence()) {
             (Some(durable), Some(persist)) => {
                 let opened = tokio::task::spawn_blocking(move || durable.open(persist))
                     .await
@@ -247,14 +259,14 @@ impl Application {
             )))
         });
 
-        let (reflection, reflection_v1alpha) = if config.grpc_reflection {
+        let (reflection, reflection_v1alpha) = if config.listeners.grpc_reflection {
             let (v1, v1alpha) = reflection_services().map_err(io::Error::other)?;
             (Some(v1), Some(v1alpha))
         } else {
             (None, None)
         };
         let incoming = grpc_incoming(grpc_listener);
-        let client_ids = config.client_id_namespaces();
+        let client_ids = config.access.client_id_namespaces();
         if !client_ids.is_empty() {
             let names: Vec<String> = client_ids.iter().map(ToString::to_string).collect();
             tracing::info!(
@@ -264,16 +276,17 @@ impl Application {
         }
         let service = SessionService::new(store.clone(), lifecycle.clone(), metrics.clone())
             .with_client_id_namespaces(client_ids)
-            .with_pipeline_in_flight(config.max_pipeline_in_flight)
-            .with_watch_buffer(config.watch_buffer);
+            .with_pipeline_in_flight(config.listeners.max_pipeline_in_flight)
+            .with_watch_buffer(config.listeners.watch_buffer);
         let authenticate = Authenticate::new(
             tokens.clone(),
-            config.tls_client_ca.is_some(),
+            config.access.tls_client_ca.is_some(),
             metrics.clone(),
         );
         // Every stream holds server state while it lasts: a connection gets
         // a bounded number (tonic sets none by default).
-        let mut server = grpc_server().max_concurrent_streams(config.max_streams_per_connection);
+        let mut server =
+            grpc_server().max_concurrent_streams(config.listeners.max_streams_per_connection);
         if let Some(tls) = &tls {
             server = server
                 .tls_config(grpc_tls(tls, tokens.is_some()))
@@ -314,15 +327,15 @@ impl Application {
 
         lifecycle.start_draining();
         tracing::info!(
-            drain_delay = ?config.drain_delay,
+            drain_delay = ?config.listeners.drain_delay,
             "draining: not ready any more; still serving until the drain delay ends"
         );
-        tokio::time::sleep(config.drain_delay).await;
+        tokio::time::sleep(config.listeners.drain_delay).await;
 
-        tracing::info!(grace = ?config.shutdown_grace, "closing listeners; in-flight requests may finish");
+        tracing::info!(grace = ?config.listeners.shutdown_grace, "closing listeners; in-flight requests may finish");
         lifecycle.stop_accepting();
         let _ = stop.send(true);
-        let finished = tokio::time::timeout(config.shutdown_grace, async {
+        let finished = tokio::time::timeout(config.listeners.shutdown_grace, async {
             let grpc = (&mut grpc).await;
             let http = (&mut http).await;
             let admin = (&mut admin).await;
@@ -409,15 +422,15 @@ fn grpc_tls(tls: &TlsFiles, tokens_too: bool) -> ServerTlsConfig {
 
 /// Says at start-up how callers are checked, and warns when they are not.
 fn log_access_control(config: &Config, tokens: Option<&Tokens>, tls: bool) {
-    if config.access_control() {
+    if config.access.access_control() {
         tracing::info!(
             tokens = tokens.map_or(0, Tokens::len),
-            mtls = config.tls_client_ca.is_some(),
+            mtls = config.access.tls_client_ca.is_some(),
             tls,
-            http_namespace = %config.http_namespace(),
+            http_namespace = %config.gateway.http_namespace(),
             "access control on: gRPC callers need a bearer token or a client certificate"
         );
-    } else if config.insecure_no_auth {
+    } else if config.access.insecure_no_auth {
         tracing::warn!(
             "access control is OFF and --insecure-no-auth allows public listeners: anyone who reaches the gRPC port can read and change every session"
         );

@@ -24,7 +24,7 @@ pub struct Cli {
 impl Cli {
     /// Parses the command line and the environment (exiting on a malformed
     /// flag, or for --help), noting which memory-only flags were given (see
-    /// [`Config::given`]).
+    /// [`Storage::given`](crate::config::Storage::given)).
     pub fn parse_args() -> Self {
         use clap::{CommandFactory, FromArgMatches};
         let matches = Cli::command().get_matches();
@@ -64,7 +64,7 @@ mod tests {
     fn no_subcommand_runs_the_server_with_every_flag() {
         let cli = Cli::try_parse_from(["sessiond", "--grpc-addr", "0.0.0.0:1"]).unwrap();
         assert!(cli.command.is_none());
-        assert_eq!(cli.config.grpc_addr.to_string(), "0.0.0.0:1");
+        assert_eq!(cli.config.listeners.grpc_addr.to_string(), "0.0.0.0:1");
     }
 
     #[test]
@@ -87,7 +87,7 @@ mod tests {
             assert!(
                 matches!(cli.command, Some(Command::Healthcheck { timeout }) if timeout == Duration::from_secs(2))
             );
-            assert_eq!(cli.config.admin_addr.to_string(), "127.0.0.1:7");
+            assert_eq!(cli.config.listeners.admin_addr.to_string(), "127.0.0.1:7");
         }
     }
 }

@@ -23,7 +23,7 @@ async fn main() -> ExitCode {
     match cli.command {
         None => serve(cli.config).await,
         Some(Command::Healthcheck { timeout }) => {
-            match healthcheck::check(cli.config.admin_addr, timeout).await {
+            match healthcheck::check(cli.config.listeners.admin_addr, timeout).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => {
                     eprintln!("sessiond healthcheck: {message}");

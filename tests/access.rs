@@ -45,7 +45,7 @@ async fn app_with_tokens(
     let dir = tempfile::tempdir().unwrap();
     let path = tokens_file(&dir);
     let app = spawn_app_with(|config| {
-        config.tokens_file = Some(path);
+        config.access.tokens_file = Some(path);
         configure(config);
     })
     .await;
@@ -250,7 +250,7 @@ async fn another_namespaces_session_is_not_found_by_every_rpc() {
 #[tokio::test]
 async fn the_gateway_serves_its_namespace_only() {
     let (mut app, _dir) = app_with_tokens(|config| {
-        config.http_namespace = "shop".into();
+        config.gateway.http_namespace = "shop".into();
     })
     .await;
     let http = app.http();
@@ -286,7 +286,7 @@ async fn the_gateway_serves_its_namespace_only() {
 #[tokio::test]
 async fn each_namespace_is_bounded_on_its_own() {
     let (mut app, _dir) = app_with_tokens(|config| {
-        config.max_sessions_per_namespace = Some(2);
+        config.sessions.max_sessions_per_namespace = Some(2);
     })
     .await;
     create_with(&mut app.client, SHOP).await;
@@ -305,7 +305,7 @@ async fn each_namespace_is_bounded_on_its_own() {
 async fn reloading_the_tokens_file_rotates_tokens_and_a_bad_file_keeps_them() {
     let dir = tempfile::tempdir().unwrap();
     let path = tokens_file(&dir);
-    let mut app = spawn_app_with(|config| config.tokens_file = Some(path.clone())).await;
+    let mut app = spawn_app_with(|config| config.access.tokens_file = Some(path.clone())).await;
     let tokens = app.tokens.clone().expect("tokens configured");
     create_with(&mut app.client, SHOP).await;
 

@@ -126,7 +126,7 @@ fn create() -> pb::CreateRequest {
 
 #[tokio::test]
 async fn counters_and_gauges_move_as_requests_happen() {
-    let mut app = spawn_app_with(|c| c.max_sessions = 2).await;
+    let mut app = spawn_app_with(|c| c.sessions.max_sessions = 2).await;
     let before = scrape(&app).await;
     assert_eq!(value(&before, "sessiond_sessions", &[]), 0.0);
     assert_eq!(value(&before, "sessiond_max_sessions", &[]), 2.0);
@@ -253,7 +253,7 @@ async fn grpc_health(addr: SocketAddr, service: &str) -> ServingStatus {
 
 #[tokio::test]
 async fn draining_flips_readiness_and_grpc_health_but_still_serves_requests() {
-    let mut app = spawn_app_with(|c| c.drain_delay = Duration::from_secs(60)).await;
+    let mut app = spawn_app_with(|c| c.listeners.drain_delay = Duration::from_secs(60)).await;
     assert_eq!(grpc_health(app.grpc_addr, "").await, ServingStatus::Serving);
     assert_eq!(
         grpc_health(app.grpc_addr, "sessiond.v1.SessionService").await,
@@ -317,7 +317,7 @@ async fn healthcheck(admin_addr: SocketAddr) -> (i32, String) {
 
 #[tokio::test]
 async fn the_healthcheck_subcommand_exits_0_when_ready_and_1_when_draining() {
-    let mut app = spawn_app_with(|c| c.drain_delay = Duration::from_secs(60)).await;
+    let mut app = spawn_app_with(|c| c.listeners.drain_delay = Duration::from_secs(60)).await;
     assert_eq!(healthcheck(app.admin_addr).await, (0, String::new()));
 
     app.begin_shutdown();
@@ -419,7 +419,7 @@ async fn gateway_requests_are_counted_by_method_route_and_status() {
 async fn durability_figures_are_exported_with_a_data_dir() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
-    let mut app = spawn_app_with(move |c| c.data_dir = Some(path)).await;
+    let mut app = spawn_app_with(move |c| c.durability.data_dir = Some(path)).await;
     app.client.create(create()).await.unwrap();
     let first = scrape(&app).await;
     assert!(
@@ -435,7 +435,7 @@ async fn durability_figures_are_exported_with_a_data_dir() {
 
     // The restart replays the final snapshot's one session.
     let path = dir.path().to_path_buf();
-    let app = spawn_app_with(move |c| c.data_dir = Some(path)).await;
+    let app = spawn_app_with(move |c| c.durability.data_dir = Some(path)).await;
     let second = scrape(&app).await;
     assert_eq!(
         value(&second, "sessiond_journal_records_replayed", &[]),

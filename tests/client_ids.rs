@@ -46,10 +46,10 @@ async fn app() -> (TestApp, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let path = tokens_file(&dir);
     let app = spawn_app_with(|config| {
-        config.tokens_file = Some(path);
-        config.client_id_namespaces = vec!["express".into()];
-        config.http_namespace = "express".into();
-        config.cookie_secure = false;
+        config.access.tokens_file = Some(path);
+        config.access.client_id_namespaces = vec!["express".into()];
+        config.gateway.http_namespace = "express".into();
+        config.gateway.cookie_secure = false;
     })
     .await;
     (app, dir)
@@ -317,8 +317,8 @@ async fn on_redis_a_whole_object_store_works_the_same_and_counts_across_replicas
     for _ in 0..2 {
         let (url, path) = (redis.url(), path.clone());
         let app = spawn_app_on_redis(url, move |config| {
-            config.tokens_file = Some(path);
-            config.client_id_namespaces = vec!["express".into()];
+            config.access.tokens_file = Some(path);
+            config.access.client_id_namespaces = vec!["express".into()];
         })
         .await;
         replicas.push(app);

@@ -271,10 +271,10 @@ async fn set_applies_upserts_and_removals_together() {
 #[tokio::test]
 async fn every_limit_is_resource_exhausted_and_names_its_setting() {
     let mut app = spawn_app_with(|c| {
-        c.max_value_bytes = 16;
-        c.max_session_bytes = 40;
-        c.max_keys = 3;
-        c.max_sessions = 2;
+        c.sessions.max_value_bytes = 16;
+        c.sessions.max_session_bytes = 40;
+        c.sessions.max_keys = 3;
+        c.sessions.max_sessions = 2;
     })
     .await;
     let id = new_session(&mut app, data(&[])).await.id;
@@ -337,7 +337,7 @@ async fn rotate_kills_the_old_id_and_keeps_the_data() {
 
 #[tokio::test]
 async fn an_idle_session_expires_and_activity_keeps_it_alive() {
-    let mut app = spawn_app_with(|c| c.idle_timeout = Duration::from_secs(60)).await;
+    let mut app = spawn_app_with(|c| c.sessions.idle_timeout = Duration::from_secs(60)).await;
     let kept = new_session(&mut app, data(&[])).await;
     let idle = new_session(&mut app, data(&[])).await;
     assert_eq!(kept.expires_at.unwrap().seconds, (T0 / 1000) as i64 + 60);
@@ -401,8 +401,8 @@ async fn a_per_session_idle_timeout_is_honoured() {
 #[tokio::test]
 async fn the_absolute_timeout_ends_even_a_busy_session() {
     let mut app = spawn_app_with(|c| {
-        c.idle_timeout = Duration::from_secs(600);
-        c.absolute_timeout = Some(Duration::from_secs(3600));
+        c.sessions.idle_timeout = Duration::from_secs(600);
+        c.sessions.absolute_timeout = Some(Duration::from_secs(3600));
     })
     .await;
     let id = new_session(&mut app, data(&[])).await.id;
@@ -424,7 +424,7 @@ async fn the_absolute_timeout_ends_even_a_busy_session() {
 
 #[tokio::test]
 async fn expired_sessions_are_reclaimed_in_the_background() {
-    let mut app = spawn_app_with(|c| c.idle_timeout = Duration::from_secs(60)).await;
+    let mut app = spawn_app_with(|c| c.sessions.idle_timeout = Duration::from_secs(60)).await;
     for _ in 0..20 {
         app.client
             .create(create(data(&[("a", "1")])))

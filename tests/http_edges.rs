@@ -63,7 +63,9 @@ async fn among_duplicated_cookies_the_first_live_session_wins() {
 
 #[tokio::test]
 async fn state_changes_need_json_and_an_allowed_origin() {
-    let app = spawn_app_with(|c| c.allowed_origins = vec!["https://app.example.com".into()]).await;
+    let app =
+        spawn_app_with(|c| c.gateway.allowed_origins = vec!["https://app.example.com".into()])
+            .await;
     let http = app.http();
     for ct in [
         "text/plain",
@@ -164,10 +166,10 @@ async fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
 #[tokio::test]
 async fn limits_map_to_413_429_and_431() {
     let app = spawn_app_with(|c| {
-        c.max_body_bytes = 2048;
-        c.max_value_bytes = 100;
-        c.max_session_bytes = 300;
-        c.max_sessions = 2;
+        c.gateway.max_body_bytes = 2048;
+        c.sessions.max_value_bytes = 100;
+        c.sessions.max_session_bytes = 300;
+        c.sessions.max_sessions = 2;
     })
     .await;
     let http = app.http();
@@ -239,8 +241,8 @@ async fn limits_map_to_413_429_and_431() {
 #[tokio::test]
 async fn forward_auth_can_require_a_logged_in_session() {
     let app = spawn_app_with(|c| {
-        c.auth_require = vec!["is_login".into()];
-        c.auth_headers = vec!["username".into()];
+        c.gateway.auth_require = vec!["is_login".into()];
+        c.gateway.auth_headers = vec!["username".into()];
     })
     .await;
     let http = app.http();
@@ -264,7 +266,7 @@ async fn forward_auth_can_require_a_logged_in_session() {
 #[tokio::test]
 async fn forward_auth_answers_nginx_with_session_headers_or_401() {
     let app = spawn_app_with(|c| {
-        c.auth_headers = vec![
+        c.gateway.auth_headers = vec![
             "username".into(),
             "is_login".into(),
             "bio".into(),
@@ -324,8 +326,8 @@ async fn forward_auth_answers_nginx_with_session_headers_or_401() {
 #[tokio::test]
 async fn host_prefixed_and_browser_session_cookies_work() {
     let app = spawn_app_with(|c| {
-        c.cookie_name = "__Host-sid".into();
-        c.cookie_browser_session = true;
+        c.gateway.cookie_name = "__Host-sid".into();
+        c.gateway.cookie_browser_session = true;
     })
     .await;
     let http = app.http();
@@ -456,7 +458,7 @@ async fn shutdown_lets_an_in_flight_request_finish_then_stops_accepting() {
 
 #[tokio::test]
 async fn a_silent_or_slow_client_is_cut_off_after_the_read_timeout() {
-    let app = spawn_app_with(|c| c.http_read_timeout = Duration::from_millis(200)).await;
+    let app = spawn_app_with(|c| c.gateway.http_read_timeout = Duration::from_millis(200)).await;
     // Connects and says nothing.
     let mut silent = TcpStream::connect(app.http_addr).await.unwrap();
     let mut buf = Vec::new();

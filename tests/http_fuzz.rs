@@ -44,9 +44,9 @@ fn count_panics() {
 async fn random_malformed_requests_never_get_a_5xx_or_crash_the_server() {
     count_panics();
     let app = spawn_app_with(|c| {
-        c.http_read_timeout = Duration::from_millis(500);
-        c.max_body_bytes = MAX_BODY_BYTES;
-        c.auth_headers = vec!["username".into(), "role".into()];
+        c.gateway.http_read_timeout = Duration::from_millis(500);
+        c.gateway.max_body_bytes = MAX_BODY_BYTES;
+        c.gateway.auth_headers = vec!["username".into(), "role".into()];
     })
     .await;
     let http = app.http();

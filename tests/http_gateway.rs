@@ -424,7 +424,7 @@ async fn a_session_written_over_grpc_is_read_over_http_and_back() {
 
 #[tokio::test]
 async fn sessions_expire_on_the_clock_and_the_cookie_rolls_with_activity() {
-    let app = spawn_app_with(|c| c.idle_timeout = Duration::from_secs(1800)).await;
+    let app = spawn_app_with(|c| c.sessions.idle_timeout = Duration::from_secs(1800)).await;
     let http = app.http();
     let id = create(&http, "{}").await;
     app.clock.advance(Duration::from_secs(20 * 60));

@@ -422,7 +422,7 @@ async fn a_connection_that_opens_more_streams_than_the_cap_has_the_extra_ones_re
     use frames::*;
     const CAP: u32 = 4;
     const OPENED: u32 = 40;
-    let app = spawn_app_with(|config| config.max_streams_per_connection = CAP).await;
+    let app = spawn_app_with(|config| config.listeners.max_streams_per_connection = CAP).await;
     let mut tcp = tokio::net::TcpStream::connect(app.grpc_addr).await.unwrap();
     let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
     out.extend(frame(SETTINGS, 0, 0, &[]));

@@ -369,9 +369,9 @@ async fn rediss_connects_over_tls_to_a_server_the_ca_file_vouches_for() {
     let ca_file = path("ca.pem");
     let tls_url = url.clone();
     let mut app = spawn_app_with(move |c| {
-        c.backend = BackendKind::Redis;
-        c.redis_url = RedisUrl(tls_url);
-        c.redis_ca_file = Some(ca_file);
+        c.storage.backend = BackendKind::Redis;
+        c.storage.redis_url = RedisUrl(tls_url);
+        c.storage.redis_ca_file = Some(ca_file);
     })
     .await;
     assert!(becomes_ready(&app).await, "ready over TLS");
@@ -381,9 +381,9 @@ async fn rediss_connects_over_tls_to_a_server_the_ca_file_vouches_for() {
     app.stop().await.unwrap();
 
     let mut untrusting = spawn_app_with(move |c| {
-        c.backend = BackendKind::Redis;
-        c.redis_url = RedisUrl(url);
-        c.redis_timeout = Duration::from_millis(300);
+        c.storage.backend = BackendKind::Redis;
+        c.storage.redis_url = RedisUrl(url);
+        c.storage.redis_timeout = Duration::from_millis(300);
     })
     .await;
     let refused = untrusting.client.create(pb::CreateRequest::default()).await;

@@ -16,9 +16,9 @@ use tonic::Code;
 async fn on_cluster(cluster: &RedisCluster) -> TestApp {
     let seeds = cluster.seeds();
     let app = spawn_app_with(move |c| {
-        c.backend = BackendKind::Redis;
-        c.redis_cluster = seeds;
-        c.redis_timeout = Duration::from_millis(500);
+        c.storage.backend = BackendKind::Redis;
+        c.storage.redis_cluster = seeds;
+        c.storage.redis_timeout = Duration::from_millis(500);
     })
     .await;
     assert!(becomes_ready(&app).await, "ready once the cluster answers");

@@ -88,7 +88,7 @@ async fn reflection_lists_the_session_and_health_services() {
 
 #[tokio::test]
 async fn reflection_is_absent_when_turned_off() {
-    let app = spawn_app_with(|c| c.grpc_reflection = false).await;
+    let app = spawn_app_with(|c| c.listeners.grpc_reflection = false).await;
     let err = list_services(app.grpc_addr).await.unwrap_err();
     assert_eq!(err.code(), Code::Unimplemented, "{err}");
 }
@@ -154,7 +154,7 @@ async fn a_v1alpha_reflection_client_gets_the_session_service_descriptor() {
 #[tokio::test]
 async fn v1alpha_reflection_is_absent_when_turned_off() {
     use v1alpha::server_reflection_request::MessageRequest;
-    let app = spawn_app_with(|c| c.grpc_reflection = false).await;
+    let app = spawn_app_with(|c| c.listeners.grpc_reflection = false).await;
 
     let err = ask_v1alpha(
         app.grpc_addr,

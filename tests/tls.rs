@@ -63,9 +63,9 @@ impl Pki {
 
     async fn spawn(&self, mtls: bool) -> TestApp {
         spawn_app_with(|config| {
-            config.tls_cert = Some(self.path("server.pem"));
-            config.tls_key = Some(self.path("server.key"));
-            config.tls_client_ca = mtls.then(|| self.path("ca.pem"));
+            config.access.tls_cert = Some(self.path("server.pem"));
+            config.access.tls_key = Some(self.path("server.key"));
+            config.access.tls_client_ca = mtls.then(|| self.path("ca.pem"));
         })
         .await
     }

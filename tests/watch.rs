@@ -238,7 +238,7 @@ async fn a_watcher_sees_its_own_namespace_only_and_a_read_only_token_may_watch()
 #[tokio::test]
 async fn a_subscriber_that_does_not_read_is_dropped_as_too_slow() {
     const SETS: usize = 50_000;
-    let app = spawn_app_with(|config| config.watch_buffer = 8).await;
+    let app = spawn_app_with(|config| config.listeners.watch_buffer = 8).await;
     let id = create(&app, None, None).await;
     let (mut events, _) = watching(&app, None, &[]).await;
     // Far more events than the buffer and HTTP/2's window hold together,

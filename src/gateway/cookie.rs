@@ -34,10 +34,10 @@ pub struct CookiePolicy {
 impl CookiePolicy {
     pub fn from_config(config: &Config) -> Self {
         CookiePolicy {
-            name: config.cookie_name.clone(),
-            secure: config.cookie_secure,
-            domain: config.cookie_domain.clone(),
-            browser_session: config.cookie_browser_session,
+            name: config.gateway.cookie_name.clone(),
+            secure: config.gateway.cookie_secure,
+            domain: config.gateway.cookie_domain.clone(),
+            browser_session: config.gateway.cookie_browser_session,
         }
     }
 

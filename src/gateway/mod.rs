@@ -84,25 +84,27 @@ impl Gateway {
     pub fn new(store: Storage, lifecycle: Lifecycle, metrics: Metrics, config: &Config) -> Self {
         Gateway(Arc::new(Shared {
             store,
-            namespace: config.http_namespace(),
+            namespace: config.gateway.http_namespace(),
             lifecycle,
             metrics,
             cookie: CookiePolicy::from_config(config),
             allowed_origins: config
+                .gateway
                 .allowed_origins
                 .iter()
                 .filter_map(|o| normalize_origin(o))
                 .collect(),
-            auth_headers: auth::auth_headers(&config.auth_headers),
+            auth_headers: auth::auth_headers(&config.gateway.auth_headers),
             auth_require: config
+                .gateway
                 .auth_require
                 .iter()
                 .filter(|k| !k.is_empty())
                 .cloned()
                 .collect(),
-            max_body_bytes: config.max_body_bytes,
-            max_header_bytes: config.max_header_bytes,
-            read_timeout: config.http_read_timeout,
+            max_body_bytes: config.gateway.max_body_bytes,
+            max_header_bytes: config.gateway.max_header_bytes,
+            read_timeout: config.gateway.http_read_timeout,
         }))
     }
 
@@ -279,7 +281,11 @@ mod tests {
 
     fn gateway() -> (Gateway, Storage) {
         let config = Config::defaults();
-        let memory = Memory::new(config.limits(), config.timeouts(), Clock::manual(0));
+        let memory = Memory::new(
+            config.sessions.limits(),
+            config.sessions.timeouts(),
+            Clock::manual(0),
+        );
         let store = Storage::new(memory);
         let lifecycle = Lifecycle::default();
         (

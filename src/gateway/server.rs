@@ -71,8 +71,8 @@ impl ConnectionSettings {
     /// The settings `config` gives the gateway.
     pub fn from_config(config: &crate::config::Config) -> Self {
         ConnectionSettings {
-            max_header_bytes: config.max_header_bytes,
-            read_timeout: config.http_read_timeout,
+            max_header_bytes: config.gateway.max_header_bytes,
+            read_timeout: config.gateway.http_read_timeout,
         }
     }
 }

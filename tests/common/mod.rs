@@ -44,11 +44,11 @@ pub struct TestApp {
 /// Defaults for tests: every listener on an ephemeral loopback port.
 pub fn test_config() -> Config {
     let mut config = Config::defaults();
-    config.grpc_addr = "127.0.0.1:0".parse().unwrap();
-    config.admin_addr = "127.0.0.1:0".parse().unwrap();
-    config.drain_delay = Duration::ZERO;
-    config.http_addr = "127.0.0.1:0".parse().unwrap();
-    config.shutdown_grace = Duration::from_secs(5);
+    config.listeners.grpc_addr = "127.0.0.1:0".parse().unwrap();
+    config.listeners.admin_addr = "127.0.0.1:0".parse().unwrap();
+    config.listeners.drain_delay = Duration::ZERO;
+    config.listeners.http_addr = "127.0.0.1:0".parse().unwrap();
+    config.listeners.shutdown_grace = Duration::from_secs(5);
     config
 }
 
@@ -138,7 +138,7 @@ pub async fn spawn_app_with_tokens(tokens: &[(&str, &str, bool)]) -> (TestApp, t
         })
         .collect();
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-    let app = spawn_app_with(|config| config.tokens_file = Some(path)).await;
+    let app = spawn_app_with(|config| config.access.tokens_file = Some(path)).await;
     (app, dir)
 }
 
@@ -196,9 +196,9 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> io::Result<HttpResponse> 
 /// timeout), configured further by `configure`, once it is ready.
 pub async fn spawn_app_on_redis(url: String, configure: impl FnOnce(&mut Config)) -> TestApp {
     let app = spawn_app_with(move |c| {
-        c.backend = sessiond::config::BackendKind::Redis;
-        c.redis_url = sessiond::config::RedisUrl(url);
-        c.redis_timeout = Duration::from_millis(500);
+        c.storage.backend = sessiond::config::BackendKind::Redis;
+        c.storage.redis_url = sessiond::config::RedisUrl(url);
+        c.storage.redis_timeout = Duration::from_millis(500);
         configure(c);
     })
     .await;

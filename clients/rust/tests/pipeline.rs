@@ -23,10 +23,10 @@ struct Server {
 
 async fn serve(configure: impl FnOnce(&mut Config)) -> Server {
     let mut config = Config::defaults();
-    config.grpc_addr = "127.0.0.1:0".parse().unwrap();
-    config.admin_addr = "127.0.0.1:0".parse().unwrap();
-    config.http_addr = "127.0.0.1:0".parse().unwrap();
-    config.drain_delay = Duration::ZERO;
+    config.listeners.grpc_addr = "127.0.0.1:0".parse().unwrap();
+    config.listeners.admin_addr = "127.0.0.1:0".parse().unwrap();
+    config.listeners.http_addr = "127.0.0.1:0".parse().unwrap();
+    config.listeners.drain_delay = Duration::ZERO;
     configure(&mut config);
     let app = Application::build(config).await.unwrap();
     let url = format!("http://{}", app.grpc_addr());
@@ -128,7 +128,7 @@ async fn the_token_opens_the_stream_in_its_namespace() {
     let path = dir.path().join("tokens");
     let shop = Namespace::parse("shop").unwrap();
     std::fs::write(&path, hash_token_line(&shop, "shop-token", false) + "\n").unwrap();
-    let server = serve(|c| c.tokens_file = Some(path.clone())).await;
+    let server = serve(|c| c.access.tokens_file = Some(path.clone())).await;
     let anonymous = Client::connect(server.url.clone()).await.unwrap();
     let refused = anonymous.pipeline().await.err().unwrap();
     assert_eq!(refused.code(), Code::Unauthenticated);
@@ -140,7 +140,7 @@ async fn the_token_opens_the_stream_in_its_namespace() {
 
 #[tokio::test]
 async fn once_the_server_stops_the_handle_fails_every_call_with_the_status() {
-    let mut server = serve(|c| c.shutdown_grace = Duration::from_secs(5)).await;
+    let mut server = serve(|c| c.listeners.shutdown_grace = Duration::from_secs(5)).await;
     let client = Client::connect(server.url.clone()).await.unwrap();
     let id = create(&client).await;
     let pipeline = client.pipeline().await.unwrap();
