@@ -33,9 +33,13 @@ const SHARDS: usize = 64;
 /// only puts both in one range, which readers sort out by the entries.
 pub(crate) type UserKey = u64;
 
+/// One shard: each bound session as `(its user, its map key)`, so a
+/// user's sessions are one range.
+type Shard = BTreeSet<(UserKey, u64)>;
+
 pub(crate) struct UserIndex {
     hasher: std::collections::hash_map::RandomState,
-    shards: Box<[Mutex<BTreeSet<(UserKey, u64)>>]>,
+    shards: Box<[Mutex<Shard>]>,
     /// Held by whoever counts a user's sessions against
     /// `--max-sessions-per-user` and then adds one, so two logins of one
     /// user at the limit cannot both pass the count. Striped as the
@@ -67,7 +71,7 @@ impl UserIndex {
         (user >> 58) as usize % SHARDS
     }
 
-    fn shard(&self, user: UserKey) -> MutexGuard<'_, BTreeSet<(UserKey, u64)>> {
+    fn shard(&self, user: UserKey) -> MutexGuard<'_, Shard> {
         // A poisoned lock only means a panic elsewhere while it was held;
         // the set is always in a valid state.
         self.shards[Self::stripe(user)]
