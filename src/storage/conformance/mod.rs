@@ -48,6 +48,16 @@ pub(crate) struct Subject {
     /// memory map does; Redis, shared by replicas, refuses those limits at
     /// start-up, and the cases skip those figures for it.
     pub counts: bool,
+    /// Whether a read slides the idle deadline only in granules
+    /// ([`read_granule`]), as the Redis backend does to spare a write per
+    /// read, rather than exactly, as memory does.
+    pub reads_slide_in_granules: bool,
+}
+
+/// The granule of a Redis read's slide (`slide_read` in
+/// `redis/lua/common.lua`): 1/64 of the idle timeout, between 1 s and 1 h.
+pub(crate) fn read_granule(idle_ms: u64) -> u64 {
+    (idle_ms / 64).clamp(1000, 3_600_000)
 }
 
 impl Subject {
@@ -98,6 +108,7 @@ pub(crate) fn memory_at(limits: Limits, timeouts: Timeouts, clock: Clock) -> Sub
         reclaim,
         _keep: None,
         counts: true,
+        reads_slide_in_granules: false,
     }
 }
 
@@ -125,6 +136,7 @@ pub(crate) fn durable_at(
         reclaim,
         _keep: Some(Box::new((dir, persistence))),
         counts: true,
+        reads_slide_in_granules: false,
     }
 }
 
@@ -170,6 +182,7 @@ pub(crate) fn redis_on(
         reclaim: Box::new(|| {}),
         _keep: Some(Box::new(server)),
         counts: false,
+        reads_slide_in_granules: true,
     }
 }
 
@@ -199,6 +212,7 @@ pub(crate) fn redis_cluster(limits: Limits, absolute: Option<Duration>) -> Subje
         reclaim: Box::new(|| {}),
         _keep: None,
         counts: false,
+        reads_slide_in_granules: true,
     }
 }
 
