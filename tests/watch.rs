@@ -235,6 +235,46 @@ async fn a_watcher_sees_its_own_namespace_only_and_a_read_only_token_may_watch()
     assert_eq!((event.index, event.event), (1, changed(version)));
 }
 
+/// The first event of a Watch by `token`: its resync.
+async fn resync_of(app: &TestApp, token: Option<&str>) -> pb::WatchResync {
+    let mut events = watch(app, token, &[]).await.unwrap();
+    match next(&mut events).await.event {
+        Some(Kind::Resync(r)) => r,
+        other => panic!("the first event is not resync: {other:?}"),
+    }
+}
+
+/// A handle as the proto tells clients to compute it from an id.
+fn handle_of(namespace: &str, id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    if !namespace.is_empty() {
+        hash.update(namespace.as_bytes());
+        hash.update([0u8]);
+    }
+    hash.update(id.as_bytes());
+    hash.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_resync_names_the_callers_namespace_whose_handles_a_client_can_compute() {
+    let (app, _dir) =
+        spawn_app_with_tokens(&[("blog", BLOG, false), ("", "default-token", false)]).await;
+    assert_eq!(resync_of(&app, Some(BLOG)).await.namespace, "blog");
+    assert_eq!(resync_of(&app, Some("default-token")).await.namespace, "");
+
+    for (namespace, token) in [("blog", BLOG), ("", "default-token")] {
+        let (mut events, _) = watching(&app, Some(token), &[]).await;
+        let id = create(&app, Some(token), None).await;
+        set(&app, Some(token), &id, "a").await;
+        let event = next(&mut events).await;
+        assert_eq!(event.handle, handle_of(namespace, &id), "in {namespace:?}");
+    }
+}
+
 #[tokio::test]
 async fn a_subscriber_that_does_not_read_is_dropped_as_too_slow() {
     const SETS: usize = 50_000;

@@ -47,6 +47,11 @@ impl SessionService {
             Ok(subscription) => subscription.into_inner(),
             Err(refused) => return Err(refused),
         };
+        // Admitted above, so the caller's access is known.
+        let namespace = caller
+            .access()
+            .map(|access| access.namespace.as_str().to_owned())
+            .unwrap_or_default();
         let mut phases = self.lifecycle().subscribe();
         let stopping = Box::pin(async move {
             let _ = phases.wait_for(|p| *p == Phase::Stopping).await;
@@ -56,6 +61,7 @@ impl SessionService {
             handle: String::new(),
             event: Some(Kind::Resync(pb::WatchResync {
                 epoch: format!("{:016x}", subscription.epoch),
+                namespace,
             })),
         };
         Ok(Response::new(Events {

@@ -307,10 +307,12 @@ class WatchEvent(_message.Message):
     def __init__(self, index: _Optional[int] = ..., handle: _Optional[str] = ..., resync: _Optional[_Union[WatchResync, _Mapping]] = ..., changed: _Optional[_Union[WatchChanged, _Mapping]] = ..., ended: _Optional[_Union[WatchEnded, _Mapping]] = ...) -> None: ...
 
 class WatchResync(_message.Message):
-    __slots__ = ("epoch",)
+    __slots__ = ("epoch", "namespace")
     EPOCH_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     epoch: str
-    def __init__(self, epoch: _Optional[str] = ...) -> None: ...
+    namespace: str
+    def __init__(self, epoch: _Optional[str] = ..., namespace: _Optional[str] = ...) -> None: ...
 
 class WatchChanged(_message.Message):
     __slots__ = ("version",)
