@@ -10,6 +10,11 @@
 //!   stream ending fails the calls waiting on it, and later calls, with
 //!   the status it ended with: open another with [`Client::pipeline`].
 //! - [`Client::watch`]: the stream of change and end events.
+//! - [`NearCache`] ([`Client::near_cache`]): whole sessions kept in this
+//!   process, so that a Get of a session read before costs no RPC, kept
+//!   valid by a namespace-wide Watch: a change, flush, rotate or revoke
+//!   made anywhere evicts the session within one event, and this process
+//!   reads its own writes at once.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tonic::Status> {
@@ -21,12 +26,14 @@
 //! # Ok(()) }
 //! ```
 
+mod near_cache;
 mod pipeline;
 
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
+pub use near_cache::{NearCache, NearCacheConfig, NearCacheStats};
 pub use pipeline::Pipeline;
 
 /// Code generated from `proto/sessiond/v1/sessiond.proto`.

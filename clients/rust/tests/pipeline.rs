@@ -2,70 +2,16 @@
 //! 127.0.0.1:0: concurrent calls coalesced onto one Pipeline stream, a
 //! failure confined to its own call, the token, and the stream ending.
 
+mod common;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
-use sessiond::app::Application;
+use common::{create, requests, serve};
 use sessiond::auth::hash_token_line;
-use sessiond::config::Config;
-use sessiond::metrics::Metrics;
 use sessiond::session::Namespace;
 use sessiond_client::{pb, Client};
-use tokio::sync::oneshot;
 use tonic::Code;
-
-struct Server {
-    url: String,
-    metrics: Metrics,
-    stop: Option<oneshot::Sender<()>>,
-    done: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-async fn serve(configure: impl FnOnce(&mut Config)) -> Server {
-    let mut config = Config::defaults();
-    config.listeners.grpc_addr = "127.0.0.1:0".parse().unwrap();
-    config.listeners.admin_addr = "127.0.0.1:0".parse().unwrap();
-    config.listeners.http_addr = "127.0.0.1:0".parse().unwrap();
-    config.listeners.drain_delay = Duration::ZERO;
-    configure(&mut config);
-    let app = Application::build(config).await.unwrap();
-    let url = format!("http://{}", app.grpc_addr());
-    let metrics = app.metrics();
-    let mut phases = app.lifecycle().subscribe();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let done = tokio::spawn(app.run_until_stopped(async {
-        let _ = stopped.await;
-    }));
-    phases
-        .wait_for(|p| *p == sessiond::lifecycle::Phase::Serving)
-        .await
-        .unwrap();
-    Server {
-        url,
-        metrics,
-        stop: Some(stop),
-        done,
-    }
-}
-
-async fn create(client: &Client) -> String {
-    let request = client.request(pb::CreateRequest {
-        data: HashMap::from([("user".into(), "\"yuan\"".into())]),
-        idle_timeout: None,
-        user: None,
-    });
-    let created = client.raw().create(request).await.unwrap();
-    created.into_inner().session.unwrap().id
-}
-
-fn requests(metrics: &Metrics, method: &str) -> u64 {
-    let text = metrics.render(Default::default(), 1);
-    let prefix =
-        format!(r#"sessiond_requests_total{{api="grpc",method="{method}",outcome="OK"}} "#);
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map_or(0, |n| n.parse().unwrap())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_calls_from_many_tasks_share_one_pipeline_and_each_gets_its_own_answer() {
