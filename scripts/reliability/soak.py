@@ -75,11 +75,18 @@ class Load:
                     self.ops += 1
 
 
+# A wave's idle timeout, and how long after its last create it is gone:
+# the timeout, the reaper's visit (within a second of a deadline) and a
+# margin.
+WAVE_IDLE_S = 2
+WAVE_SETTLED = WAVE_IDLE_S + 1.5
+
+
 def wave(target: str, count: int) -> None:
-    """Creates `count` sessions that expire together 2 s later."""
+    """Creates `count` sessions that expire WAVE_IDLE_S after their create."""
     with sessiond.Client(target, timeout=10) as client:
         for i in range(count):
-            client.create({"wave": i, "pad": "p" * 100}, idle_timeout=2)
+            client.create({"wave": i, "pad": "p" * 100}, idle_timeout=WAVE_IDLE_S)
 
 
 def main() -> int:
@@ -111,7 +118,11 @@ def main() -> int:
         while time.monotonic() - started < args.seconds:
             n += 1
             wave(server.grpc_addr, args.wave)
-            end = started + n * args.sample
+            # The sample comes at the end of its interval, and at least
+            # WAVE_SETTLED after the wave's last create, however long a
+            # busy machine took to make the wave: by then every session of
+            # it has passed its idle timeout and been reclaimed.
+            end = max(started + n * args.sample, time.monotonic() + WAVE_SETTLED)
             time.sleep(max(0.0, end - time.monotonic()))
             lat, ops = load.take()
             lat.sort()
