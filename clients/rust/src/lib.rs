@@ -34,7 +34,7 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
 pub use near_cache::{NearCache, NearCacheConfig, NearCacheStats};
-pub use pipeline::Pipeline;
+pub use pipeline::{Pipeline, DEFAULT_MAX_IN_FLIGHT};
 
 /// Code generated from `proto/sessiond/v1/sessiond.proto`.
 pub mod pb {
@@ -49,6 +49,8 @@ pub struct Client {
     channel: Channel,
     /// `Bearer <token>`, sent as `authorization` metadata when set.
     authorization: Option<MetadataValue<Ascii>>,
+    /// Requests a Pipeline stream has waiting for replies at most.
+    max_in_flight: usize,
 }
 
 impl Client {
@@ -71,6 +73,7 @@ impl Client {
         Client {
             channel,
             authorization: None,
+            max_in_flight: pipeline::DEFAULT_MAX_IN_FLIGHT,
         }
     }
 
@@ -81,6 +84,15 @@ impl Client {
             .map_err(|_| Status::invalid_argument("a token is printable ASCII"))?;
         self.authorization = Some(value);
         Ok(self)
+    }
+
+    /// Lets each Pipeline stream opened after this have at most `n`
+    /// requests waiting for replies (default [`DEFAULT_MAX_IN_FLIGHT`]);
+    /// set it to the server's `--max-pipeline-in-flight` when that is
+    /// lower, or calls past it are refused RESOURCE_EXHAUSTED.
+    pub fn with_max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n.max(1);
+        self
     }
 
     /// The generated client, for every unary RPC; wrap each message in

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Status, Streaming};
 
@@ -19,6 +19,11 @@ use crate::Client;
 /// when it is full, so a burst of calls is bounded in memory.
 const QUEUE: usize = 1024;
 
+/// Requests one stream has waiting for replies by default: the server's
+/// default `--max-pipeline-in-flight`, past which it refuses requests
+/// RESOURCE_EXHAUSTED. A call past it waits for a reply to another.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+
 /// A handle on one Pipeline stream. Clones share it.
 #[derive(Clone)]
 pub struct Pipeline {
@@ -28,6 +33,8 @@ pub struct Pipeline {
 
 struct Shared {
     next_tag: AtomicU64,
+    /// A permit for each request waiting for its reply.
+    in_flight: Semaphore,
     /// The calls waiting for a reply, by tag; `Err` once the stream ended,
     /// with the status it ended with.
     waiting: Mutex<Result<HashMap<u64, oneshot::Sender<Outcome>>, Status>>,
@@ -58,6 +65,7 @@ impl Pipeline {
             .into_inner();
         let shared = Arc::new(Shared {
             next_tag: AtomicU64::new(0),
+            in_flight: Semaphore::new(client.max_in_flight.max(1)),
             waiting: Mutex::new(Ok(HashMap::new())),
         });
         tokio::spawn(read(replies, shared.clone()));
@@ -110,6 +118,9 @@ impl Pipeline {
     /// Sends `op` under a fresh tag and waits for its reply; a reply that
     /// carries an error becomes that error.
     async fn call(&self, op: Op) -> Result<Outcome, Status> {
+        // Held until the reply, so the server never sees more waiting than
+        // the client allows; the semaphore is never closed.
+        let _permit = self.shared.in_flight.acquire().await;
         let tag = self.shared.next_tag.fetch_add(1, Ordering::Relaxed);
         let (done, reply) = oneshot::channel();
         match &mut *self.shared.lock() {

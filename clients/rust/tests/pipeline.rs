@@ -121,3 +121,36 @@ async fn a_watch_starts_with_resync_and_tells_a_change_made_through_the_pipeline
         Some(Event::Changed(pb::WatchChanged { version }))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_past_the_servers_in_flight_cap_wait_for_replies_instead_of_being_refused() {
+    // Sets wait for the journal's fsync, so requests pile up in the server.
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(|c| {
+        c.listeners.max_pipeline_in_flight = 4;
+        c.durability.data_dir = Some(dir.path().to_path_buf());
+        c.durability.fsync = sessiond::storage::durable::FsyncPolicy::Always;
+    })
+    .await;
+    let client = Client::connect(server.url.clone())
+        .await
+        .unwrap()
+        .with_max_in_flight(4);
+    let id = create(&client).await;
+    let pipeline = client.pipeline().await.unwrap();
+    let calls: Vec<_> = (0..200)
+        .map(|n| {
+            let (pipeline, id) = (pipeline.clone(), id.clone());
+            let set = pb::SetRequest {
+                id,
+                upsert: HashMap::from([(format!("k{n}"), "1".into())]),
+                ..Default::default()
+            };
+            tokio::spawn(async move { pipeline.set(set).await.map(|_| ()) })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    assert_eq!(requests(&server.metrics, "Pipeline/Set"), 200);
+}
