@@ -17,6 +17,7 @@ mod merge;
 mod namespaces;
 mod reaper;
 mod restore;
+mod run_set;
 mod stats;
 mod user_index;
 mod users;
