@@ -177,23 +177,31 @@ impl NearCache {
     /// meanwhile. Counts as activity either way: a hit slides the deadline
     /// in the background once per slide interval.
     pub async fn get(&self, id: &str) -> Result<Arc<pb::GetResponse>, Status> {
-        let read = {
+        let (hit, read) = {
             let mut state = self.shared.lock();
             match state.namespace.as_deref().map(|ns| handle_of(ns, id)) {
-                None => None,
-                Some(handle) => {
-                    if let Some(hit) = self.hit(&mut state, handle, id) {
-                        return Ok(hit);
+                None => (None, None),
+                Some(handle) => match self.hit(&mut state, handle, id) {
+                    Some(hit) => (Some(hit), None),
+                    None => {
+                        let generation = state.begin_read(handle);
+                        let read = PendingRead {
+                            shared: &self.shared,
+                            handle,
+                            generation,
+                        };
+                        (None, Some(read))
                     }
-                    let generation = state.begin_read(handle);
-                    Some(PendingRead {
-                        shared: &self.shared,
-                        handle,
-                        generation,
-                    })
-                }
+                },
             }
         };
+        if let Some(hit) = hit {
+            // A hit never waits: spend the task's cooperative budget as
+            // Tokio's own resources do, so that a loop of hits lets the
+            // runtime's other tasks run.
+            tokio::task::coop::consume_budget().await;
+            return Ok(hit);
+        }
         self.shared.misses.fetch_add(1, Ordering::Relaxed);
         let sent_at = Instant::now();
         let reply = self.pipeline().await?.get(id.to_owned(), vec![]).await;

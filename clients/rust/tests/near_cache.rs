@@ -281,3 +281,25 @@ async fn once_the_watch_ends_the_cache_empties_and_serves_nothing_it_held() {
     let failed = cache.get(&id).await.unwrap_err();
     assert_eq!(failed.code(), Code::Unavailable, "{failed:?}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_loop_of_hits_lets_the_runtimes_other_tasks_run() {
+    let server = serve(|_| {}).await;
+    let client = Client::connect(server.url.clone()).await.unwrap();
+    let id = create(&client).await;
+    let cache = near_cache(&client, NearCacheConfig::default()).await;
+    cache.get(&id).await.unwrap();
+    let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = ran.clone();
+    tokio::spawn(async move { flag.store(true, std::sync::atomic::Ordering::Relaxed) });
+    // One thread: the other task runs only if a hit yields now and then.
+    let mut hits = 0;
+    while !ran.load(std::sync::atomic::Ordering::Relaxed) && hits < 1_000_000 {
+        cache.get(&id).await.unwrap();
+        hits += 1;
+    }
+    assert!(
+        ran.load(std::sync::atomic::Ordering::Relaxed),
+        "{hits} hits never yielded"
+    );
+}
