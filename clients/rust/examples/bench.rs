@@ -84,7 +84,7 @@ where
         .map(|worker| {
             let (op, stop) = (op.clone(), stop.clone());
             tokio::spawn(async move {
-                let mut latency = Histogram::<u64>::new(3).unwrap();
+                let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
                 let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ (worker as u64 + 1);
                 while !stop.load(Ordering::Relaxed) {
                     seed ^= seed << 13;
@@ -100,7 +100,7 @@ where
         .collect();
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     stop.store(true, Ordering::Relaxed);
-    let mut latency = Histogram::<u64>::new(3).unwrap();
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
     for task in tasks {
         latency.add(task.await.unwrap()).unwrap();
     }
@@ -210,12 +210,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("RESULT N2 near_cache_hit/redis_get {}", spread(&ratios.1));
 
     // N3: a Flush through another client's Pipeline, timed from just
-    // before it is sent to when this cache no longer holds the session.
+    // before it is sent to when this cache no longer holds the session
+    // (NearCache::evicted wakes on the eviction, no polling).
     let other = Client::connect(args.sessiond.clone())
         .await?
         .pipeline()
         .await?;
-    let mut eviction = Histogram::<u64>::new(3).unwrap();
+    let mut eviction = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
     for _ in 0..args.flushes {
         let create = pb::CreateRequest::default();
         let created = client.raw().create(client.request(create)).await?;
@@ -228,9 +229,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let other = other.clone();
             async move { other.flush(id).await }
         });
-        while cache.is_cached(&probe) {
-            tokio::task::yield_now().await;
-        }
+        cache.evicted(&probe).await;
         eviction.saturating_record(sent.elapsed().as_micros() as u64);
         assert!(flush.await??);
     }

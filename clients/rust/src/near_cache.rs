@@ -90,7 +90,8 @@ struct Shared {
     hits: AtomicU64,
     misses: AtomicU64,
     events: AtomicU64,
-    evictions: AtomicU64,
+    /// Sessions dropped so far; a change wakes [`NearCache::evicted`].
+    evictions: watch::Sender<u64>,
 }
 
 impl Drop for Shared {
@@ -147,7 +148,7 @@ impl Client {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             events: AtomicU64::new(0),
-            evictions: AtomicU64::new(0),
+            evictions: watch::Sender::new(0),
         });
         let task = tokio::spawn(keep_watching(self.clone(), Arc::downgrade(&shared)));
         *shared.watcher.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.abort_handle());
@@ -258,6 +259,19 @@ impl NearCache {
             .is_some_and(|ns| state.entries.contains(&handle_of(ns, id)))
     }
 
+    /// Resolves once `id` is not cached (at once if it is not): to wait for
+    /// a change made elsewhere to reach this cache, without polling.
+    pub async fn evicted(&self, id: &str) {
+        let mut evictions = self.shared.evictions.subscribe();
+        // Subscribed first, so an eviction between the check and the wait
+        // still wakes it; the sender lives as long as `self`.
+        while self.is_cached(id) {
+            if evictions.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
     /// Sessions held now.
     pub fn len(&self) -> usize {
         self.shared.lock().entries.len()
@@ -274,7 +288,7 @@ impl NearCache {
             hits: s.hits.load(Ordering::Relaxed),
             misses: s.misses.load(Ordering::Relaxed),
             events: s.events.load(Ordering::Relaxed),
-            evictions: s.evictions.load(Ordering::Relaxed),
+            evictions: *s.evictions.borrow(),
         }
     }
 
@@ -353,7 +367,9 @@ impl Shared {
 
     /// Counts `n` sessions dropped.
     fn evicted(&self, n: u64) {
-        self.evictions.fetch_add(n, Ordering::Relaxed);
+        if n > 0 {
+            self.evictions.send_modify(|count| *count += n);
+        }
     }
 
     /// Drops everything: events may have been missed.

@@ -32,12 +32,7 @@ async fn bounded<T>(f: impl Future<Output = T>) -> T {
 
 /// Resolves once `id` has left the cache.
 async fn evicted(cache: &NearCache, id: &str) {
-    bounded(async {
-        while cache.is_cached(id) {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    })
-    .await
+    bounded(cache.evicted(id)).await
 }
 
 fn upsert(id: &str, key: &str, value: &str) -> pb::SetRequest {
