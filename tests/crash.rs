@@ -170,3 +170,74 @@ async fn sigterm_writes_a_final_snapshot_and_exits_0() {
     assert_eq!(stored_keys(addr, &id).await["username"], "\"yuan\"");
     server.kill().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_with_fsync_always_keeps_every_acknowledged_binding_rebind_and_revoke() {
+    use sessiond::grpc::pb::{
+        BindUserRequest, ListUserSessionsRequest, RevokeSessionRequest, UserBinding,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, addr) = start(dir.path(), "always").await;
+    let mut c = client(addr).await;
+    let bind = |id: &str, user: &str| BindUserRequest {
+        id: id.to_string(),
+        user: Some(UserBinding {
+            user_id: user.into(),
+            user_agent: "curl/8".into(),
+            ip: "10.0.0.1".into(),
+        }),
+    };
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        let id = create(&mut c).await;
+        c.bind_user(bind(&id, "yuan")).await.unwrap();
+        ids.push(id);
+    }
+    // Moved to another user, and one revoked: both must survive the kill.
+    c.bind_user(bind(&ids[0], "mei")).await.unwrap();
+    let list = |user: &str| ListUserSessionsRequest {
+        user_id: user.into(),
+        current_id: String::new(),
+    };
+    let listed = c
+        .list_user_sessions(list("yuan"))
+        .await
+        .unwrap()
+        .into_inner();
+    let revoke = RevokeSessionRequest {
+        handle: listed.sessions[0].handle.clone(),
+        user_id: String::new(),
+    };
+    c.revoke_session(revoke).await.unwrap();
+    let mut before: Vec<String> = listed.sessions[1..]
+        .iter()
+        .map(|s| s.handle.clone())
+        .collect();
+    before.sort();
+
+    server.start_kill().unwrap(); // SIGKILL
+    server.wait().await.unwrap();
+    let (mut server, addr) = start(dir.path(), "always").await;
+    let mut c = client(addr).await;
+    assert_eq!(listed.sessions.len(), 19);
+    let after = c
+        .list_user_sessions(list("yuan"))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut handles: Vec<String> = after.sessions.iter().map(|s| s.handle.clone()).collect();
+    handles.sort();
+    assert_eq!(handles, before);
+    assert!(after
+        .sessions
+        .iter()
+        .all(|s| s.user_agent == "curl/8" && s.ip == "10.0.0.1"));
+    let mei = c
+        .list_user_sessions(list("mei"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(mei.sessions.len(), 1);
+    server.start_kill().unwrap();
+    server.wait().await.unwrap();
+}
