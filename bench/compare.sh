@@ -66,19 +66,7 @@ fi
 server=(taskset -c "$SERVER_CPU")
 client() { taskset -c "$CLIENT_CPU" "$@"; }
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-# Waits until something listens on 127.0.0.1:$1.
-wait_port() {
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "nothing listens on port $1" >&2
-    return 1
-}
+. bench/lib.sh
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 
 # value <log> <label> <key>: a field of a RESULT line.

@@ -23,18 +23,8 @@ fi
 
 out=${OUT:-target/bench-express}
 mkdir -p "$out"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
+. bench/lib.sh
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "nothing listens on port $1" >&2
-    return 1
-}
 
 token=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 echo "$token" | "$bin/sessiond" hash-token express > "$out/tokens"

@@ -47,17 +47,7 @@ fi
 server=(taskset -c "$SERVER_CPU")
 client() { taskset -c "$CLIENT_CPU" "$@"; }
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-wait_port() {
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "nothing listens on port $1" >&2
-    return 1
-}
+. bench/lib.sh
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 value() {
     grep "^RESULT label=$2 " "$1" | tail -1 | tr ' ' '\n' | sed -n "s/^$3=//p"

@@ -41,17 +41,7 @@ else
     bench=$BIN/bench
 fi
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-wait_port() {
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "nothing listens on port $1" >&2
-    return 1
-}
+. bench/lib.sh
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/load.log"
 taskset -c "$SERVER_CPU" redis-server --port 6393 --save '' --appendonly no \
