@@ -538,6 +538,10 @@ export const descriptor = {
                 "epoch": {
                   "type": "string",
                   "id": 1
+                },
+                "namespace": {
+                  "type": "string",
+                  "id": 2
                 }
               }
             },

@@ -3,8 +3,10 @@
 
 export interface WatchResync {
   'epoch'?: (string);
+  'namespace'?: (string);
 }
 
 export interface WatchResync__Output {
   'epoch': (string);
+  'namespace': (string);
 }
