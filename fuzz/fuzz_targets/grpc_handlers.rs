@@ -162,6 +162,53 @@ impl Rpc {
     }
 }
 
+/// The namespace-wide and per-user calls, fed after the modelled ones
+/// (they end sessions the model cannot name, so they come last).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Wide {
+    List,
+    Revoke,
+    RevokeUser,
+    Count,
+    Clear,
+}
+
+impl Wide {
+    fn of(op: u8) -> Self {
+        [
+            Wide::List,
+            Wide::Revoke,
+            Wide::RevokeUser,
+            Wide::Count,
+            Wide::Clear,
+        ][usize::from(op % 5)]
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Wide::List => "/sessiond.v1.SessionService/ListUserSessions",
+            Wide::Revoke => "/sessiond.v1.SessionService/RevokeSession",
+            Wide::RevokeUser => "/sessiond.v1.SessionService/RevokeUserSessions",
+            Wide::Count => "/sessiond.v1.SessionService/CountSessions",
+            Wide::Clear => "/sessiond.v1.SessionService/ClearSessions",
+        }
+    }
+
+    fn changes(self) -> bool {
+        !matches!(self, Wide::List | Wide::Count)
+    }
+
+    fn decodes(self, bytes: &[u8]) -> bool {
+        match self {
+            Wide::List => pb::ListUserSessionsRequest::decode(bytes).is_ok(),
+            Wide::Revoke => pb::RevokeSessionRequest::decode(bytes).is_ok(),
+            Wide::RevokeUser => pb::RevokeUserSessionsRequest::decode(bytes).is_ok(),
+            Wide::Count => pb::CountSessionsRequest::decode(bytes).is_ok(),
+            Wide::Clear => pb::ClearSessionsRequest::decode(bytes).is_ok(),
+        }
+    }
+}
+
 /// What the model knows of an id it saw issued.
 #[derive(Debug)]
 struct Issued {
@@ -261,7 +308,7 @@ fn grpc_status(headers: &http::HeaderMap) -> Option<(Code, String)> {
     Some((Code::from_i32(code), message))
 }
 
-async fn call<S>(service: &mut S, rpc: Rpc, token: Option<&str>, message: &[u8]) -> Answer
+async fn call<S>(service: &mut S, path: &str, token: Option<&str>, message: &[u8]) -> Answer
 where
     S: Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>>,
     S::Error: std::fmt::Debug,
@@ -272,7 +319,7 @@ where
     framed.put_slice(message);
     let mut request = http::Request::builder()
         .method("POST")
-        .uri(rpc.path())
+        .uri(path)
         .header("content-type", "application/grpc")
         .header("te", "trailers");
     if let Some(token) = token {
@@ -377,7 +424,7 @@ fuzz_target!(|data: &[u8]| {
             }
             let now = clock.now_ms();
             let token = if bad_token { "not-a-token" } else { token };
-            let answer = call(&mut service, rpc, Some(token), &bytes).await;
+            let answer = call(&mut service, rpc.path(), Some(token), &bytes).await;
             let code = answer.code;
             if tracing() {
                 eprintln!(
@@ -558,6 +605,94 @@ fuzz_target!(|data: &[u8]| {
                             expires_ms,
                         });
                     }
+                }
+            }
+        }
+
+        // Then the namespace-wide and per-user calls, on what is left of
+        // the input: the status rules above, handles well-formed, and a
+        // cleared namespace counting nothing.
+        let mut cleared: Vec<&str> = Vec::new();
+        for _ in 0..32 {
+            if input.0.is_empty() {
+                break;
+            }
+            let op = input.byte();
+            let wide = Wide::of(op);
+            let bad_token = op >> 5 == 7;
+            let (token, namespace, read_only) = CALLERS[usize::from((op >> 3) & 3) % 3];
+            let len = usize::from(input.byte());
+            let bytes = input.bytes(len).to_vec();
+            let token = if bad_token { "not-a-token" } else { token };
+            let answer = call(&mut service, wide.path(), Some(token), &bytes).await;
+            let code = answer.code;
+            if tracing() {
+                eprintln!(
+                    "{wide:?} as {token}: {bytes:?} -> {code:?} {}",
+                    answer.message
+                );
+            }
+            if code != Code::Ok {
+                assert!(!answer.message.is_empty(), "{code:?} with no message");
+            }
+            if bad_token {
+                assert_eq!(code, Code::Unauthenticated, "{}", answer.message);
+                continue;
+            }
+            let decodes = wide.decodes(&bytes);
+            assert_eq!(
+                code == Code::Internal,
+                !decodes,
+                "{wide:?}: {code:?} {}",
+                answer.message
+            );
+            if !decodes {
+                continue;
+            }
+            if stopping {
+                assert_eq!(code, Code::Unavailable, "{}", answer.message);
+                continue;
+            }
+            if read_only && wide.changes() {
+                assert_eq!(code, Code::PermissionDenied, "{}", answer.message);
+                continue;
+            }
+            assert!(
+                matches!(code, Code::Ok | Code::InvalidArgument | Code::NotFound),
+                "{wide:?}: {code:?} {}",
+                answer.message
+            );
+            if code != Code::Ok {
+                continue;
+            }
+            match wide {
+                Wide::List => {
+                    let reply: pb::ListUserSessionsResponse = message(&answer.body);
+                    for listed in &reply.sessions {
+                        assert_eq!(listed.handle.len(), 32, "{listed:?}");
+                        assert!(listed
+                            .handle
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+                    }
+                    assert!(reply.sessions.len() <= limits().max_sessions_per_user);
+                }
+                Wide::Count => {
+                    let reply: pb::CountSessionsResponse = message(&answer.body);
+                    assert!(reply.count <= limits().max_sessions_per_namespace as u64);
+                    if cleared.contains(&namespace) {
+                        assert_eq!(reply.count, 0, "a cleared namespace counts sessions");
+                    }
+                }
+                Wide::Clear => {
+                    let _: pb::ClearSessionsResponse = message(&answer.body);
+                    cleared.push(namespace);
+                }
+                Wide::Revoke => {
+                    let _: pb::RevokeSessionResponse = message(&answer.body);
+                }
+                Wide::RevokeUser => {
+                    let _: pb::RevokeUserSessionsResponse = message(&answer.body);
                 }
             }
         }
