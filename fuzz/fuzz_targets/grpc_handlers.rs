@@ -348,6 +348,50 @@ where
     }
 }
 
+/// What a call was, for the status rules every call meets.
+struct Sent {
+    bad_token: bool,
+    /// Whether prost reads the message as the RPC's request type.
+    decodes: bool,
+    stopping: bool,
+    /// A change asked by the read-only token.
+    read_only_change: bool,
+}
+
+/// The rules every RPC's status meets: a message with every failure,
+/// UNAUTHENTICATED exactly for the bad token, INTERNAL exactly when prost
+/// refuses the message, UNAVAILABLE once stopping, PERMISSION_DENIED for a
+/// change by the read-only token. Whether the call got past them all to
+/// its handler, whose codes each caller checks.
+fn reached_handler(answer: &Answer, sent: &Sent, rpc: &dyn std::fmt::Debug) -> bool {
+    let code = answer.code;
+    if code != Code::Ok {
+        assert!(!answer.message.is_empty(), "{code:?} with no message");
+    }
+    if sent.bad_token {
+        assert_eq!(code, Code::Unauthenticated, "{}", answer.message);
+        return false;
+    }
+    assert_eq!(
+        code == Code::Internal,
+        !sent.decodes,
+        "{rpc:?}: {code:?} {}",
+        answer.message
+    );
+    if !sent.decodes {
+        return false;
+    }
+    if sent.stopping {
+        assert_eq!(code, Code::Unavailable, "{}", answer.message);
+        return false;
+    }
+    if sent.read_only_change {
+        assert_eq!(code, Code::PermissionDenied, "{}", answer.message);
+        return false;
+    }
+    true
+}
+
 /// The one message of an OK answer's body.
 fn message<M: Message + Default>(body: &Bytes) -> M {
     assert!(body.len() >= 5, "an OK answer carries its message");
@@ -434,29 +478,13 @@ fuzz_target!(|data: &[u8]| {
             }
 
             // The status is one the contract has for what was sent.
-            if code != Code::Ok {
-                assert!(!answer.message.is_empty(), "{code:?} with no message");
-            }
-            if bad_token {
-                assert_eq!(code, Code::Unauthenticated, "{}", answer.message);
-                continue;
-            }
-            let decodes = rpc.decodes(&bytes);
-            assert_eq!(
-                code == Code::Internal,
-                !decodes,
-                "{rpc:?} of {bytes:?}: {code:?} {}",
-                answer.message
-            );
-            if !decodes {
-                continue;
-            }
-            if stopping {
-                assert_eq!(code, Code::Unavailable, "{}", answer.message);
-                continue;
-            }
-            if read_only && rpc.changes() {
-                assert_eq!(code, Code::PermissionDenied, "{}", answer.message);
+            let sent = Sent {
+                bad_token,
+                decodes: rpc.decodes(&bytes),
+                stopping,
+                read_only_change: read_only && rpc.changes(),
+            };
+            if !reached_handler(&answer, &sent, &rpc) {
                 continue;
             }
             assert!(
@@ -632,29 +660,13 @@ fuzz_target!(|data: &[u8]| {
                     answer.message
                 );
             }
-            if code != Code::Ok {
-                assert!(!answer.message.is_empty(), "{code:?} with no message");
-            }
-            if bad_token {
-                assert_eq!(code, Code::Unauthenticated, "{}", answer.message);
-                continue;
-            }
-            let decodes = wide.decodes(&bytes);
-            assert_eq!(
-                code == Code::Internal,
-                !decodes,
-                "{wide:?}: {code:?} {}",
-                answer.message
-            );
-            if !decodes {
-                continue;
-            }
-            if stopping {
-                assert_eq!(code, Code::Unavailable, "{}", answer.message);
-                continue;
-            }
-            if read_only && wide.changes() {
-                assert_eq!(code, Code::PermissionDenied, "{}", answer.message);
+            let sent = Sent {
+                bad_token,
+                decodes: wide.decodes(&bytes),
+                stopping,
+                read_only_change: read_only && wide.changes(),
+            };
+            if !reached_handler(&answer, &sent, &wide) {
                 continue;
             }
             assert!(

@@ -511,9 +511,6 @@ impl State {
         self.bytes = 0;
         self.generation += 1;
         self.namespace = namespace;
-        for pending in self.pending.values_mut() {
-            pending.invalidated = true;
-        }
         dropped
     }
 
