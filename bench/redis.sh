@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # sessiond on Redis (issue 15, BENCHMARKS.md "sessiond on Redis"): Get
-# through sessiond --backend redis against redis-benchmark GET of a 100-byte
-# value at the same number of requests in flight, and against sessiond in
+# through sessiond --backend redis (on Pipeline streams, and unary) against
+# redis-benchmark GET of a 100-byte value at the same number of requests in
+# flight, and against sessiond in
 # memory; server CPU per call of each process; bytes in Redis per session
 # against a plain SETEX. The servers (redis-server and sessiond) share the
 # server core, the load generator has the other, as in bench/compare.sh.
@@ -82,7 +83,12 @@ for round in $(seq "$ROUNDS"); do
         >"$out/on-redis.$round.log"
     client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50072 --mix get "${grpc_load[@]}" \
         "${window[@]}" --server-pid "$memory_pid" >"$out/memory.$round.log"
-    grep -h '^RESULT' "$out"/{on-redis,memory}."$round".log >&2
+    client "$bin/sessiond-bench" pipeline --addr 127.0.0.1:50071 "${grpc_load[@]}" \
+        "${window[@]}" --server-pid "$on_redis_pid" --backend-pid "$redis_pid" \
+        >"$out/on-redis-pipeline.$round.log"
+    client "$bin/sessiond-bench" pipeline --addr 127.0.0.1:50072 "${grpc_load[@]}" \
+        "${window[@]}" --server-pid "$memory_pid" >"$out/memory-pipeline.$round.log"
+    grep -h '^RESULT' "$out"/{on-redis,memory}{,-pipeline}."$round".log >&2
 done
 
 # Bytes in Redis per session: FILL sessions of VALUE bytes through sessiond,
@@ -106,12 +112,16 @@ rb=$(grep '^"GET"' "$out/redis-benchmark.log" | tr -d '"' | cut -d, -f2)
 rb_p99=$(grep '^"GET"' "$out/redis-benchmark.log" | tr -d '"' | cut -d, -f7)
 on_redis=$(across on-redis get ops_per_s)
 memory=$(across memory get ops_per_s)
+on_redis_p=$(across on-redis-pipeline pipeline_get ops_per_s)
+memory_p=$(across memory-pipeline pipeline_get ops_per_s)
 {
 echo "| # | ratio | target | measured | absolute |"
 echo "| --- | --- | --- | --- | --- |"
-echo "| R1 | sessiond-on-Redis Get ÷ redis-benchmark GET (ops/s) | ≥ 0.70 | $(ratio "$on_redis" "$rb") | sessiond on Redis $on_redis/s (p99 $(across on-redis get p99_us) µs); redis-benchmark GET $rb/s (p99 $rb_p99 ms), $IN_FLIGHT in flight |"
-echo "| R2 | sessiond-on-Redis Get ÷ sessiond-in-memory Get (ops/s) | | $(ratio "$on_redis" "$memory") | in memory $memory/s (p99 $(across memory get p99_us) µs) |"
-echo "| R3 | server CPU per Get | | | on Redis: sessiond $(across on-redis get server_cpu_us) µs + redis-server $(across on-redis get backend_cpu_us) µs; in memory: sessiond $(across memory get server_cpu_us) µs; client $(across on-redis get client_cpu_us) µs / $(across memory get client_cpu_us) µs |"
+echo "| R1 | sessiond-on-Redis Get on Pipeline streams ÷ redis-benchmark GET (ops/s) | ≥ 0.70 | $(ratio "$on_redis_p" "$rb") | sessiond on Redis $on_redis_p/s (p99 $(across on-redis-pipeline pipeline_get p99_us) µs); redis-benchmark GET $rb/s (p99 $rb_p99 ms), $IN_FLIGHT in flight |"
+echo "| R1u | the same with unary Gets | | $(ratio "$on_redis" "$rb") | sessiond on Redis $on_redis/s (p99 $(across on-redis get p99_us) µs) |"
+echo "| R2 | sessiond-on-Redis Get ÷ sessiond-in-memory Get (ops/s), Pipeline / unary | | $(ratio "$on_redis_p" "$memory_p") / $(ratio "$on_redis" "$memory") | in memory $memory_p/s / $memory/s (p99 $(across memory-pipeline pipeline_get p99_us) / $(across memory get p99_us) µs) |"
+echo "| R3 | server CPU per Get, Pipeline | | | on Redis: sessiond $(across on-redis-pipeline pipeline_get server_cpu_us) µs + redis-server $(across on-redis-pipeline pipeline_get backend_cpu_us) µs; in memory: sessiond $(across memory-pipeline pipeline_get server_cpu_us) µs; client $(across on-redis-pipeline pipeline_get client_cpu_us) µs / $(across memory-pipeline pipeline_get client_cpu_us) µs |"
+echo "| R3u | server CPU per Get, unary | | | on Redis: sessiond $(across on-redis get server_cpu_us) µs + redis-server $(across on-redis get backend_cpu_us) µs; in memory: sessiond $(across memory get server_cpu_us) µs; client $(across on-redis get client_cpu_us) µs / $(across memory get client_cpu_us) µs |"
 echo "| R4 | bytes in Redis per $VALUE-byte session ÷ plain SETEX | | $(ratio "$per_session" "$per_setex") | $per_session B/session (used_memory, $keys_sessiond sessions); SETEX $per_setex B/key |"
 echo
 echo "Median of $ROUNDS alternating rounds of $DURATION per load; $IN_FLIGHT requests in flight ($CONNECTIONS connections x $CONCURRENCY); servers (redis-server, sessiond) on CPU $SERVER_CPU, client on CPU $CLIENT_CPU; $(tr '\n' ';' <"$out/load.log")"

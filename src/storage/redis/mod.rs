@@ -23,6 +23,7 @@
 mod backend;
 mod connection;
 mod merge;
+mod read;
 mod rotate;
 mod scripts;
 mod users;
@@ -56,6 +57,7 @@ use crate::session::{
 };
 use crate::session::{DataView, FieldsBuf, SessionInfo, SessionRead, Update};
 use crate::storage::StoreStats;
+use read::Plain;
 use scripts::{Malformed, Meta};
 
 pub use connection::{redact, ConnectError, Connection, RedisConfig, Target};
@@ -358,7 +360,9 @@ impl Redis {
     }
 
     /// Reads the named keys (all when `keys` is empty); slides the idle
-    /// deadline when `touch`.
+    /// deadline when `touch`. A plain HGETALL / HMGET answers it when it
+    /// shows the read script would write nothing (`read.rs`); the script
+    /// runs only for a slide that is due or a deadline that has passed.
     pub async fn read(
         &self,
         ns: &Namespace,
@@ -374,7 +378,34 @@ impl Redis {
         keys.sort_unstable();
         keys.dedup();
         let now = self.clock.now_ms();
-        let mut call = scripts::READ.key(key(&id.digest_in(ns)));
+        let session_key = key(&id.digest_in(ns));
+        let mut plain = match keys.is_empty() {
+            true => redis::cmd("HGETALL"),
+            false => redis::cmd("HMGET"),
+        };
+        plain.arg(&session_key);
+        if !keys.is_empty() {
+            plain.arg(&read::META_FIELDS[..]).arg(&keys);
+        }
+        let answer = self
+            .call(&self.series.read, self.connection.command(&plain))
+            .await?;
+        let (decided, fields) = match keys.is_empty() {
+            true => read::decide_all(answer, now, touch),
+            false => read::decide_named(answer, &keys, now, touch),
+        }
+        .map_err(malformed)?;
+        match decided {
+            Plain::Absent => return Err(SessionError::NotFound),
+            Plain::Live(meta) => {
+                return Ok(Found {
+                    info: info(id, meta),
+                    fields,
+                })
+            }
+            Plain::Script => {}
+        }
+        let mut call = scripts::READ.key(session_key);
         call.arg(now).arg(if touch { "1" } else { "0" });
         for k in &keys {
             call.arg(k);

@@ -184,6 +184,81 @@ async fn a_read_slides_in_granules_and_writes_nothing_in_between_while_touch_is_
     );
 }
 
+/// How many calls of `command` succeeded, from `INFO commandstats` (a
+/// script's first EVALSHA fails NOSCRIPT and is sent again once loaded).
+fn calls(server: &RedisServer, command: &str) -> u64 {
+    let stats = server.cli(&["info", "commandstats"]);
+    let prefix = format!("cmdstat_{command}:");
+    let Some(line) = stats.lines().find_map(|line| line.strip_prefix(&prefix)) else {
+        return 0;
+    };
+    let figure = |name: &str| -> u64 {
+        line.split(',')
+            .find_map(|kv| kv.trim().strip_prefix(name))
+            .map_or(0, |n| n.parse().unwrap())
+    };
+    figure("calls=") - figure("failed_calls=")
+}
+
+#[tokio::test]
+async fn a_read_that_writes_nothing_runs_no_script_and_one_due_to_slide_does() {
+    let server = RedisServer::start();
+    let idle = Duration::from_secs(640); // a granule of 10 s
+    let timeouts = Timeouts {
+        default_idle: idle,
+        ..Timeouts::default()
+    };
+    let (redis, clock) = backend(&server, Limits::default(), timeouts).await;
+    let created = redis
+        .create(&NS, data(&[("a", "1"), ("b", "2")]), None)
+        .await
+        .unwrap();
+    server.cli(&["config", "resetstat"]);
+    clock.advance(Duration::from_secs(5));
+    let all = redis
+        .read(&NS, created.id.clone(), vec![], true)
+        .await
+        .unwrap();
+    let named = redis
+        .read(&NS, created.id.clone(), vec!["b".into(), "zz".into()], true)
+        .await
+        .unwrap();
+    assert_eq!(
+        sorted(all.fields),
+        sorted(vec![("a".into(), "1".into()), ("b".into(), "2".into())])
+    );
+    assert_eq!(named.fields, vec![("b".into(), "2".into())]);
+    assert_eq!(all.info.expires_ms, created.expires_ms);
+    assert_eq!(
+        (
+            calls(&server, "hgetall"),
+            calls(&server, "hmget"),
+            calls(&server, "evalsha")
+        ),
+        (1, 1, 0),
+        "plain reads, no script"
+    );
+
+    // A granule later the slide is due: the script runs and slides.
+    clock.advance(Duration::from_secs(5));
+    let slid = redis
+        .read(&NS, created.id.clone(), vec![], true)
+        .await
+        .unwrap();
+    assert_eq!(slid.info.expires_ms, clock.now_ms() + 640_000);
+    assert_eq!(calls(&server, "evalsha"), 1);
+
+    // Past the deadline the script runs too, and deletes the hash.
+    clock.advance(Duration::from_secs(641));
+    let gone = redis.read(&NS, created.id.clone(), vec![], false).await;
+    assert!(matches!(gone, Err(SessionError::NotFound)), "{gone:?}");
+    assert_eq!(calls(&server, "evalsha"), 2);
+    assert_eq!(
+        server.cli(&["exists", &key(&created.id.digest())]).trim(),
+        "0"
+    );
+}
+
 #[tokio::test]
 async fn the_absolute_deadline_caps_every_slide() {
     let server = RedisServer::start();
