@@ -25,7 +25,7 @@ CONCURRENCY=${CONCURRENCY:-16}
 SESSIONS=${SESSIONS:-10000}
 VALUE=${VALUE:-100}
 FILL=${FILL:-200000}              # sessions for the memory row
-REDIS_REQUESTS=${REDIS_REQUESTS:-1000000}
+REDIS_REQUESTS=${REDIS_REQUESTS:-300000}  # a round's GETs (and SETs first)
 IN_FLIGHT=$((CONNECTIONS * CONCURRENCY))
 
 out=${OUT:-target/bench-redis}
@@ -73,11 +73,12 @@ on_redis_pid=$!; pids+=("$on_redis_pid")
 memory_pid=$!; pids+=("$memory_pid")
 for port in 50071 50072; do wait_port "$port"; done
 
-# redis-benchmark GET of 100-byte values at the same in-flight count.
-client redis-benchmark -p 6391 -t set,get -n "$REDIS_REQUESTS" -c "$IN_FLIGHT" -d "$VALUE" \
-    -r "$SESSIONS" --csv >"$out/redis-benchmark.log" 2>&1
-redis-cli -p 6391 flushall >/dev/null
 for round in $(seq "$ROUNDS"); do
+    # redis-benchmark GET of 100-byte values at the same in-flight count,
+    # in every round beside the others, so that drift hits each alike.
+    client redis-benchmark -p 6391 -t set,get -n "$REDIS_REQUESTS" -c "$IN_FLIGHT" -d "$VALUE" \
+        -r "$SESSIONS" --csv >"$out/redis-benchmark.$round.log" 2>&1
+    redis-cli -p 6391 flushall >/dev/null
     client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50071 --mix get "${grpc_load[@]}" \
         "${window[@]}" --server-pid "$on_redis_pid" --backend-pid "$redis_pid" \
         >"$out/on-redis.$round.log"
@@ -108,8 +109,14 @@ per_setex=$(value "$out/fill-setex.log" redis_memory bytes_per_session)
 stop "$on_redis_pid"; stop "$memory_pid"; stop "$redis_pid"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/load.log" >&2
 
-rb=$(grep '^"GET"' "$out/redis-benchmark.log" | tr -d '"' | cut -d, -f2)
-rb_p99=$(grep '^"GET"' "$out/redis-benchmark.log" | tr -d '"' | cut -d, -f7)
+# redis-benchmark's CSV: "GET",rps,avg,min,p50,p95,p99,max (ms).
+redis_benchmark() {
+    for r in $(seq "$ROUNDS"); do
+        grep '^"GET"' "$out/redis-benchmark.$r.log" | tr -d '"' | cut -d, -f"$1"
+    done | median
+}
+rb=$(redis_benchmark 2)
+rb_p99=$(redis_benchmark 7)
 on_redis=$(across on-redis get ops_per_s)
 memory=$(across memory get ops_per_s)
 on_redis_p=$(across on-redis-pipeline pipeline_get ops_per_s)
@@ -124,5 +131,5 @@ echo "| R3 | server CPU per Get, Pipeline | | | on Redis: sessiond $(across on-r
 echo "| R3u | server CPU per Get, unary | | | on Redis: sessiond $(across on-redis get server_cpu_us) µs + redis-server $(across on-redis get backend_cpu_us) µs; in memory: sessiond $(across memory get server_cpu_us) µs; client $(across on-redis get client_cpu_us) µs / $(across memory get client_cpu_us) µs |"
 echo "| R4 | bytes in Redis per $VALUE-byte session ÷ plain SETEX | | $(ratio "$per_session" "$per_setex") | $per_session B/session (used_memory, $keys_sessiond sessions); SETEX $per_setex B/key |"
 echo
-echo "Median of $ROUNDS alternating rounds of $DURATION per load; $IN_FLIGHT requests in flight ($CONNECTIONS connections x $CONCURRENCY); servers (redis-server, sessiond) on CPU $SERVER_CPU, client on CPU $CLIENT_CPU; $(tr '\n' ';' <"$out/load.log")"
+echo "Median of $ROUNDS alternating rounds of $DURATION per load (redis-benchmark: $REDIS_REQUESTS GETs a round); $IN_FLIGHT requests in flight ($CONNECTIONS connections x $CONCURRENCY); servers (redis-server, sessiond) on CPU $SERVER_CPU, client on CPU $CLIENT_CPU; $(tr '\n' ';' <"$out/load.log")"
 } | tee "$out/table.md"
