@@ -46,6 +46,16 @@ pub(super) async fn backend(
     (redis, clock)
 }
 
+/// A backend whose sessions idle out after 640 s: a read slides in
+/// granules of 10 s.
+async fn granular_backend(server: &RedisServer) -> (Redis, Clock) {
+    let timeouts = Timeouts {
+        default_idle: Duration::from_secs(640),
+        ..Timeouts::default()
+    };
+    backend(server, Limits::default(), timeouts).await
+}
+
 fn data(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     pairs
         .iter()
@@ -139,12 +149,7 @@ async fn a_read_answers_the_data_and_slides_the_deadline() {
 #[tokio::test]
 async fn a_read_slides_in_granules_and_writes_nothing_in_between_while_touch_is_exact() {
     let server = RedisServer::start();
-    let idle = Duration::from_secs(640); // a granule of 10 s
-    let timeouts = Timeouts {
-        default_idle: idle,
-        ..Timeouts::default()
-    };
-    let (redis, clock) = backend(&server, Limits::default(), timeouts).await;
+    let (redis, clock) = granular_backend(&server).await;
     let created = redis.create(&NS, data(&[("a", "1")]), None).await.unwrap();
     let hash = key(&created.id.digest());
     let stored = || async {
@@ -203,12 +208,7 @@ fn calls(server: &RedisServer, command: &str) -> u64 {
 #[tokio::test]
 async fn a_read_that_writes_nothing_runs_no_script_and_one_due_to_slide_does() {
     let server = RedisServer::start();
-    let idle = Duration::from_secs(640); // a granule of 10 s
-    let timeouts = Timeouts {
-        default_idle: idle,
-        ..Timeouts::default()
-    };
-    let (redis, clock) = backend(&server, Limits::default(), timeouts).await;
+    let (redis, clock) = granular_backend(&server).await;
     let created = redis
         .create(&NS, data(&[("a", "1"), ("b", "2")]), None)
         .await
