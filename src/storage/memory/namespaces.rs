@@ -82,11 +82,6 @@ impl Namespaces {
         f(read(&self.inner).slots[usize::from(i)].0.as_str())
     }
 
-    /// The index of `ns`, if it was ever seen.
-    pub fn index(&self, ns: &Namespace) -> Option<NsIndex> {
-        read(&self.inner).by_name.get(ns).copied()
-    }
-
     /// Sessions held in `ns` (0 for a namespace never seen).
     pub fn count(&self, ns: &Namespace) -> usize {
         let inner = read(&self.inner);

@@ -234,7 +234,7 @@ impl Memory {
     /// time (express-session's `length`, not a hot path).
     pub fn count(&self, ns: &Namespace) -> u64 {
         let s = &*self.shared;
-        let Some(index) = s.namespaces.index(ns) else {
+        let Some(index) = s.namespaces.index_of(ns) else {
             return 0;
         };
         let now = s.clock.now_ms();
@@ -251,7 +251,7 @@ impl Memory {
     /// in `ns` while it runs may survive it.
     pub fn clear(&self, ns: &Namespace) -> u64 {
         let s = &*self.shared;
-        let Some(index) = s.namespaces.index(ns) else {
+        let Some(index) = s.namespaces.index_of(ns) else {
             return 0;
         };
         let digests: Vec<Digest> = s
