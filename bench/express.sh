@@ -9,6 +9,7 @@
 #
 #   bench/express.sh                         # 3 rounds of 10 s, 16 connections
 #   ROUNDS=1 SECONDS=5 bench/express.sh      # quicker
+#   APP_CPU=0 taskset -c 1 bench/express.sh  # the apps on a core of their own
 #
 # BIN=dir runs the sessiond in dir instead of building it. Needs Node >= 18
 # and redis-server; the Node packages come from clients/node (npm ci).

@@ -17,9 +17,11 @@ const duration = Number(process.env.SECONDS ?? 10);
 const rounds = Number(process.env.ROUNDS ?? 3);
 
 async function startApp(which, target, extra = []) {
-  const child = spawn(process.execPath, [new URL("./app.mjs", import.meta.url).pathname, which, target, ...extra], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const app = [process.execPath, new URL("./app.mjs", import.meta.url).pathname, which, target, ...extra];
+  // APP_CPU pins each app to that CPU (the rest of the run stays where
+  // bench/express.sh put it).
+  const argv = process.env.APP_CPU ? ["taskset", "-c", process.env.APP_CPU, ...app] : app;
+  const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`${which} app exited with ${code}`)));
     createInterface({ input: child.stdout }).on("line", (line) => {
