@@ -9,6 +9,7 @@
 #
 #   bench/redis.sh                     # 3 rounds of 5 s per load
 #   ROUNDS=1 FILL=50000 bench/redis.sh # quicker
+#   REDIS_ARGS="--hash-max-listpack-value 1024" bench/redis.sh
 #
 # BIN=dir runs the binaries in dir instead of building them; logs go to
 # target/bench-redis/ (OUT=dir). Needs redis-server and redis-tools
@@ -61,7 +62,9 @@ window=(--duration "$DURATION" --warmup 2s)
 grpc_load=(--connections "$CONNECTIONS" --concurrency "$CONCURRENCY" --sessions "$SESSIONS" --value-size "$VALUE")
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/load.log" >&2
-"${server[@]}" redis-server --port 6391 --save '' --appendonly no --bind 127.0.0.1 \
+# REDIS_ARGS: more redis-server flags, e.g. "--hash-max-listpack-value 1024".
+# shellcheck disable=SC2086
+"${server[@]}" redis-server --port 6391 --save '' --appendonly no --bind 127.0.0.1 ${REDIS_ARGS:-} \
     >"$out/redis-server.log" 2>&1 &
 redis_pid=$!; pids+=("$redis_pid"); wait_port 6391
 "${server[@]}" "$bin/sessiond" --backend redis --redis-url redis://127.0.0.1:6391 \
@@ -106,6 +109,18 @@ redis-cli -p 6391 flushall >/dev/null
 client "$bin/sessiond-bench" redis-fill --url redis://127.0.0.1:6391/ \
     --sessions "$FILL" --value-size "$VALUE" >"$out/fill-setex.log"
 per_setex=$(value "$out/fill-setex.log" redis_memory bytes_per_session)
+# The same sessions with hash-max-listpack-value 1024 (README, "Running
+# more than one sessiond"): hashes whose values are all shorter stay
+# listpacks instead of becoming hashtables past 64 bytes.
+redis-cli -p 6391 flushall >/dev/null
+redis-cli -p 6391 config set hash-max-listpack-value 1024 >/dev/null
+before=$(used_memory)
+client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50071 --mix get --connections "$CONNECTIONS" \
+    --concurrency "$CONCURRENCY" --sessions "$FILL" --value-size "$VALUE" \
+    --duration 1s --warmup 0s >"$out/fill-sessiond-listpack.log"
+after=$(used_memory)
+keys_listpack=$(redis-cli -p 6391 dbsize)
+per_listpack=$(( (after - before) / keys_listpack ))
 stop "$on_redis_pid"; stop "$memory_pid"; stop "$redis_pid"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/load.log" >&2
 
@@ -130,6 +145,7 @@ echo "| R2 | sessiond-on-Redis Get ÷ sessiond-in-memory Get (ops/s), Pipeline /
 echo "| R3 | server CPU per Get, Pipeline | | | on Redis: sessiond $(across on-redis-pipeline pipeline_get server_cpu_us) µs + redis-server $(across on-redis-pipeline pipeline_get backend_cpu_us) µs; in memory: sessiond $(across memory-pipeline pipeline_get server_cpu_us) µs; client $(across on-redis-pipeline pipeline_get client_cpu_us) µs / $(across memory-pipeline pipeline_get client_cpu_us) µs |"
 echo "| R3u | server CPU per Get, unary | | | on Redis: sessiond $(across on-redis get server_cpu_us) µs + redis-server $(across on-redis get backend_cpu_us) µs; in memory: sessiond $(across memory get server_cpu_us) µs; client $(across on-redis get client_cpu_us) µs / $(across memory get client_cpu_us) µs |"
 echo "| R4 | bytes in Redis per $VALUE-byte session ÷ plain SETEX | | $(ratio "$per_session" "$per_setex") | $per_session B/session (used_memory, $keys_sessiond sessions); SETEX $per_setex B/key |"
+echo "| R4b | the same with hash-max-listpack-value 1024 | | $(ratio "$per_listpack" "$per_setex") | $per_listpack B/session ($keys_listpack sessions) |"
 echo
 echo "Median of $ROUNDS alternating rounds of $DURATION per load (redis-benchmark: $REDIS_REQUESTS GETs a round); $IN_FLIGHT requests in flight ($CONNECTIONS connections x $CONCURRENCY); servers (redis-server, sessiond) on CPU $SERVER_CPU, client on CPU $CLIENT_CPU; $(tr '\n' ';' <"$out/load.log")"
 } | tee "$out/table.md"
