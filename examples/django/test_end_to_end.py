@@ -361,7 +361,9 @@ class DjangoExample(unittest.TestCase):
                 whoami = browser.get("/whoami").json()
                 self.assertEqual((whoami["username"], whoami["visits"]), (USERNAME, visits))
                 others.add(whoami["pid"])
-            self.assertEqual(len(others), 1, f"one worker answered while the other was held: {others}")
+            self.assertEqual(
+                len(others), 1, f"one worker answered while the other was held: {others}"
+            )
             # The held worker now reads what the other one wrote.
             first = self.release(held)
         finally:
