@@ -97,14 +97,21 @@ done
 
 # Bytes in Redis per session: FILL sessions of VALUE bytes through sessiond,
 # then the same number of plain SETEX of VALUE bytes.
-redis-cli -p 6391 flushall >/dev/null
-before=$(used_memory)
-client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50071 --mix get --connections "$CONNECTIONS" \
-    --concurrency "$CONCURRENCY" --sessions "$FILL" --value-size "$VALUE" \
-    --duration 1s --warmup 0s >"$out/fill-sessiond.log"
-after=$(used_memory)
-keys_sessiond=$(redis-cli -p 6391 dbsize)
-per_session=$(( (after - before) / keys_sessiond ))
+# fill_sessiond LOG: into an empty Redis; sets per_fill (bytes a session)
+# and keys_fill (sessions made).
+fill_sessiond() {
+    redis-cli -p 6391 flushall >/dev/null
+    local before after
+    before=$(used_memory)
+    client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50071 --mix get --connections "$CONNECTIONS" \
+        --concurrency "$CONCURRENCY" --sessions "$FILL" --value-size "$VALUE" \
+        --duration 1s --warmup 0s >"$out/$1"
+    after=$(used_memory)
+    keys_fill=$(redis-cli -p 6391 dbsize)
+    per_fill=$(( (after - before) / keys_fill ))
+}
+fill_sessiond fill-sessiond.log
+per_session=$per_fill keys_sessiond=$keys_fill
 redis-cli -p 6391 flushall >/dev/null
 client "$bin/sessiond-bench" redis-fill --url redis://127.0.0.1:6391/ \
     --sessions "$FILL" --value-size "$VALUE" >"$out/fill-setex.log"
@@ -112,15 +119,9 @@ per_setex=$(value "$out/fill-setex.log" redis_memory bytes_per_session)
 # The same sessions with hash-max-listpack-value 1024 (README, "Running
 # more than one sessiond"): hashes whose values are all shorter stay
 # listpacks instead of becoming hashtables past 64 bytes.
-redis-cli -p 6391 flushall >/dev/null
 redis-cli -p 6391 config set hash-max-listpack-value 1024 >/dev/null
-before=$(used_memory)
-client "$bin/sessiond-bench" grpc --addr 127.0.0.1:50071 --mix get --connections "$CONNECTIONS" \
-    --concurrency "$CONCURRENCY" --sessions "$FILL" --value-size "$VALUE" \
-    --duration 1s --warmup 0s >"$out/fill-sessiond-listpack.log"
-after=$(used_memory)
-keys_listpack=$(redis-cli -p 6391 dbsize)
-per_listpack=$(( (after - before) / keys_listpack ))
+fill_sessiond fill-sessiond-listpack.log
+per_listpack=$per_fill keys_listpack=$keys_fill
 stop "$on_redis_pid"; stop "$memory_pid"; stop "$redis_pid"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/load.log" >&2
 

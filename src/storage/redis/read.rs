@@ -14,7 +14,7 @@ use redis::Value;
 
 use crate::clock::Millis;
 
-use super::scripts::{Malformed, Meta};
+use super::scripts::{bytes as owned, text, Malformed, Meta};
 
 /// Metadata fields, as `common.lua` names them.
 const VERSION: &[u8] = b"\0v";
@@ -215,18 +215,6 @@ fn optional(value: &Value) -> Result<Option<&[u8]>, Malformed> {
         Value::Nil => Ok(None),
         value => bulk(value).map(Some),
     }
-}
-
-fn owned(value: Value) -> Result<Vec<u8>, Malformed> {
-    match value {
-        Value::BulkString(b) => Ok(b),
-        Value::SimpleString(s) => Ok(s.into_bytes()),
-        _ => Err(Malformed),
-    }
-}
-
-fn text(bytes: Vec<u8>) -> Result<String, Malformed> {
-    String::from_utf8(bytes).map_err(|_| Malformed)
 }
 
 #[cfg(test)]

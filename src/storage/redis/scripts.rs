@@ -160,7 +160,7 @@ pub fn opt_text(value: &Value) -> Result<Option<String>, Malformed> {
     }
 }
 
-fn bytes(value: Value) -> Result<Vec<u8>, Malformed> {
+pub(super) fn bytes(value: Value) -> Result<Vec<u8>, Malformed> {
     match value {
         Value::BulkString(b) => Ok(b),
         Value::SimpleString(s) => Ok(s.into_bytes()),
@@ -171,6 +171,6 @@ fn bytes(value: Value) -> Result<Vec<u8>, Malformed> {
 
 /// Stored keys and values were checked as UTF-8 on their way in; bytes
 /// that are not (someone else wrote the hash) are refused, not trusted.
-fn text(bytes: Vec<u8>) -> Result<String, Malformed> {
+pub(super) fn text(bytes: Vec<u8>) -> Result<String, Malformed> {
     String::from_utf8(bytes).map_err(|_| Malformed)
 }
