@@ -61,7 +61,8 @@ impl Pipeline {
         let replies = client
             .raw()
             .pipeline(client.request(ReceiverStream::new(queued)))
-            .await?
+            .await
+            .map_err(connection_lost)?
             .into_inner();
         let shared = Arc::new(Shared {
             next_tag: AtomicU64::new(0),
@@ -166,14 +167,44 @@ async fn read(mut replies: Streaming<pb::PipelineResponse>, shared: Arc<Shared>)
                 }
             }
             Ok(None) => break Status::unavailable("the server closed the Pipeline stream"),
-            Err(status) => break status,
+            Err(status) => break connection_lost(status),
         }
     };
     shared.end(ended);
+}
+
+/// `status` as the caller should read it: tonic says CANCELLED when the
+/// connection closes under a call (hyper's "connection closed"), but this
+/// client cancels no stream, so that is sessiond going away: UNAVAILABLE,
+/// which callers retry, as gRPC names a lost connection.
+fn connection_lost(status: Status) -> Status {
+    if status.code() == Code::Cancelled {
+        Status::unavailable(format!(
+            "the connection to sessiond closed: {}",
+            status.message()
+        ))
+    } else {
+        status
+    }
 }
 
 fn unexpected(outcome: Outcome) -> Status {
     Status::internal(format!(
         "a reply of another kind than its request: {outcome:?}"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_closed_under_the_stream_reads_unavailable_and_other_codes_pass() {
+        let closed = connection_lost(Status::cancelled("operation was canceled"));
+        assert_eq!(closed.code(), Code::Unavailable);
+        assert!(closed.message().contains("operation was canceled"));
+        let refused = connection_lost(Status::resource_exhausted("too many in flight"));
+        assert_eq!(refused.code(), Code::ResourceExhausted);
+        assert_eq!(refused.message(), "too many in flight");
+    }
 }
