@@ -14,6 +14,7 @@ import type { PipelineResponse__Output } from "./generated/sessiond/v1/PipelineR
 import type { WatchEvent__Output } from "./generated/sessiond/v1/WatchEvent.js";
 import { fromServiceError, InvalidArgument, SessiondError } from "./errors.js";
 import { DEFAULT_MAX_IN_FLIGHT, Multiplexer, type StreamMethod } from "./pipeline.js";
+import { H2Transport } from "./h2.js";
 
 /** Every call's deadline unless the call gives its own. */
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -147,13 +148,17 @@ const LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
-let loaded: ProtoGrpcType | undefined;
+let loaded: { grpc: ProtoGrpcType; pipeline: protoLoader.MethodDefinition<object, object> } | undefined;
 
-function proto(): ProtoGrpcType {
+function proto() {
   if (!loaded) {
     // The generated literal is wider than protobufjs's INamespace union.
     const definition = protoLoader.fromJSON(descriptor as Parameters<typeof protoLoader.fromJSON>[0], LOADER_OPTIONS);
-    loaded = grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType;
+    const service = definition[SERVICE] as protoLoader.ServiceDefinition;
+    loaded = {
+      grpc: grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType,
+      pipeline: service.Pipeline as protoLoader.MethodDefinition<object, object>,
+    };
   }
   return loaded;
 }
@@ -234,6 +239,8 @@ export class Client {
   readonly #metadata: grpc.Metadata;
   /** Carries get / set / touch / flush, unless `multiplex: false`. */
   readonly #mux: Multiplexer | undefined;
+  /** The connection the Pipeline stream rides on. */
+  readonly #h2: H2Transport<PipelineRequest, PipelineResponse__Output> | undefined;
 
   constructor(options: ClientOptions = {}) {
     this.target = options.target ?? "127.0.0.1:50051";
@@ -268,14 +275,27 @@ export class Client {
       }
       this.#metadata.set("authorization", `Bearer ${options.token}`);
     }
-    const Service = proto().sessiond.v1.SessionService;
+    const Service = proto().grpc.sessiond.v1.SessionService;
     this.#stub = new Service(this.target, credentials, channelOptions);
     const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     if (!(Number.isInteger(maxInFlight) && maxInFlight > 0)) {
       throw new SessiondError(`maxInFlight must be a positive integer, not ${maxInFlight}`, "INVALID_OPTION");
     }
     if (options.multiplex ?? true) {
-      this.#mux = new Multiplexer(() => this.#stub.Pipeline(this.#metadata), this.target, maxInFlight);
+      const { pipeline } = proto();
+      this.#h2 = new H2Transport({
+        target: this.target,
+        tls,
+        ca: pem(options.tlsCa, "tlsCa"),
+        cert: pem(options.tlsCert, "tlsCert"),
+        key: pem(options.tlsKey, "tlsKey"),
+        servername: options.tlsServerName,
+        authorization: options.token === undefined ? undefined : `Bearer ${options.token}`,
+        serialize: pipeline.requestSerialize as (request: unknown) => Buffer,
+        deserialize: pipeline.responseDeserialize as (bytes: Buffer) => unknown,
+      });
+      const h2 = this.#h2;
+      this.#mux = new Multiplexer(() => h2.open(), this.target, maxInFlight);
     }
   }
 
@@ -429,6 +449,7 @@ export class Client {
   /** Closes the channel; calls after this fail. */
   close(): void {
     this.#mux?.close();
+    this.#h2?.close();
     this.#stub.close();
   }
 

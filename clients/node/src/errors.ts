@@ -52,7 +52,7 @@ const HINTS: Record<number, string> = {
 };
 
 /** The error that means what `err` (from a call of `method` to `target`) means. */
-export function fromServiceError(err: ServiceError, method: string, target: string): SessiondError {
+export function fromServiceError(err: Pick<ServiceError, "code" | "details">, method: string, target: string): SessiondError {
   return fromStatus(err.code, err.details, method, target);
 }
 

@@ -2,11 +2,12 @@
 // one long-lived Pipeline stream, so a call costs a message each way and
 // not an HTTP/2 stream set-up, which is most of what a unary call costs
 // grpc-js (BENCHMARKS.md, express-session).
-import { status as Status, type ClientDuplexStream, type ServiceError } from "@grpc/grpc-js";
+import { status as Status } from "@grpc/grpc-js";
 
 import type { PipelineRequest } from "./generated/sessiond/v1/PipelineRequest.js";
 import type { PipelineResponse__Output } from "./generated/sessiond/v1/PipelineResponse.js";
 import { fromServiceError, fromStatus, Unavailable, type SessiondError } from "./errors.js";
+import type { PipelineStream, StreamError } from "./h2.js";
 
 /** The calls a Pipeline stream carries, by their unary method name. */
 export type StreamMethod = "Get" | "Set" | "Touch" | "Flush";
@@ -21,7 +22,7 @@ const IDLE_CLOSE_MS = 10_000;
 /** A stream silent this long while a call on it timed out is given up. */
 const SILENT_MS = 1000;
 
-type Duplex = ClientDuplexStream<PipelineRequest, PipelineResponse__Output>;
+type Duplex = PipelineStream<PipelineRequest, PipelineResponse__Output>;
 
 /** One call, from the moment it is made until its reply or its stream's end. */
 interface Call {
@@ -117,7 +118,7 @@ export class Multiplexer {
     this.#open = open;
     this.#watchIdle(open);
     stream.on("data", (reply: PipelineResponse__Output) => this.#reply(open, reply));
-    stream.on("error", (err: ServiceError) => this.#finish(open, err));
+    stream.on("error", (err: StreamError) => this.#finish(open, err));
     stream.on("end", () => this.#finish(open, null));
     return open;
   }
@@ -143,7 +144,7 @@ export class Multiplexer {
   }
 
   /** The stream is over: its unanswered calls fail; queued ones go on a new one. */
-  #finish(open: Open, err: ServiceError | null, why?: string): void {
+  #finish(open: Open, err: StreamError | null, why?: string): void {
     if (open.done) return;
     open.done = true;
     if (this.#open === open) this.#open = undefined;
@@ -155,7 +156,7 @@ export class Multiplexer {
   }
 
   /** What a call that was on a stream ending with `err` rejects with. */
-  #ended(method: StreamMethod, err: ServiceError | null): SessiondError {
+  #ended(method: StreamMethod, err: StreamError | null): SessiondError {
     // A status about the caller (a bad token) means what it means on the
     // unary path; any other end means the stream, not the call, was lost.
     const aboutCaller = err && (err.code === Status.UNAUTHENTICATED || err.code === Status.PERMISSION_DENIED);
