@@ -15,6 +15,12 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     apt-get update -qq
     apt-get install -y -qq nodejs npm >/dev/null
 fi
+# The TLS tests make their certificates with openssl.
+if ! command -v openssl >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq openssl >/dev/null
+fi
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 if [ "$node_major" -lt 18 ]; then
     echo "the Node client needs Node >= 18, found $(node --version)" >&2

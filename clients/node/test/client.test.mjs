@@ -1,6 +1,7 @@
 // The client against a real sessiond: every RPC, the typed errors, the
 // deadline, tokens, and what it refuses before sending.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { after, before, describe, test } from "node:test";
 
@@ -16,7 +17,7 @@ import {
   Unavailable,
   VersionConflict,
 } from "sessiond";
-import { freePort, sessiondForExpress } from "./servers.mjs";
+import { certificates, freePort, sessiond, sessiondForExpress } from "./servers.mjs";
 
 let server;
 let client;
@@ -229,6 +230,83 @@ describe("errors", () => {
     assert.throws(() => new Client({ timeoutMs: 0 }), /timeoutMs/);
     assert.throws(() => new Client({ token: "has space" }), /token/);
     assert.throws(() => new Client({ tlsCert: "x" }), /tlsKey/);
+  });
+});
+
+describe("TLS and mTLS", () => {
+  let tls;
+  let certs;
+
+  before(async () => {
+    certs = certificates();
+    tls = await sessiond("--tls-cert", certs.serverCert, "--tls-key", certs.serverKey, "--tls-client-ca", certs.ca);
+  });
+
+  after(async () => {
+    await tls?.stop();
+  });
+
+  test("with the client's certificate every call works, on the stream and unary", async () => {
+    const secure = new Client({
+      target: tls.grpcAddr,
+      tlsCa: certs.ca,
+      tlsCert: certs.clientCert,
+      tlsKey: readFileSync(certs.clientKey),
+      tlsServerName: "localhost",
+    });
+    try {
+      const { id } = await secure.create({ a: 1 });
+      await secure.set(id, { b: "two" });
+      assert.deepEqual((await secure.get(id)).data, { a: 1, b: "two" });
+      await secure.touch(id);
+      assert.equal(await secure.flush(id), true);
+      await assert.rejects(secure.get(id), SessionNotFound);
+    } finally {
+      secure.close();
+    }
+  });
+
+  test("without the client's certificate the stream's calls are refused, not hung", async () => {
+    const anonymous = new Client({ target: tls.grpcAddr, tlsCa: certs.ca, tlsServerName: "localhost", timeoutMs: 3000 });
+    try {
+      await assert.rejects(anonymous.get("0".repeat(32)), (err) => {
+        assert.ok(err instanceof Unavailable && !(err instanceof DeadlineExceeded), String(err));
+        assert.match(err.message, /certificate required/);
+        return true;
+      });
+    } finally {
+      anonymous.close();
+    }
+  });
+
+  test("a certificate for another name is refused: the stream checks the server's name", async () => {
+    const wrongName = new Client({
+      target: tls.grpcAddr,
+      tlsCa: certs.ca,
+      tlsCert: certs.clientCert,
+      tlsKey: certs.clientKey,
+      timeoutMs: 3000,
+    });
+    try {
+      await assert.rejects(wrongName.get("0".repeat(32)), (err) => {
+        assert.ok(err instanceof Unavailable && !(err instanceof DeadlineExceeded), String(err));
+        assert.match(err.message, /altnames/);
+        return true;
+      });
+    } finally {
+      wrongName.close();
+    }
+  });
+
+  test("plaintext against a TLS server fails as Unavailable within the deadline", async () => {
+    const plain = new Client({ target: tls.grpcAddr, timeoutMs: 2000 });
+    try {
+      const started = Date.now();
+      await assert.rejects(plain.get("0".repeat(32)), Unavailable);
+      assert.ok(Date.now() - started < 4000, `took ${Date.now() - started} ms`);
+    } finally {
+      plain.close();
+    }
   });
 });
 

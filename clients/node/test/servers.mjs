@@ -147,3 +147,32 @@ export async function redisServer() {
     },
   };
 }
+
+/** A CA, a server certificate for `localhost` only (so a client must name
+ * it with tlsServerName to reach 127.0.0.1), and a client certificate, made
+ * with openssl in a fresh directory; their paths. */
+export function certificates() {
+  const dir = mkdtempSync(join(tmpdir(), "sessiond-tls-"));
+  const at = (name) => join(dir, name);
+  const openssl = (...args) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
+  const key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  openssl("req", "-x509", ...key, "-keyout", at("ca.key"), "-out", at("ca.pem"), "-days", "2", "-subj", "/CN=sessiond test CA");
+  for (const [name, ext] of [
+    ["server", "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n"],
+    ["client", "subjectAltName=DNS:app.clients.example\nextendedKeyUsage=clientAuth\n"],
+  ]) {
+    writeFileSync(at(`${name}.ext`), ext);
+    openssl("req", ...key, "-keyout", at(`${name}.key`), "-out", at(`${name}.csr`), "-subj", `/CN=${name}`);
+    openssl(
+      "x509", "-req", "-in", at(`${name}.csr`), "-CA", at("ca.pem"), "-CAkey", at("ca.key"),
+      "-CAcreateserial", "-out", at(`${name}.pem`), "-days", "2", "-extfile", at(`${name}.ext`),
+    );
+  }
+  return {
+    ca: at("ca.pem"),
+    serverCert: at("server.pem"),
+    serverKey: at("server.key"),
+    clientCert: at("client.pem"),
+    clientKey: at("client.key"),
+  };
+}
