@@ -148,17 +148,13 @@ const LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
-let loaded: { grpc: ProtoGrpcType; pipeline: protoLoader.MethodDefinition<object, object> } | undefined;
+let loaded: ProtoGrpcType | undefined;
 
-function proto() {
+function proto(): ProtoGrpcType {
   if (!loaded) {
     // The generated literal is wider than protobufjs's INamespace union.
     const definition = protoLoader.fromJSON(descriptor as Parameters<typeof protoLoader.fromJSON>[0], LOADER_OPTIONS);
-    const service = definition[SERVICE] as protoLoader.ServiceDefinition;
-    loaded = {
-      grpc: grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType,
-      pipeline: service.Pipeline as protoLoader.MethodDefinition<object, object>,
-    };
+    loaded = grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType;
   }
   return loaded;
 }
@@ -216,7 +212,7 @@ export function encode(data: SessionData): Record<string, string> {
         "INVALID_ARGUMENT",
       );
     }
-    if (text !== undefined) out[key] = text;
+    if (text !== undefined) put(out, key, text);
   }
   return out;
 }
@@ -224,8 +220,15 @@ export function encode(data: SessionData): Record<string, string> {
 /** JSON texts as values. */
 export function decode(data: Record<string, string>): SessionData {
   const out: SessionData = {};
-  for (const [key, text] of Object.entries(data)) out[key] = JSON.parse(text);
+  for (const [key, text] of Object.entries(data)) put(out, key, JSON.parse(text));
   return out;
+}
+
+/** `target[key] = value`, where a key named __proto__ is a key like any
+ * other, not the object's prototype (a session's keys are anyone's). */
+export function put<T>(target: Record<string, T>, key: string, value: T): void {
+  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 /**
@@ -240,7 +243,7 @@ export class Client {
   /** Carries get / set / touch / flush, unless `multiplex: false`. */
   readonly #mux: Multiplexer | undefined;
   /** The connection the Pipeline stream rides on. */
-  readonly #h2: H2Transport<PipelineRequest, PipelineResponse__Output> | undefined;
+  readonly #h2: H2Transport | undefined;
 
   constructor(options: ClientOptions = {}) {
     this.target = options.target ?? "127.0.0.1:50051";
@@ -275,14 +278,13 @@ export class Client {
       }
       this.#metadata.set("authorization", `Bearer ${options.token}`);
     }
-    const Service = proto().grpc.sessiond.v1.SessionService;
+    const Service = proto().sessiond.v1.SessionService;
     this.#stub = new Service(this.target, credentials, channelOptions);
     const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     if (!(Number.isInteger(maxInFlight) && maxInFlight > 0)) {
       throw new SessiondError(`maxInFlight must be a positive integer, not ${maxInFlight}`, "INVALID_OPTION");
     }
     if (options.multiplex ?? true) {
-      const { pipeline } = proto();
       this.#h2 = new H2Transport({
         target: this.target,
         tls,
@@ -291,8 +293,6 @@ export class Client {
         key: pem(options.tlsKey, "tlsKey"),
         servername: options.tlsServerName,
         authorization: options.token === undefined ? undefined : `Bearer ${options.token}`,
-        serialize: pipeline.requestSerialize as (request: unknown) => Buffer,
-        deserialize: pipeline.responseDeserialize as (bytes: Buffer) => unknown,
       });
       const h2 = this.#h2;
       this.#mux = new Multiplexer(() => h2.open(), this.target, maxInFlight);

@@ -9,6 +9,10 @@ import { EventEmitter } from "node:events";
 import * as http2 from "node:http2";
 import { status as Status } from "@grpc/grpc-js";
 
+import type { PipelineRequest } from "./generated/sessiond/v1/PipelineRequest.js";
+import type { PipelineResponse__Output } from "./generated/sessiond/v1/PipelineResponse.js";
+import { decodeResponse, encodeRequest } from "./wire.js";
+
 /** What the Multiplexer needs of a stream, grpc-js's or this one. */
 export interface PipelineStream<Req, Res> {
   write(request: Req): unknown;
@@ -36,10 +40,9 @@ export interface H2Options {
   servername?: string;
   /** `Bearer <token>`, or undefined. */
   authorization?: string;
-  /** The method's coders (grpc-js's, from proto-loader). */
-  serialize: (request: unknown) => Buffer;
-  deserialize: (bytes: Buffer) => unknown;
 }
+
+type Stream = PipelineStream<PipelineRequest, PipelineResponse__Output>;
 
 const PATH = "/sessiond.v1.SessionService/Pipeline";
 /** A reply longer than this ends the stream (sessiond's replies are bounded
@@ -48,13 +51,13 @@ const MAX_MESSAGE = 64 << 20;
 
 /** One HTTP/2 connection, opened when first needed and again after it ends;
  * each `open()` is a Pipeline stream on it. */
-export class H2Transport<Req, Res> {
+export class H2Transport {
   #session: http2.ClientHttp2Session | undefined;
 
   constructor(private readonly options: H2Options) {}
 
-  open(): PipelineStream<Req, Res> {
-    return new H2Stream<Req, Res>(this.#connection(), this.options);
+  open(): Stream {
+    return new H2Stream(this.#connection(), this.options);
   }
 
   close(): void {
@@ -84,10 +87,8 @@ export class H2Transport<Req, Res> {
   }
 }
 
-class H2Stream<Req, Res> extends EventEmitter implements PipelineStream<Req, Res> {
+class H2Stream extends EventEmitter implements Stream {
   readonly #stream: http2.ClientHttp2Stream;
-  readonly #serialize: (request: unknown) => Buffer;
-  readonly #deserialize: (bytes: Buffer) => unknown;
   /** Frames written since the last flush. */
   #pending: Buffer[] = [];
   #flushScheduled = false;
@@ -100,8 +101,6 @@ class H2Stream<Req, Res> extends EventEmitter implements PipelineStream<Req, Res
 
   constructor(session: http2.ClientHttp2Session, options: H2Options) {
     super();
-    this.#serialize = options.serialize;
-    this.#deserialize = options.deserialize;
     const headers: http2.OutgoingHttpHeaders = {
       ":method": "POST",
       ":path": PATH,
@@ -123,13 +122,8 @@ class H2Stream<Req, Res> extends EventEmitter implements PipelineStream<Req, Res
     });
   }
 
-  write(request: Req): boolean {
-    const message = this.#serialize(request);
-    const frame = Buffer.allocUnsafe(5 + message.length);
-    frame[0] = 0;
-    frame.writeUInt32BE(message.length, 1);
-    message.copy(frame, 5);
-    this.#pending.push(frame);
+  write(request: PipelineRequest): boolean {
+    this.#pending.push(encodeRequest(request));
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       // After the callbacks of this turn (every request a burst of HTTP
@@ -188,16 +182,16 @@ class H2Stream<Req, Res> extends EventEmitter implements PipelineStream<Req, Res
       if (bytes.length < 5 + length) break;
       const message = bytes.subarray(5, 5 + length);
       bytes = bytes.subarray(5 + length);
-      let reply: unknown;
+      let reply: PipelineResponse__Output;
       try {
-        reply = this.#deserialize(message);
+        reply = decodeResponse(message);
       } catch (err) {
         this.#status = Status.INTERNAL;
         this.#details = `a reply that does not decode: ${(err as Error).message}`;
         this.#stream.close(http2.constants.NGHTTP2_PROTOCOL_ERROR);
         return;
       }
-      this.emit("data", reply as Res);
+      this.emit("data", reply);
     }
     this.#buffered = bytes;
   }

@@ -12,8 +12,8 @@ import { InvalidArgument, SessionNotFound, SessiondError } from "./errors.js";
 type Callback<T = unknown> = (err?: unknown, value?: T) => void;
 type Sess = ExpressSessionData & Record<string, unknown>;
 
-/** What `get` read, kept on the request's session object (under a symbol,
- * so neither express-session's hash nor JSON sees it) until `set`. */
+/** What `get` read, kept for the request's session object (out of sight of
+ * express-session's hash and of JSON) until `set`. */
 interface Snapshot {
   sid: string;
   /** Each key's JSON text as read (or as last written by this request). */
@@ -21,12 +21,8 @@ interface Snapshot {
   idleTimeoutMs: number;
 }
 
-const SNAPSHOT = Symbol("sessiond.snapshot");
-
-/** Keeps `snapshot` on `target`, out of sight of JSON and of for-in. */
-function keep(target: object, snapshot: Snapshot): void {
-  Object.defineProperty(target, SNAPSHOT, { value: snapshot, enumerable: false, writable: true, configurable: true });
-}
+/** Each loaded session object's snapshot, for as long as the object lives. */
+const snapshots = new WeakMap<object, Snapshot>();
 
 export interface SessiondStoreOptions {
   /** The client to use; else one is made from `clientOptions`. */
@@ -81,8 +77,7 @@ export class SessiondStore extends Store {
             path: "/",
           };
         }
-        const snapshot: Snapshot = { sid, values: new Map(Object.entries(data)), idleTimeoutMs: info.idleTimeoutMs };
-        keep(sess, snapshot);
+        snapshots.set(sess, { sid, values: new Map(Object.entries(data)), idleTimeoutMs: info.idleTimeoutMs });
         callback(null, sess);
       },
       (err) => {
@@ -95,11 +90,9 @@ export class SessiondStore extends Store {
 
   /** Carries `get`'s snapshot from the loaded object to the request's session. */
   override createSession(req: Parameters<StoreType["createSession"]>[0], sess: ExpressSessionData) {
-    const snapshot = (sess as unknown as Record<symbol, Snapshot | undefined>)[SNAPSHOT];
+    const snapshot = snapshots.get(sess);
     const created = super.createSession(req, sess);
-    if (snapshot) {
-      keep(created, snapshot);
-    }
+    if (snapshot) snapshots.set(created, snapshot);
     return created;
   }
 
@@ -113,22 +106,21 @@ export class SessiondStore extends Store {
   async #write(sid: string, sess: Sess): Promise<void> {
     const values = encode(sess);
     const idleTimeoutMs = this.#idleTimeoutMs(sess);
-    const holder = sess as unknown as Record<symbol, Snapshot | undefined>;
-    const snapshot = holder[SNAPSHOT];
+    const snapshot = snapshots.get(sess);
     if (snapshot && snapshot.sid === sid) {
       // Only what this request changed, so a concurrent request's other keys survive.
       const upsert: Record<string, string> = {};
       for (const [key, text] of Object.entries(values)) {
         if (snapshot.values.get(key) !== text) upsert[key] = text;
       }
-      const remove = [...snapshot.values.keys()].filter((key) => !(key in values));
+      const remove = [...snapshot.values.keys()].filter((key) => !Object.hasOwn(values, key));
       const changedTimeout = idleTimeoutMs !== undefined && idleTimeoutMs !== snapshot.idleTimeoutMs;
       try {
         const written = await this.client.setJson(sid, upsert, {
           remove,
           ...(changedTimeout ? { idleTimeoutMs } : {}),
         });
-        this.#remember(holder, sid, values, written.idleTimeoutMs);
+        snapshots.set(sess, { sid, values: new Map(Object.entries(values)), idleTimeoutMs: written.idleTimeoutMs });
         return;
       } catch (err) {
         // Gone since it was read (destroyed, cleared, expired): write it whole.
@@ -140,21 +132,12 @@ export class SessiondStore extends Store {
       replaceAll: true,
       ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
     });
-    this.#remember(holder, sid, values, written.idleTimeoutMs);
-  }
-
-  #remember(
-    holder: Record<symbol, Snapshot | undefined>,
-    sid: string,
-    values: Record<string, string>,
-    idleTimeoutMs: number,
-  ) {
-    keep(holder, { sid, values: new Map(Object.entries(values)), idleTimeoutMs });
+    snapshots.set(sess, { sid, values: new Map(Object.entries(values)), idleTimeoutMs: written.idleTimeoutMs });
   }
 
   override touch(sid: string, sess: ExpressSessionData, callback?: () => void): void {
     const idleTimeoutMs = this.#idleTimeoutMs(sess as Sess);
-    const snapshot = (sess as unknown as Record<symbol, Snapshot | undefined>)[SNAPSHOT];
+    const snapshot = snapshots.get(sess);
     const changed = idleTimeoutMs !== undefined && idleTimeoutMs !== snapshot?.idleTimeoutMs;
     this.client.touch(sid, changed ? { idleTimeoutMs } : {}).then(
       () => callback?.(),

@@ -112,6 +112,26 @@ describe("every RPC", () => {
     await client.flush(id);
   });
 
+  test("a key named __proto__ is kept as data, both ways, and sets no prototype", async () => {
+    const data = JSON.parse('{"__proto__": {"admin": true}, "n": 1}');
+    const { id } = await client.create(data);
+    await client.set(id, JSON.parse('{"__proto__": {"admin": "yes"}}'));
+    for (const multiplex of [true, false]) {
+      const reader = multiplex ? client : new Client({ target: server.grpcAddr, token: server.token, multiplex });
+      try {
+        const got = (await reader.get(id)).data;
+        assert.deepEqual(Object.keys(got).sort(), ["__proto__", "n"]);
+        assert.equal(Object.getPrototypeOf(got), Object.prototype);
+        assert.equal(got.admin, undefined);
+        assert.deepEqual(Object.getOwnPropertyDescriptor(got, "__proto__").value, { admin: "yes" });
+        assert.deepEqual((await reader.getJson(id)).data, Object.fromEntries([["__proto__", '{"admin":"yes"}'], ["n", "1"]]));
+      } finally {
+        if (reader !== client) reader.close();
+      }
+    }
+    await client.flush(id);
+  });
+
   test("count and clear act on the token's namespace only", async () => {
     const other = new Client({ target: server.grpcAddr, token: server.otherToken });
     try {
