@@ -48,6 +48,8 @@ const PATH = "/sessiond.v1.SessionService/Pipeline";
 /** A reply longer than this ends the stream (sessiond's replies are bounded
  * by its session limits, far below). */
 const MAX_MESSAGE = 64 << 20;
+/** The stream's and the connection's receive window. */
+const WINDOW = 16 << 20;
 
 /** One HTTP/2 connection, opened when first needed and again after it ends;
  * each `open()` is a Pipeline stream on it. */
@@ -71,7 +73,11 @@ export class H2Transport {
     const { target, tls, ca, cert, key, servername } = this.options;
     const session = http2.connect(`${tls ? "https" : "http"}://${target}`, {
       ...(tls ? { ca, cert, key, ...(servername ? { servername } : {}) } : {}),
+      // Room for many replies before a WINDOW_UPDATE is owed (65 535
+      // bytes by default: one every few dozen replies).
+      settings: { initialWindowSize: WINDOW },
     });
+    session.once("connect", () => session.setLocalWindowSize(WINDOW));
     // Its streams report the failure; the next stream opens a new session.
     session.on("error", () => {});
     session.on("close", () => {
